@@ -1,0 +1,163 @@
+//! Turning database errors into text an agent can act on: SQLSTATE, the server's message, detail, hint, where in
+//! the statement, and — for the codes that matter on DSQL — what to do next.
+
+use tokio_postgres::error::{DbError, ErrorPosition};
+
+/// Why a call failed.
+#[derive(Debug)]
+pub enum ExecError {
+    /// The database refused or failed a statement.
+    Db { sqlstate: Option<String>, text: String },
+    /// No connection could be had.
+    Connect(String),
+    /// The call ran longer than --statement-timeout and was cancelled.
+    Timeout { secs: u64 },
+    /// The request itself was wrong (parameter count, …).
+    Input(String),
+}
+
+impl std::fmt::Display for ExecError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExecError::Db { text, .. } => f.write_str(text),
+            ExecError::Connect(m) => write!(f, "could not connect to the database: {m}"),
+            ExecError::Timeout { secs } => write!(
+                f,
+                "the call ran longer than {secs} s and was cancelled in the database (SQLSTATE 57014); nothing was \
+                 committed. Narrow the query (WHERE, LIMIT, an index), or raise --statement-timeout."
+            ),
+            ExecError::Input(m) => f.write_str(m),
+        }
+    }
+}
+
+impl ExecError {
+    pub fn sqlstate(&self) -> Option<&str> {
+        match self {
+            ExecError::Db { sqlstate, .. } => sqlstate.as_deref(),
+            ExecError::Timeout { .. } => Some("57014"),
+            _ => None,
+        }
+    }
+}
+
+/// Context for error text: which statement failed, and whether writes are allowed.
+pub struct ErrorContext<'a> {
+    pub statement: Option<(usize, usize, &'a str)>,
+    pub allow_writes: bool,
+    pub tool: &'a str,
+}
+
+pub fn from_pg(err: &tokio_postgres::Error, ctx: &ErrorContext<'_>) -> ExecError {
+    let Some(db) = err.as_db_error() else {
+        let text = if err.is_closed() {
+            format!("the database connection was closed ({err}); nothing was committed. Retry the call.")
+        } else {
+            format!("database error: {}", error_chain(err))
+        };
+        return ExecError::Db { sqlstate: err.code().map(|c| c.code().to_string()), text };
+    };
+    ExecError::Db { sqlstate: Some(db.code().code().to_string()), text: describe(db, ctx) }
+}
+
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut s = err.to_string();
+    let mut src = err.source();
+    while let Some(e) = src {
+        let part = e.to_string();
+        if !s.contains(&part) {
+            s.push_str(": ");
+            s.push_str(&part);
+        }
+        src = e.source();
+    }
+    s
+}
+
+fn describe(db: &DbError, ctx: &ErrorContext<'_>) -> String {
+    let code = db.code().code();
+    let mut s = format!("ERROR {code}: {}", db.message());
+    if let Some(d) = db.detail() {
+        s.push_str(&format!("\nDETAIL: {d}"));
+    }
+    if let Some(h) = db.hint() {
+        s.push_str(&format!("\nHINT: {h}"));
+    }
+    if let Some((i, n, sql)) = ctx.statement {
+        let where_ = match db.position() {
+            Some(ErrorPosition::Original(p)) => format!(" near character {p}: …{}…", around(sql, *p as usize)),
+            _ => String::new(),
+        };
+        if n > 1 {
+            s.push_str(&format!("\nIN: statement {} of {n}{where_}", i + 1));
+        } else if !where_.is_empty() {
+            s.push_str(&format!("\nIN: the statement{where_}"));
+        }
+    }
+    if let Some(advice) = advice(code, db.message(), ctx) {
+        s.push_str(&format!("\nWHAT TO DO: {advice}"));
+    }
+    if ctx.tool == "transact" && ctx.allow_writes {
+        s.push_str("\nThe transaction was rolled back: nothing from this call was committed.");
+    }
+    s
+}
+
+/// About 40 characters of the statement around a 1-based character position.
+fn around(sql: &str, pos: usize) -> String {
+    let chars: Vec<char> = sql.chars().collect();
+    let at = pos.saturating_sub(1).min(chars.len());
+    let start = at.saturating_sub(20);
+    let end = (at + 20).min(chars.len());
+    chars[start..end].iter().collect::<String>().replace('\n', " ")
+}
+
+fn advice(code: &str, message: &str, ctx: &ErrorContext<'_>) -> Option<String> {
+    Some(match code {
+        "40001" if message.contains("OC000") => "an optimistic-concurrency conflict (OC000): another transaction \
+            changed the same rows and committed first. Retry the WHOLE transaction, with exponential backoff and \
+            jitter (e.g. 5 attempts from 50 ms). Do not retry 23xxx constraint errors."
+            .into(),
+        "40001" if message.contains("OC001") => "a schema conflict (OC001): the tables this transaction used were \
+            changed by concurrent DDL (or an async index finished). Retry the whole transaction."
+            .into(),
+        "40001" => "a serialization conflict with a concurrent transaction. Retry the whole transaction.".into(),
+        "25006" if ctx.tool == "readonly_query" => {
+            "readonly_query only runs reads. Use `transact` for writes (the server must be started with \
+             --allow-writes)."
+                .into()
+        }
+        "25006" => "this server is read-only: every call runs in a READ ONLY transaction. Restart it with \
+            --allow-writes to change data or schema."
+            .into(),
+        "54000" if message.contains("row limit") => "DSQL allows at most 3,000 modified rows per transaction. Split \
+            the work into batches of at most 3,000 rows (e.g. 1,000), one transact call per batch."
+            .into(),
+        "54000" if message.contains("age limit") => "DSQL transactions may last at most 5 minutes. Use smaller \
+            transactions."
+            .into(),
+        "57014" => "the statement was cancelled (statement timeout). Narrow the query or raise \
+            --statement-timeout."
+            .into(),
+        "42P01" => "check the table name: list tables with `SELECT table_schema, table_name FROM \
+            information_schema.tables WHERE table_schema NOT IN ('pg_catalog','information_schema')`, or use \
+            get_schema."
+            .into(),
+        "42703" => "check the column name with get_schema(table_name).".into(),
+        "0A000" => "DSQL (or its local emulation) does not support this. Run dsql_lint on the SQL for a \
+            DSQL-compatible form, or search the documentation with dsql_search_documentation."
+            .into(),
+        "23505" => "a row with the same key already exists. Use INSERT … ON CONFLICT, or a different key.".into(),
+        "23503" => "a foreign-key check failed: the referenced parent row does not exist, or dependent rows still \
+            reference it. Insert the parent first, or delete the dependents first."
+            .into(),
+        "28000" | "28P01" => "authentication failed. On DSQL: the IAM identity needs dsql:DbConnectAdmin (user \
+            admin) or dsql:DbConnect (other roles, which must be mapped with AWS IAM GRANT), and the token must not \
+            have expired."
+            .into(),
+        "XX000" if message.contains("server unavailable") => {
+            "DSQL was briefly unavailable; retry the whole transaction.".into()
+        }
+        _ => return None,
+    })
+}

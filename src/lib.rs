@@ -1,0 +1,13 @@
+//! aurora-dsql-mcp-server: an MCP server (stdio) for Amazon Aurora DSQL.
+//!
+//! The modules follow a request's path: `config` (flags, env) → `pool` (connections, the local sandbox) →
+//! `sql` (checks before anything is sent) → `exec` (transactions, timeouts, JSON rows) → `tools` (one file per MCP
+//! tool) → `server` (rmcp wiring) → `main`.
+
+pub mod config;
+pub mod exec;
+pub mod pool;
+pub mod server;
+#[path = "sql_shim.rs"]
+pub mod sql;
+pub mod tools;

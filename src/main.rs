@@ -1,0 +1,116 @@
+//! Entry point: parse flags, log to stderr, serve MCP on stdin/stdout until EOF or a signal, then leave the local
+//! sandbox cleanly.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use rmcp::ServiceExt;
+use tracing_subscriber::EnvFilter;
+
+use aurora_dsql_mcp_server::config::{Cli, Command, ServerArgs, Target};
+use aurora_dsql_mcp_server::server::DsqlServer;
+use aurora_dsql_mcp_server::tools::{Env, Settings};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .with_env_filter(EnvFilter::try_from_env("AURORA_DSQL_MCP_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("aurora-dsql-mcp-server: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        match cli.command {
+            Some(Command::Token(_args)) => {
+                eprintln!("aurora-dsql-mcp-server: the token subcommand is not available in this build");
+                ExitCode::FAILURE
+            }
+            None => serve(cli.server).await,
+        }
+    })
+}
+
+async fn serve(args: ServerArgs) -> ExitCode {
+    let settings = Settings::from_args(&args);
+    let env = Arc::new(Env::new(settings));
+    let server = DsqlServer::new(env.clone());
+    announce(&env.settings);
+    if matches!(env.settings.target, Target::Local { .. }) {
+        // Start the sandbox now, while the client initialises, so the first query does not wait for it.
+        let env = env.clone();
+        tokio::spawn(async move {
+            if let Err(e) = env.database().await {
+                tracing::error!("local sandbox: {e}");
+            }
+        });
+    }
+    let running = match server.serve(rmcp::transport::stdio()).await {
+        Ok(running) => running,
+        Err(e) => {
+            // stdin closed before the client initialised: a clean exit, not an error.
+            tracing::info!("no MCP session ({e}); exiting");
+            env.shutdown().await;
+            return ExitCode::SUCCESS;
+        }
+    };
+    let cancel = running.cancellation_token();
+    let waiting = tokio::spawn(running.waiting());
+    tokio::select! {
+        _ = wait_for_signal() => {
+            tracing::info!("signal received: shutting down");
+            cancel.cancel();
+        }
+        result = waiting => {
+            if let Ok(Err(e)) = result {
+                tracing::warn!("MCP session ended with an error: {e}");
+            }
+        }
+    }
+    env.shutdown().await;
+    tracing::info!("bye");
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// Tell a person at a terminal what this process serves and how to use it.
+fn announce(s: &Settings) {
+    let target = match &s.target {
+        Target::Local { dir } => format!("local DSQL-like sandbox in {}", dir.display()),
+        Target::Url { .. } => "PostgreSQL from --database-url".to_string(),
+        Target::Dsql(t) => format!("Aurora DSQL cluster {} (region {}, user {})", t.endpoint, t.region, t.user),
+        Target::Unconfigured { missing } => format!(
+            "no database (documentation and dsql_lint only); missing: {}",
+            missing.iter().map(|m| m.setting).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    tracing::info!(
+        "aurora-dsql-mcp-server {} serving MCP on stdin/stdout: {target}; {}",
+        env!("CARGO_PKG_VERSION"),
+        s.mode_label()
+    );
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        eprintln!(
+            "This is an MCP server: an MCP client (Kiro, Claude, VS Code, Cursor…) starts it and talks JSON-RPC on \
+             stdin/stdout.\nConfigure your client with command \"aurora-dsql-mcp-server\" and these arguments; see \
+             README.md. Press Ctrl-C to quit."
+        );
+    }
+}

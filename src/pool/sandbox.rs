@@ -1,0 +1,343 @@
+//! The local sandbox: a private PostgreSQL cluster in a directory of the user's, on a unix socket only (no TCP
+//! port), started on first use and shared by every server instance that points at the same directory.
+//!
+//! Sharing works with two advisory locks in the directory: `.control.lock` (exclusive, held only while deciding to
+//! start or stop) and `.users.lock` (shared, held by every instance for as long as it runs). The instance that
+//! leaves last finds it can take `.users.lock` exclusively and stops PostgreSQL. The kernel drops the locks of a
+//! crashed instance, so a crash never leaves the directory "in use" forever.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{PermissionsExt, chown};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Instant;
+
+use super::pgbin::PgBinaries;
+
+/// The role created by initdb: DSQL's administrative role is also called `admin`.
+pub const SANDBOX_USER: &str = "admin";
+/// The port number only names the socket file (`.s.PGSQL.5432`); nothing listens on TCP.
+pub const SANDBOX_PORT: u16 = 5432;
+const SETTINGS_FILE: &str = "aurora_dsql_mcp.conf";
+
+/// A running sandbox that this process is registered as a user of.
+#[derive(Debug)]
+pub struct Sandbox {
+    dir: PathBuf,
+    data: PathBuf,
+    socket_dir: PathBuf,
+    bins: PgBinaries,
+    run_as: Option<(u32, u32)>,
+    users_lock: Option<File>,
+    /// How this instance found the sandbox: "initialised", "started" or "already running".
+    pub how: &'static str,
+    pub startup: std::time::Duration,
+}
+
+pub fn running_as_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// uid and gid of the `postgres` system user, which runs PostgreSQL when we are root.
+fn postgres_user() -> Result<(u32, u32), String> {
+    let name = std::ffi::CString::new("postgres").expect("static name");
+    // SAFETY: getpwnam reads a NUL-terminated name and returns a pointer to static storage or null; we copy the two
+    // integers out immediately, before any other call could overwrite that storage.
+    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
+    if pw.is_null() {
+        return Err("running as root, PostgreSQL must run as another user, but there is no `postgres` user. \
+                    Create it (`useradd --system postgres`), install PostgreSQL from your distribution (it creates \
+                    the user), or run the server as a normal user."
+            .into());
+    }
+    // SAFETY: pw was checked for null above.
+    Ok(unsafe { ((*pw).pw_uid, (*pw).pw_gid) })
+}
+
+impl Sandbox {
+    /// Start (or join) the sandbox in `dir`. Blocking: call it from `spawn_blocking`.
+    pub fn start(dir: &Path, report: &dyn Fn(&str)) -> Result<Sandbox, String> {
+        let started = Instant::now();
+        let bins = PgBinaries::find()?;
+        let run_as = if running_as_root() { Some(postgres_user()?) } else { None };
+        fs::create_dir_all(dir).map_err(|e| format!("cannot create the sandbox directory {}: {e}", dir.display()))?;
+        let dir = dir.canonicalize().map_err(|e| format!("cannot resolve {}: {e}", dir.display()))?;
+        let data = dir.join("data");
+        let socket_dir = socket_dir_for(&dir);
+
+        let mut sandbox =
+            Sandbox { dir, data, socket_dir, bins, run_as, users_lock: None, how: "already running", startup: Default::default() };
+        sandbox.prepare_directories()?;
+
+        let control = sandbox.lock_file(".control.lock")?;
+        control.lock().map_err(|e| format!("cannot lock {}: {e}", sandbox.dir.join(".control.lock").display()))?;
+
+        if !sandbox.data.join("PG_VERSION").is_file() {
+            report(&format!("initialising a new local cluster in {} (first run)", sandbox.data.display()));
+            sandbox.initdb()?;
+            sandbox.how = "initialised";
+        }
+        sandbox.check_version()?;
+        if !sandbox.is_running() {
+            if sandbox.how != "initialised" {
+                sandbox.how = "started";
+            }
+            sandbox.write_settings()?;
+            sandbox.pg_ctl_start()?;
+        }
+        let users = sandbox.lock_file(".users.lock")?;
+        users.lock_shared().map_err(|e| format!("cannot register with the sandbox: {e}"))?;
+        sandbox.users_lock = Some(users);
+        drop(control);
+        sandbox.startup = started.elapsed();
+        Ok(sandbox)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn major_version(&self) -> u32 {
+        self.bins.major
+    }
+
+    /// Connection settings for the sandbox's socket.
+    pub fn pg_config(&self, application_name: &str) -> tokio_postgres::Config {
+        let mut cfg = tokio_postgres::Config::new();
+        cfg.host_path(&self.socket_dir)
+            .port(SANDBOX_PORT)
+            .user(SANDBOX_USER)
+            .dbname("postgres")
+            .application_name(application_name);
+        cfg
+    }
+
+    /// Leave the sandbox; stop PostgreSQL when no other server instance uses it. Blocking.
+    pub fn release(&mut self) -> Result<bool, String> {
+        let Some(users) = self.users_lock.take() else { return Ok(false) };
+        let control = self.lock_file(".control.lock")?;
+        control.lock().map_err(|e| format!("cannot lock the sandbox: {e}"))?;
+        drop(users);
+        let probe = self.lock_file(".users.lock")?;
+        let last = probe.try_lock().is_ok();
+        if last && self.is_running() {
+            let out = self.pg_ctl(&["stop", "-D", &path_str(&self.data), "-m", "fast", "-w", "-s"])?;
+            if !out.status.success() {
+                return Err(format!("pg_ctl stop failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
+            }
+        }
+        drop(probe);
+        drop(control);
+        Ok(last)
+    }
+
+    fn prepare_directories(&self) -> Result<(), String> {
+        for d in [&self.dir, &self.socket_dir] {
+            fs::create_dir_all(d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+            fs::set_permissions(d, fs::Permissions::from_mode(0o700))
+                .map_err(|e| format!("cannot make {} private: {e}", d.display()))?;
+            if let Some((uid, gid)) = self.run_as {
+                chown(d, Some(uid), Some(gid)).map_err(|e| format!("cannot give {} to postgres: {e}", d.display()))?;
+            }
+        }
+        if self.run_as.is_some() {
+            // The postgres user must be able to reach the directory through every parent.
+            let ok = self.command("test").args(["-w", &path_str(&self.dir)]).status().is_ok_and(|s| s.success());
+            if !ok {
+                return Err(format!(
+                    "the sandbox directory {} is not reachable by the `postgres` user (a parent directory is \
+                     private, as /root is). Use a directory it can reach, e.g. \
+                     --local=/var/lib/aurora-dsql-mcp-server/local",
+                    self.dir.display()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn lock_file(&self, name: &str) -> Result<File, String> {
+        let path = self.dir.join(name);
+        OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))
+    }
+
+    fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        if let Some((uid, gid)) = self.run_as {
+            cmd.uid(uid).gid(gid);
+        }
+        cmd.stdin(std::process::Stdio::null());
+        cmd.env("LC_ALL", "C");
+        cmd
+    }
+
+    fn pg_ctl(&self, args: &[&str]) -> Result<Output, String> {
+        self.command(self.bins.program("pg_ctl")).args(args).output().map_err(|e| format!("cannot run pg_ctl: {e}"))
+    }
+
+    fn initdb(&self) -> Result<(), String> {
+        let out = self
+            .command(self.bins.program("initdb"))
+            .args(["-D", &path_str(&self.data), "-U", SANDBOX_USER, "-A", "trust", "-E", "UTF8", "--locale=C"])
+            .arg("--no-instructions")
+            .output()
+            .map_err(|e| format!("cannot run initdb: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "initdb failed in {}: {}",
+                self.data.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        let conf = self.data.join("postgresql.conf");
+        let mut f = OpenOptions::new().append(true).open(&conf).map_err(|e| format!("cannot edit {}: {e}", conf.display()))?;
+        writeln!(f, "\n# aurora-dsql-mcp-server settings, rewritten at every start\ninclude_if_exists = '{SETTINGS_FILE}'")
+            .map_err(|e| format!("cannot edit {}: {e}", conf.display()))?;
+        Ok(())
+    }
+
+    fn check_version(&self) -> Result<(), String> {
+        let text = fs::read_to_string(self.data.join("PG_VERSION")).unwrap_or_default();
+        let data_major: u32 = text.trim().parse().unwrap_or(0);
+        if data_major != self.bins.major {
+            return Err(format!(
+                "the sandbox in {} was created by PostgreSQL {data_major}, but the binaries found ({}) are \
+                 PostgreSQL {}. Point AURORA_DSQL_PG_BINDIR at PostgreSQL {data_major}'s bin directory, or use a new \
+                 directory with --local=DIR.",
+                self.dir.display(),
+                self.bins.bindir.display(),
+                self.bins.major
+            ));
+        }
+        Ok(())
+    }
+
+    /// Settings that make PostgreSQL look like DSQL's environment (UTC, C collation, REPEATABLE READ) and keep it
+    /// private (no TCP, socket only for its owner).
+    fn write_settings(&self) -> Result<(), String> {
+        let socket = path_str(&self.socket_dir).replace('\'', "''");
+        let text = format!(
+            "listen_addresses = ''\nport = {SANDBOX_PORT}\nunix_socket_directories = '{socket}'\n\
+             unix_socket_permissions = 0700\ntimezone = 'UTC'\nlog_timezone = 'UTC'\n\
+             default_transaction_isolation = 'repeatable read'\nlc_messages = 'C'\nmax_connections = 40\n\
+             shared_buffers = '32MB'\n"
+        );
+        let path = self.data.join(SETTINGS_FILE);
+        fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        if let Some((uid, gid)) = self.run_as {
+            chown(&path, Some(uid), Some(gid)).map_err(|e| format!("cannot give {} to postgres: {e}", path.display()))?;
+        }
+        Ok(())
+    }
+
+    fn is_running(&self) -> bool {
+        let status = self.pg_ctl(&["status", "-D", &path_str(&self.data)]);
+        status.is_ok_and(|o| o.status.success()) && self.socket_dir.join(format!(".s.PGSQL.{SANDBOX_PORT}")).exists()
+    }
+
+    fn pg_ctl_start(&self) -> Result<(), String> {
+        let log = self.dir.join("postgres.log");
+        let log_before = fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+        if let Some((uid, gid)) = self.run_as {
+            File::options().create(true).append(true).open(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+            chown(&log, Some(uid), Some(gid)).map_err(|e| format!("cannot give {} to postgres: {e}", log.display()))?;
+        }
+        let out = self.pg_ctl(&["start", "-D", &path_str(&self.data), "-l", &path_str(&log), "-w", "-t", "60", "-s"])?;
+        if out.status.success() {
+            return Ok(());
+        }
+        let tail = fs::read(&log).map(|b| String::from_utf8_lossy(&b[(log_before as usize).min(b.len())..]).to_string());
+        Err(explain_start_failure(&self.data, &self.socket_dir, &tail.unwrap_or_default(), &out))
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if self.users_lock.is_some()
+            && let Err(e) = self.release()
+        {
+            eprintln!("aurora-dsql-mcp-server: could not stop the local sandbox: {e}");
+        }
+    }
+}
+
+/// Turn PostgreSQL's start-up failure into a message that says what happened and what to do.
+fn explain_start_failure(data: &Path, socket_dir: &Path, log: &str, out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let detail = format!("{}\n{}", log.trim(), stderr.trim());
+    let hint = if detail.contains("postmaster.pid") && detail.contains("already exists") {
+        format!(
+            "a lock file {} names a process that is still alive but is not this sandbox's PostgreSQL (a stale lock \
+             after a crash, with the PID reused). Stop that process, or delete the file if you are sure no \
+             PostgreSQL uses this directory.",
+            data.join("postmaster.pid").display()
+        )
+    } else if detail.contains("Address already in use") || detail.contains(".s.PGSQL") && detail.contains("lock file") {
+        format!(
+            "another PostgreSQL already uses the socket {}/.s.PGSQL.{SANDBOX_PORT}. Stop it, or start this server \
+             with another --local=DIR.",
+            socket_dir.display()
+        )
+    } else if detail.contains("could not create shared memory") || detail.contains("shmget") {
+        "the system refused shared memory to PostgreSQL; free some memory or raise the shared-memory limits.".into()
+    } else {
+        "see the log above; fix it, or remove the directory to start over with an empty sandbox.".into()
+    };
+    let last_lines: Vec<&str> = detail.lines().filter(|l| !l.trim().is_empty()).rev().take(6).collect();
+    let last: Vec<&str> = last_lines.into_iter().rev().collect();
+    format!("the local PostgreSQL sandbox did not start: {hint}\nPostgreSQL said:\n{}", last.join("\n"))
+}
+
+/// The socket lives in the sandbox directory unless that path is too long for a unix socket (about 107 bytes),
+/// in which case a private directory under /tmp named after a hash of the sandbox path is used.
+fn socket_dir_for(dir: &Path) -> PathBuf {
+    let preferred = dir.join("run");
+    if path_str(&preferred).len() + ".s.PGSQL.5432.lock".len() + 1 < 100 {
+        return preferred;
+    }
+    let mut hash: u64 = 0xcbf29ce484222325;
+    for b in path_str(dir).bytes() {
+        hash = (hash ^ b as u64).wrapping_mul(0x100000001b3);
+    }
+    PathBuf::from(format!("/tmp/aurora-dsql-mcp-{hash:016x}"))
+}
+
+fn path_str(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_directories_get_a_short_socket_directory() {
+        let long = PathBuf::from(format!("/tmp/{}", "x".repeat(120)));
+        let s = socket_dir_for(&long);
+        assert!(s.starts_with("/tmp/aurora-dsql-mcp-"));
+        assert_eq!(s, socket_dir_for(&long), "the same directory always maps to the same socket");
+        assert_eq!(socket_dir_for(Path::new("/tmp/a")), PathBuf::from("/tmp/a/run"));
+    }
+
+    #[test]
+    fn start_failures_are_explained() {
+        let out = Command::new("false").output().expect("false runs");
+        let msg = explain_start_failure(
+            Path::new("/d/data"),
+            Path::new("/d/run"),
+            "FATAL:  lock file \"postmaster.pid\" already exists",
+            &out,
+        );
+        assert!(msg.contains("stale lock"), "{msg}");
+        let msg = explain_start_failure(Path::new("/d/data"), Path::new("/d/run"), "could not bind Unix address \"/d/run/.s.PGSQL.5432\": Address already in use", &out);
+        assert!(msg.contains("another PostgreSQL already uses the socket"), "{msg}");
+    }
+}

@@ -1,0 +1,198 @@
+//! The MCP wiring: server identity and instructions, capabilities, the tool list (in the Python server's order,
+//! with annotations true for the current mode), dispatch of tool calls, progress and log notifications.
+
+// rmcp marks MCP logging deprecated (SEP-2577, a future protocol revision); the protocol versions served here
+// (2024-11-05 … 2025-11-25) all have it, and clients rely on it to see errors.
+#![allow(deprecated)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult,
+    LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams, ProgressNotificationParam,
+    ServerCapabilities, ServerConfig, SetLevelRequestParams, Tool,
+};
+use rmcp::service::{Peer, RequestContext};
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use serde_json::{Value, json};
+
+use crate::config::Target;
+use crate::tools::{Env, dsql_lint, get_schema, readonly_query, transact};
+
+pub const SERVER_NAME: &str = "aurora-dsql-mcp-server";
+
+#[derive(Clone)]
+pub struct DsqlServer {
+    env: Arc<Env>,
+    tools: Arc<Vec<Tool>>,
+    /// Lowest level sent to the client as notifications/message (index into LEVELS).
+    log_level: Arc<AtomicU8>,
+}
+
+const LEVELS: [&str; 8] = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
+
+fn level_index(level: &LoggingLevel) -> u8 {
+    let name = serde_json::to_value(level).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    LEVELS.iter().position(|l| *l == name).unwrap_or(4) as u8
+}
+
+impl DsqlServer {
+    pub fn new(env: Arc<Env>) -> DsqlServer {
+        let definitions = vec![
+            readonly_query::definition(),
+            transact::definition(&env.settings),
+            get_schema::definition(),
+            dsql_lint::definition(),
+        ];
+        let tools = definitions
+            .into_iter()
+            .map(|d| serde_json::from_value::<Tool>(d).expect("tool definitions are valid MCP tools"))
+            .collect();
+        DsqlServer { env, tools: Arc::new(tools), log_level: Arc::new(AtomicU8::new(2)) }
+    }
+
+    pub fn tool_names(&self) -> Vec<String> {
+        self.tools.iter().map(|t| t.name.to_string()).collect()
+    }
+
+    pub fn instructions(&self) -> String {
+        let s = &self.env.settings;
+        let target = match &s.target {
+            Target::Local { dir } => format!(
+                "a LOCAL sandbox (a private PostgreSQL in {} that answers like Aurora DSQL: same refusals and \
+                 SQLSTATEs). Nothing here touches AWS",
+                dir.display()
+            ),
+            Target::Url { .. } => "a PostgreSQL database given by --database-url (DSQL's rules are still checked \
+                                   before each statement)"
+                .into(),
+            Target::Dsql(t) => format!("the Aurora DSQL cluster {} as role {}", t.endpoint, t.user),
+            Target::Unconfigured { .. } => "NO database (documentation and dsql_lint only; the database tools \
+                                            explain how to configure one)"
+                .into(),
+        };
+        let mode = if s.allow_writes {
+            "READ-WRITE: transact may change data and schema, within DSQL's rules (one DDL per transaction, no DDL \
+             mixed with DML, CREATE INDEX ASYNC, at most 3,000 modified rows per transaction)"
+        } else {
+            "READ-ONLY: every statement runs in a READ ONLY transaction; writes are refused (restart with \
+             --allow-writes to change data)"
+        };
+        format!(
+            "# Aurora DSQL MCP server\nConnected to {target}. Mode: {mode}.\n\n## Tools\n\
+             - readonly_query(sql, params?): one read-only statement; rows come back as JSON objects.\n\
+             - transact(sql_list, params_list?): several statements in one transaction (BEGIN/COMMIT added for you).\n\
+             - get_schema(table_name): columns, keys, constraints and indexes of a table.\n\
+             - dsql_lint(sql, fix?): DSQL compatibility check and auto-fix for SQL you have not run yet.\n\
+             - dsql_search_documentation / dsql_read_documentation / dsql_recommend: DSQL guides, offline.\n\n\
+             Every statement is parsed and checked against DSQL's rules before it is sent; a refusal says what DSQL \
+             would say and how to fix it. Use $1, $2… placeholders with params instead of putting values in SQL. \
+             On SQLSTATE 40001 (OC000/OC001) retry the whole transaction."
+        )
+    }
+
+    async fn notify(&self, peer: &Peer<RoleServer>, level: &str, message: &str) {
+        let index = LEVELS.iter().position(|l| *l == level).unwrap_or(4) as u8;
+        if index < self.log_level.load(Ordering::Relaxed) {
+            return;
+        }
+        let param: Result<LoggingMessageNotificationParam, _> =
+            serde_json::from_value(json!({"level": level, "logger": SERVER_NAME, "data": message}));
+        if let Ok(param) = param
+            && let Err(e) = peer.notify_logging_message(param).await
+        {
+            tracing::debug!("could not send a log notification: {e}");
+        }
+    }
+}
+
+impl ServerHandler for DsqlServer {
+    fn get_info(&self) -> ServerConfig {
+        let caps: ServerCapabilities =
+            serde_json::from_value(json!({"tools": {"listChanged": false}, "logging": {}})).expect("valid capabilities");
+        ServerConfig::new(caps)
+            .with_server_info(Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")))
+            .with_instructions(self.instructions())
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        Ok(ListToolsResult::with_all_items(self.tools.as_ref().clone()))
+    }
+
+    async fn set_level(&self, request: SetLevelRequestParams, _context: RequestContext<RoleServer>) -> Result<(), McpError> {
+        self.log_level.store(level_index(&request.level), Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let name = request.name.to_string();
+        let args = request.arguments;
+        let env = &self.env;
+        let started = std::time::Instant::now();
+        let result = match name.as_str() {
+            readonly_query::NAME => readonly_query::call(env, args).await,
+            transact::NAME => {
+                let progress = progress_reporter(&context);
+                transact::call(env, args, &progress).await
+            }
+            get_schema::NAME => get_schema::call(env, args).await,
+            dsql_lint::NAME => dsql_lint::call(args).await,
+            other => Err(format!("Unknown tool: {other}. Available tools: {}.", self.tool_names().join(", "))),
+        };
+        tracing::info!(tool = %name, ok = result.is_ok(), ms = started.elapsed().as_millis() as u64, "tool call");
+        Ok(match result {
+            Ok(value) => CallToolResult::structured(value),
+            Err(message) => {
+                tracing::warn!(tool = %name, "{}", first_line(&message));
+                self.notify(&context.peer, "error", &format!("{name}: {message}")).await;
+                CallToolResult::error(vec![ContentBlock::text(message)])
+            }
+        }
+        .into())
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+/// A callback for "statement i of n done" that sends MCP progress notifications, in order, when the client asked
+/// for progress (a progressToken in the request's _meta); otherwise it does nothing.
+fn progress_reporter(context: &RequestContext<RoleServer>) -> impl Fn(usize, usize) + Sync + use<> {
+    let token = context.meta.get_progress_token();
+    let sender = token.map(|token| {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, usize)>();
+        let peer = context.peer.clone();
+        tokio::spawn(async move {
+            while let Some((done, total)) = rx.recv().await {
+                let param: Result<ProgressNotificationParam, _> = serde_json::from_value(json!({
+                    "progressToken": token, "progress": done, "total": total,
+                    "message": format!("statement {done} of {total} done"),
+                }));
+                if let Ok(p) = param {
+                    let _ = peer.notify_progress(p).await;
+                }
+            }
+        });
+        tx
+    });
+    move |done, total| {
+        if let Some(tx) = &sender {
+            let _ = tx.send((done, total));
+        }
+    }
+}
+
+/// The JSON of `tools/list`, for documentation checks.
+pub fn tools_json(server: &DsqlServer) -> Value {
+    serde_json::to_value(server.tools.as_ref()).unwrap_or(Value::Null)
+}

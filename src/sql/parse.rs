@@ -1,0 +1,124 @@
+//! One parse per statement with sqlparser-dsql, after the statement-level pre-handling sqlparser needs:
+//! `DO` and `LOAD` are refused before parsing (sqlparser cannot parse `DO`, and `LOAD DATA` variants), `TABLE t`
+//! is parsed as `SELECT * FROM t`, and a table literally named `async` after `ALTER TABLE` is quoted for the
+//! parser. Exactly one statement is accepted.
+
+use sqlparser::ast::Statement;
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::{Parser, ParserError};
+
+use super::finding::Finding;
+use super::lexer::{Kind, Token};
+use super::text::{Normalized, next_significant};
+
+pub(crate) struct Parsed {
+    pub stmt: Statement,
+    /// The text sqlparser (and dsql-lint) accepted; differs from the sent text only by the rewrites above.
+    pub parse_text: String,
+}
+
+/// ALTER TABLE actions that can follow a table name; `async` followed by one of these is a table name.
+const ALTER_ACTIONS: &[&str] = &[
+    "add", "drop", "alter", "rename", "set", "owner", "enable", "disable", "attach", "detach", "inherit", "no",
+    "replica", "cluster", "reset", "force", "of", "not",
+];
+
+pub(crate) fn empty_statement() -> Finding {
+    Finding::error(
+        "input.empty",
+        "the statement is empty (only whitespace, comments or semicolons)",
+        "Send one SQL statement per sql / sql_list item",
+    )
+}
+
+pub(crate) fn parse_one(norm: &Normalized) -> Result<Parsed, Finding> {
+    let src = norm.text.as_str();
+    let toks = &norm.tokens;
+    let sig: Vec<usize> =
+        (0..toks.len()).filter(|&i| !toks[i].is_trivia() && toks[i].kind != Kind::Semicolon).take(7).collect();
+    let Some(&first) = sig.first() else {
+        return Err(empty_statement());
+    };
+    let word = |k: usize| sig.get(k).map(|&i| toks[i]).filter(|t| t.kind == Kind::Word).map(|t| t.text(src).to_ascii_lowercase());
+    match word(0).as_deref() {
+        Some("do") => {
+            return Err(Finding::error(
+                "safety.do_block",
+                "DO blocks (anonymous procedural code) are refused; DSQL has no PL/pgSQL either",
+                "Write the logic as plain SQL statements (one per sql_list item), or as a LANGUAGE sql function created with --allow-writes",
+            ));
+        }
+        Some("load") => {
+            return Err(Finding::error(
+                "safety.load",
+                "LOAD (loading a server library or data file) is refused",
+                "DSQL has no loadable libraries; load data with INSERT statements in batches of at most 3,000 rows, or with the aurora-dsql-loader tool",
+            ));
+        }
+        _ => {}
+    }
+    let mut parse_text: Option<String> = None;
+    if word(0).as_deref() == Some("table") {
+        parse_text = Some(replace(src, toks[first], "SELECT * FROM"));
+    } else if word(0).as_deref() == Some("alter") && word(1).as_deref() == Some("table") {
+        let mut k = 2;
+        if word(k).as_deref() == Some("if") && word(k + 1).as_deref() == Some("exists") {
+            k += 2;
+        }
+        if word(k).as_deref() == Some("only") {
+            k += 1;
+        }
+        let next_is_action = word(k + 1).is_some_and(|w| ALTER_ACTIONS.contains(&w.as_str()));
+        if word(k).as_deref() == Some("async") && next_is_action {
+            parse_text = Some(replace(src, toks[sig[k]], "\"async\""));
+        }
+    }
+    let parse_text = parse_text.unwrap_or_else(|| src.to_string());
+    let mut stmts = parse_sql(&parse_text)?;
+    match stmts.len() {
+        0 => Err(empty_statement()),
+        1 => Ok(Parsed { stmt: stmts.remove(0), parse_text }),
+        n => Err(Finding::error(
+            "input.multiple_statements",
+            format!("found {n} statements where exactly one is allowed"),
+            "Send exactly one statement per sql / sql_list item (a trailing semicolon and comments are fine); \
+             transaction control (BEGIN/COMMIT/ROLLBACK) is done by the tool itself",
+        )),
+    }
+}
+
+pub(crate) fn parse_sql(text: &str) -> Result<Vec<Statement>, Finding> {
+    Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(text)
+        .and_then(|mut p| p.parse_statements())
+        .map_err(parse_error)
+}
+
+fn parse_error(e: ParserError) -> Finding {
+    let (message, fix) = match &e {
+        ParserError::RecursionLimitExceeded => (
+            "the statement nests too deeply to check (parser recursion limit reached)".to_string(),
+            "Flatten the expression or subqueries (for example use a CTE) and send it again",
+        ),
+        _ => (
+            format!("the statement could not be parsed: {}", e.to_string().trim_start_matches("sql parser error: ")),
+            "Fix the syntax. Statements are checked with a PostgreSQL/DSQL parser; if this is valid PostgreSQL that DSQL \
+             supports, rewrite it in a more common form",
+        ),
+    };
+    Finding::error("input.parse_error", message, fix).with_sqlstate("42601")
+}
+
+fn replace(src: &str, t: Token, with: &str) -> String {
+    let mut s = String::with_capacity(src.len() + with.len());
+    s.push_str(&src[..t.start]);
+    s.push_str(with);
+    s.push_str(&src[t.end..]);
+    s
+}
+
+/// First significant word of a token stream, lowercased (used by classification fallbacks).
+#[allow(dead_code)]
+pub(crate) fn first_word(src: &str, toks: &[Token]) -> Option<String> {
+    next_significant(toks, 0).map(|i| toks[i]).filter(|t| t.kind == Kind::Word).map(|t| t.text(src).to_ascii_uppercase())
+}

@@ -1,0 +1,61 @@
+//! `dsql_lint(sql, fix?, dialect?)`: DSQL compatibility diagnostics (and optional fixes) for SQL that has not been
+//! run, e.g. ORM migrations or pg_dump output. Runs in-process; needs no database.
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::{MAX_SQL_CHARS, parse_args};
+use crate::sql;
+
+pub const NAME: &str = "dsql_lint";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Args {
+    sql: String,
+    #[serde(default)]
+    fix: bool,
+    #[serde(default)]
+    dialect: Option<String>,
+}
+
+pub fn definition() -> Value {
+    json!({
+        "name": NAME,
+        "description": "Validate SQL for Aurora DSQL compatibility before running it. Use it on externally-sourced \
+SQL (ORM migrations, pg_dump output, hand-written DDL, MySQL schemas). Returns `diagnostics` (rule, line, message, \
+suggestion, statement_preview, fix_result), `summary` {errors, warnings, fixed}, `transaction_diagnostics` (rules that \
+span statements: one DDL per transaction, no DDL+DML mix, 3,000-row limit) and, with fix=true, `fixed_sql`: a \
+DSQL-compatible rewrite (SERIAL to IDENTITY, CREATE INDEX to CREATE INDEX ASYNC, multi-DDL transactions split…). \
+fix_result.status is `fixed`, `fixed_with_warning` (review the detail) or `unfixable` (change the SQL by hand). \
+dialect=\"mysql\" converts MySQL DDL (requires fix=true).",
+        "inputSchema": {
+            "type": "object",
+            "title": "dsql_lintArguments",
+            "properties": {
+                "sql": {"type": "string", "title": "Sql", "maxLength": MAX_SQL_CHARS,
+                        "description": "SQL string to validate for DSQL compatibility"},
+                "fix": {"type": "boolean", "title": "Fix", "default": false,
+                        "description": "When true, returns DSQL-compatible fixed SQL in addition to diagnostics"},
+                "dialect": {"type": "string", "enum": ["postgres", "mysql"], "default": "postgres", "title": "Dialect",
+                            "description": "Source dialect of the SQL: postgres (default) or mysql"}
+            },
+            "required": ["sql"]
+        },
+        "annotations": {"title": "Check SQL for DSQL compatibility", "readOnlyHint": true, "destructiveHint": false,
+                        "idempotentHint": true, "openWorldHint": false}
+    })
+}
+
+pub async fn call(args: Option<Map<String, Value>>) -> Result<Value, String> {
+    let args: Args = parse_args(NAME, args, "{\"sql\": string, \"fix\": bool (optional), \"dialect\": \"postgres\"|\"mysql\" (optional)}")?;
+    let chars = args.sql.chars().count();
+    if chars > MAX_SQL_CHARS {
+        return Err(format!("`sql` is {chars} characters long; dsql_lint accepts at most {MAX_SQL_CHARS}. Lint the file in parts."));
+    }
+    let dialect = args.dialect.unwrap_or_else(|| "postgres".into());
+    // Linting a large migration is CPU work: keep it off the async workers.
+    tokio::task::spawn_blocking(move || sql::lint::run(&args.sql, args.fix, &dialect))
+        .await
+        .map_err(|e| format!("dsql_lint failed internally: {e}"))?
+}

@@ -1,0 +1,285 @@
+//! `get_schema(table_name)`: columns in order (type, nullability, default, identity, generated), primary key,
+//! constraints and indexes (with validity, as async indexes build) of one table or view. Accepts `table`,
+//! `schema.table` and quoted names; an unknown name is an error that lists close matches.
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::{Env, parse_args};
+use crate::exec::{self, ErrorContext, Statement, TxMode};
+
+pub const NAME: &str = "get_schema";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Args {
+    table_name: String,
+}
+
+pub fn definition() -> Value {
+    json!({
+        "name": NAME,
+        "description": "Get the schema of a table or view: columns in order with type, nullability, default, \
+identity and generated expression; the primary key; unique, check and foreign-key constraints; indexes with their \
+definitions and whether they are valid/ready (async indexes build in the background). Accepts `table`, \
+`schema.table` and quoted names (\"MyTable\"). An unknown table is an error that lists the closest names.",
+        "inputSchema": {
+            "type": "object",
+            "title": "get_schemaArguments",
+            "properties": {"table_name": {"type": "string", "title": "Table Name",
+                "description": "name of the table: table, schema.table, or quoted \"Name\""}},
+            "required": ["table_name"]
+        },
+        "outputSchema": {
+            "type": "object",
+            "title": "get_schemaOutput",
+            "properties": {
+                "result": {"type": "array", "items": {"type": "object", "additionalProperties": true}, "title": "Result",
+                           "description": "One object per column: column_name, data_type, ordinal_position, is_nullable, column_default, identity, generated"},
+                "table": {"type": "object", "description": "schema, name and kind of the relation"},
+                "primary_key": {"type": "array", "items": {"type": "string"}},
+                "constraints": {"type": "array", "items": {"type": "object"}},
+                "indexes": {"type": "array", "items": {"type": "object"}}
+            },
+            "required": ["result"]
+        },
+        "annotations": {"title": "Describe a table", "readOnlyHint": true, "destructiveHint": false,
+                        "idempotentHint": true, "openWorldHint": false}
+    })
+}
+
+/// One part of a possibly qualified name; quoted parts are exact, unquoted ones fold to lower case.
+#[derive(Debug, PartialEq)]
+struct Part {
+    text: String,
+    quoted: bool,
+}
+
+fn split_name(name: &str) -> Result<Vec<Part>, String> {
+    let mut parts = Vec::new();
+    let mut chars = name.trim().chars().peekable();
+    loop {
+        let mut text = String::new();
+        let quoted = chars.peek() == Some(&'"');
+        if quoted {
+            chars.next();
+            loop {
+                match chars.next() {
+                    Some('"') if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        text.push('"');
+                    }
+                    Some('"') => break,
+                    Some(c) => text.push(c),
+                    None => return Err(format!("table_name {name:?} has an unterminated quoted identifier")),
+                }
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == '.' {
+                    break;
+                }
+                text.push(c);
+                chars.next();
+            }
+            text = text.trim().to_string();
+        }
+        if text.is_empty() {
+            return Err(format!("table_name {name:?} has an empty name part; use table or schema.table"));
+        }
+        parts.push(Part { text, quoted });
+        match chars.next() {
+            None => break,
+            Some('.') => continue,
+            Some(c) => return Err(format!("table_name {name:?}: unexpected {c:?} after a quoted name")),
+        }
+    }
+    if parts.len() == 3 && parts[0].text.eq_ignore_ascii_case("postgres") {
+        parts.remove(0);
+    }
+    if parts.len() > 2 {
+        return Err(format!("table_name {name:?} has too many parts; use table or schema.table"));
+    }
+    Ok(parts)
+}
+
+fn part_matches(part: &Part, actual: &str, exact: bool) -> bool {
+    if exact {
+        if part.quoted { part.text == actual } else { part.text.to_lowercase() == actual }
+    } else {
+        part.text.eq_ignore_ascii_case(actual)
+    }
+}
+
+const RELATIONS: &str = "SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name, \
+CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table' WHEN 'v' THEN 'view' \
+WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table' ELSE c.relkind::text END AS kind, \
+pg_catalog.pg_table_is_visible(c.oid) AS visible \
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+AND n.nspname NOT LIKE 'pg\\_%' ORDER BY n.nspname, c.relname";
+
+const COLUMNS: &str = "SELECT a.attname AS column_name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS data_type, \
+a.attnum AS ordinal_position, NOT a.attnotnull AS is_nullable, pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS expr, \
+CASE a.attidentity WHEN 'a' THEN 'ALWAYS' WHEN 'd' THEN 'BY DEFAULT' END AS identity, \
+a.attgenerated::text AS generated_kind \
+FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum";
+
+const CONSTRAINTS: &str = "SELECT c.conname AS name, CASE c.contype WHEN 'p' THEN 'PRIMARY KEY' WHEN 'u' THEN 'UNIQUE' \
+WHEN 'c' THEN 'CHECK' WHEN 'f' THEN 'FOREIGN KEY' WHEN 'x' THEN 'EXCLUDE' ELSE c.contype::text END AS type, \
+pg_catalog.pg_get_constraintdef(c.oid, true) AS definition, c.convalidated AS validated, \
+ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey) \
+ORDER BY array_position(c.conkey, a.attnum)) AS columns \
+FROM pg_catalog.pg_constraint c WHERE c.conrelid = $1::oid ORDER BY c.contype, c.conname";
+
+const INDEXES: &str = "SELECT c.relname AS name, pg_catalog.pg_get_indexdef(i.indexrelid) AS definition, \
+i.indisunique AS is_unique, i.indisprimary AS is_primary, i.indisvalid AS is_valid, i.indisready AS is_ready \
+FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = $1::oid \
+ORDER BY c.relname";
+
+pub async fn call(env: &Env, args: Option<Map<String, Value>>) -> Result<Value, String> {
+    let args: Args = parse_args(NAME, args, "{\"table_name\": string}")?;
+    let parts = split_name(&args.table_name)?;
+    let db = env.database().await?;
+    let query = |sql: &'static str, params: Vec<Value>| {
+        let db = db.clone();
+        let limits = env.settings.limits;
+        async move {
+            let st = [Statement { text: sql.to_string(), command: "SELECT".into(), params }];
+            let ctx = ErrorContext { statement: None, allow_writes: false, tool: NAME };
+            let limits = exec::Limits { max_rows: usize::MAX, timeout: limits.timeout };
+            exec::run(&db, &st, TxMode::ReadOnly, limits, &ctx, &|_, _| {}).await.map(|o| o.rows).map_err(|e| e.to_string())
+        }
+    };
+    let relations = query(RELATIONS, vec![]).await?;
+    let relation = choose(&parts, &relations, &args.table_name)?;
+    let oid = relation.get("oid").cloned().unwrap_or(Value::Null);
+    let oid = Value::String(match &oid {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    });
+    let columns = query(COLUMNS, vec![oid.clone()]).await?;
+    let constraints = query(CONSTRAINTS, vec![oid.clone()]).await?;
+    let indexes = query(INDEXES, vec![oid]).await?;
+    let result: Vec<Value> = columns.into_iter().map(column_entry).collect();
+    let primary_key = constraints
+        .iter()
+        .find(|c| c.get("type") == Some(&json!("PRIMARY KEY")))
+        .and_then(|c| c.get("columns").cloned())
+        .unwrap_or(json!([]));
+    Ok(json!({
+        "result": result,
+        "table": {"schema": relation.get("schema"), "name": relation.get("name"), "kind": relation.get("kind")},
+        "primary_key": primary_key,
+        "constraints": constraints,
+        "indexes": indexes,
+    }))
+}
+
+/// Split the stored expression into `column_default` or `generated` (a stored generated column's expression).
+fn column_entry(mut row: Map<String, Value>) -> Value {
+    let expr = row.remove("expr").unwrap_or(Value::Null);
+    let generated = row.remove("generated_kind").and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    if generated == "s" {
+        row.insert("column_default".into(), Value::Null);
+        row.insert("generated".into(), json!(format!("GENERATED ALWAYS AS ({}) STORED", expr.as_str().unwrap_or(""))));
+    } else {
+        row.insert("column_default".into(), expr);
+        row.insert("generated".into(), Value::Null);
+    }
+    Value::Object(row)
+}
+
+fn choose<'a>(parts: &[Part], relations: &'a [Map<String, Value>], asked: &str) -> Result<&'a Map<String, Value>, String> {
+    let field = |r: &'a Map<String, Value>, k: &str| r.get(k).and_then(Value::as_str).unwrap_or("");
+    let (schema, table) = match parts {
+        [t] => (None, t),
+        [s, t] => (Some(s), t),
+        _ => unreachable!("split_name returns one or two parts"),
+    };
+    for exact in [true, false] {
+        let found: Vec<&Map<String, Value>> = relations
+            .iter()
+            .filter(|r| part_matches(table, field(r, "name"), exact))
+            .filter(|r| schema.is_none_or(|s| part_matches(s, field(r, "schema"), exact)))
+            .collect();
+        match found.as_slice() {
+            [] => continue,
+            [one] => return Ok(one),
+            many => {
+                // Prefer what an unqualified name resolves to in PostgreSQL (the search_path).
+                if let Some(visible) = many.iter().find(|r| r.get("visible") == Some(&Value::Bool(true))) {
+                    return Ok(visible);
+                }
+                let names: Vec<String> = many.iter().map(|r| format!("{}.{}", field(r, "schema"), field(r, "name"))).collect();
+                return Err(format!(
+                    "table_name {asked:?} is ambiguous: it exists as {}. Pass a schema-qualified name.",
+                    names.join(", ")
+                ));
+            }
+        }
+    }
+    let wanted = table.text.to_lowercase();
+    let mut scored: Vec<(usize, String)> = relations
+        .iter()
+        .map(|r| {
+            let name = field(r, "name");
+            let d = if name.to_lowercase().contains(&wanted) || wanted.contains(&name.to_lowercase()) {
+                0
+            } else {
+                edit_distance(&wanted, &name.to_lowercase())
+            };
+            (d, format!("{}.{}", field(r, "schema"), name))
+        })
+        .filter(|(d, _)| *d <= (wanted.chars().count() / 2).max(3))
+        .collect();
+    scored.sort();
+    let close: Vec<String> = scored.into_iter().take(5).map(|(_, n)| n).collect();
+    let hint = if close.is_empty() {
+        if relations.is_empty() {
+            " The database has no tables yet.".to_string()
+        } else {
+            format!(" No similar names; the database has {} tables and views.", relations.len())
+        }
+    } else {
+        format!(" Did you mean: {}?", close.join(", "))
+    };
+    Err(format!("table {asked:?} was not found.{hint}"))
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_split_with_quotes_and_schemas() {
+        let p = split_name("\"My.Table\"").unwrap();
+        assert_eq!(p, vec![Part { text: "My.Table".into(), quoted: true }]);
+        let p = split_name("app.Orders").unwrap();
+        assert_eq!(p.len(), 2);
+        assert!(split_name("a..b").is_err());
+        assert!(split_name("\"open").is_err());
+        assert_eq!(split_name("postgres.public.t").unwrap().len(), 2);
+    }
+
+    #[test]
+    fn edit_distance_counts_edits() {
+        assert_eq!(edit_distance("orders", "order"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
+}

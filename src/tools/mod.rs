@@ -1,0 +1,163 @@
+//! The MCP tools, one file each, and the environment they run in: settings, the database (opened on first use and
+//! shared), and helpers that shape arguments and results the same way for every tool.
+
+pub mod dsql_lint;
+pub mod get_schema;
+pub mod readonly_query;
+pub mod transact;
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+use crate::config::{ServerArgs, Target};
+use crate::exec::{Limits, Outcome};
+use crate::pool::Database;
+
+/// Largest `sql` accepted by any tool, in characters (the Python server's dsql_lint limit, applied everywhere).
+pub const MAX_SQL_CHARS: usize = 1_000_000;
+
+/// What the tools need to know about how the server was started.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub allow_writes: bool,
+    pub limits: Limits,
+    pub rules: String,
+    pub tenant_column: Option<String>,
+    pub pool_size: usize,
+    pub target: Target,
+}
+
+impl Settings {
+    pub fn from_args(args: &ServerArgs) -> Settings {
+        Settings {
+            allow_writes: args.allow_writes,
+            limits: Limits { max_rows: args.max_rows.max(1), timeout: args.statement_timeout() },
+            rules: args.rules.clone(),
+            tenant_column: args.tenant_column.clone(),
+            pool_size: args.pool_size,
+            target: args.target(),
+        }
+    }
+
+    pub fn mode_label(&self) -> &'static str {
+        if self.allow_writes { "read-write" } else { "read-only" }
+    }
+}
+
+/// The tools' shared environment.
+pub struct Env {
+    pub settings: Settings,
+    db: tokio::sync::Mutex<Option<Arc<Database>>>,
+}
+
+impl Env {
+    pub fn new(settings: Settings) -> Env {
+        Env { settings, db: tokio::sync::Mutex::new(None) }
+    }
+
+    /// The database, connected on first use. A failure is not remembered: the next call tries again (the user may
+    /// have fixed the cause meanwhile).
+    pub async fn database(&self) -> Result<Arc<Database>, String> {
+        let mut slot = self.db.lock().await;
+        if let Some(db) = slot.as_ref() {
+            return Ok(db.clone());
+        }
+        let db = Arc::new(self.open().await?);
+        *slot = Some(db.clone());
+        Ok(db)
+    }
+
+    async fn open(&self) -> Result<Database, String> {
+        let pool_size = self.settings.pool_size;
+        match &self.settings.target {
+            Target::Local { dir } => {
+                let db = Database::local(dir, pool_size, |msg| tracing::info!("{msg}")).await?;
+                tracing::info!("local sandbox ready: {}", db.label);
+                Ok(db)
+            }
+            Target::Url { url } => Database::url(url, pool_size),
+            Target::Dsql(t) => Err(format!(
+                "connecting to Aurora DSQL ({} as {}) is not available in this build",
+                t.endpoint, t.user
+            )),
+            Target::Unconfigured { missing } => Err(unconfigured_message(missing)),
+        }
+    }
+
+    /// Close the pool and leave the local sandbox, if one was started.
+    pub async fn shutdown(&self) {
+        let db = self.db.lock().await.take();
+        if let Some(db) = db {
+            db.shutdown().await;
+        }
+    }
+}
+
+fn unconfigured_message(missing: &[crate::config::Missing]) -> String {
+    let list: Vec<String> = missing.iter().map(|m| format!("- {m}")).collect();
+    format!(
+        "no database is configured, so this tool cannot run. Missing:\n{}\nSet these in the MCP client's \
+         configuration for this server and restart it. The documentation tools and dsql_lint work without a \
+         database.",
+        list.join("\n")
+    )
+}
+
+/// Parse a tool's arguments, turning serde's complaint into a sentence that names the tool and the expected shape.
+pub fn parse_args<T: DeserializeOwned>(tool: &str, args: Option<Map<String, Value>>, shape: &str) -> Result<T, String> {
+    let value = Value::Object(args.unwrap_or_default());
+    serde_json::from_value(value).map_err(|e| format!("invalid arguments for {tool}: {e}. Expected {shape}."))
+}
+
+/// Reject empty or oversized SQL before anything else happens.
+pub fn check_sql_text(tool: &str, field: &str, sql: &str) -> Result<(), String> {
+    if sql.trim().is_empty() {
+        return Err(format!("{tool} needs a SQL statement in `{field}`, but it is empty"));
+    }
+    let chars = sql.chars().count();
+    if chars > MAX_SQL_CHARS {
+        return Err(format!(
+            "`{field}` is {chars} characters long; the limit is {MAX_SQL_CHARS}. Split the work into several calls."
+        ));
+    }
+    Ok(())
+}
+
+/// The structured result shared by the database tools.
+pub fn rows_result(outcome: Outcome, warnings: Vec<String>, with_statements: bool) -> Value {
+    let row_count = outcome.rows.len();
+    let mut v = json!({
+        "result": outcome.rows,
+        "columns": outcome.columns,
+        "row_count": row_count,
+        "truncated": outcome.truncated,
+    });
+    if with_statements {
+        v["statements"] = json!(outcome.statements);
+    }
+    if !warnings.is_empty() {
+        v["warnings"] = json!(warnings);
+    }
+    v
+}
+
+/// Output schema of the database tools: upstream's `{"result": [objects]}` plus our fields.
+pub fn rows_output_schema(title: &str, with_statements: bool) -> Value {
+    let mut props = json!({
+        "result": {"type": "array", "items": {"type": "object", "additionalProperties": true}, "title": "Result",
+                   "description": "Rows of the (last) statement, one object per row keyed by column name"},
+        "columns": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "type": {"type": "string"}}},
+                    "description": "Column names and PostgreSQL types, in order"},
+        "row_count": {"type": "integer", "description": "Number of rows in result"},
+        "truncated": {"type": "boolean", "description": "True when more rows existed than --max-rows allows"},
+        "warnings": {"type": "array", "items": {"type": "string"}, "description": "DSQL rule warnings"},
+    });
+    if with_statements {
+        props["statements"] = json!({"type": "array", "items": {"type": "object", "properties": {
+            "command": {"type": "string"}, "rows_affected": {"type": ["integer", "null"]}}},
+            "description": "Per statement: command tag and affected-row count"});
+    }
+    json!({"type": "object", "properties": props, "required": ["result"], "title": title})
+}

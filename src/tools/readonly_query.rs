@@ -1,0 +1,73 @@
+//! `readonly_query(sql, params?)`: one statement, checked by the read-only guard, run in a READ ONLY transaction
+//! that always ends with ROLLBACK.
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::{Env, check_sql_text, parse_args, rows_output_schema, rows_result};
+use crate::exec::{self, ErrorContext, Statement, TxMode};
+use crate::sql;
+
+pub const NAME: &str = "readonly_query";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Args {
+    sql: String,
+    #[serde(default)]
+    params: Option<Vec<Value>>,
+}
+
+pub fn definition() -> Value {
+    json!({
+        "name": NAME,
+        "description": "Run one read-only SQL statement against the configured Aurora DSQL cluster (or the local \
+DSQL-like sandbox) and return its rows.\n\nSupported: SELECT with FROM, JOIN (INNER/LEFT/RIGHT/FULL/CROSS, LATERAL), \
+WHERE, GROUP BY (ALL, DISTINCT, ROLLUP/CUBE), HAVING, ORDER BY (ASC, DESC, NULLS), LIMIT/OFFSET, DISTINCT [ON], \
+WITH (CTEs, RECURSIVE), UNION/INTERSECT/EXCEPT [ALL], window functions (OVER, PARTITION BY), FOR UPDATE / FOR KEY \
+SHARE, VALUES, TABLE, SHOW, EXPLAIN [ANALYZE] of a read.\n\nThe statement runs inside a READ ONLY transaction that \
+is always rolled back, with a time limit. Bind values with $1, $2… (or %s) placeholders and `params`; values are \
+never interpolated. Results: `result` (rows as objects), `columns` (name, type), `row_count`, `truncated` (more \
+rows than the server's --max-rows). Types are lossless: numeric as exact strings, int8 beyond 2^53 as strings, \
+bytea as \\x hex, timestamps as ISO 8601, json/jsonb as JSON.",
+        "inputSchema": {
+            "type": "object",
+            "title": "readonly_queryArguments",
+            "properties": {
+                "sql": {"type": "string", "title": "Sql", "description": "The SQL query to run (exactly one statement)"},
+                "params": {
+                    "anyOf": [{"type": "array", "items": {}}, {"type": "null"}],
+                    "default": null,
+                    "title": "Params",
+                    "description": "Optional list of parameter values to bind, one per placeholder. Use $1, $2… \
+(or the Python server's %s) placeholders in the SQL string, e.g. \"SELECT * FROM t WHERE id = $1\", params=[\"abc\"]. \
+Values are sent as text and PostgreSQL infers their types, so \"42\" binds to an integer column."
+                }
+            },
+            "required": ["sql"]
+        },
+        "outputSchema": rows_output_schema("readonly_queryOutput", false),
+        "annotations": {"title": "Read-only SQL query", "readOnlyHint": true, "destructiveHint": false,
+                        "idempotentHint": true, "openWorldHint": false}
+    })
+}
+
+pub async fn call(env: &Env, args: Option<Map<String, Value>>) -> Result<Value, String> {
+    let args: Args = parse_args(NAME, args, "{\"sql\": string, \"params\": [values] (optional)}")?;
+    check_sql_text(NAME, "sql", &args.sql)?;
+    let db = env.database().await?;
+    let policy = super::transact::policy(env);
+    let input = [sql::StatementInput { sql: &args.sql, param_count: args.params.as_ref().map(Vec::len) }];
+    let checked = sql::check(sql::Tool::ReadonlyQuery, &input, &policy, None).map_err(|f| f.to_string())?;
+    let warnings: Vec<String> = checked.warnings.iter().map(ToString::to_string).collect();
+    let statements: Vec<Statement> = checked
+        .statements
+        .into_iter()
+        .map(|p| Statement { text: p.text, command: p.command, params: args.params.clone().unwrap_or_default() })
+        .collect();
+    let ctx = ErrorContext { statement: None, allow_writes: env.settings.allow_writes, tool: NAME };
+    let outcome = exec::run(&db, &statements, TxMode::ReadOnly, env.settings.limits, &ctx, &|_, _| {})
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(rows_result(outcome, warnings, false))
+}

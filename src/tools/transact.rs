@@ -1,0 +1,127 @@
+//! `transact(sql_list, params_list?)`: several statements in ONE transaction, BEGIN … COMMIT, all checked before any
+//! is sent; any error rolls everything back. Without --allow-writes it is a READ ONLY transaction (consistent
+//! multi-statement reads) that ends with ROLLBACK.
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::{Env, Settings, check_sql_text, parse_args, rows_output_schema, rows_result};
+use crate::exec::{self, ErrorContext, Statement, TxMode};
+use crate::sql;
+
+pub const NAME: &str = "transact";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Args {
+    sql_list: Vec<String>,
+    #[serde(default)]
+    params_list: Option<Vec<Option<Vec<Value>>>>,
+}
+
+pub fn definition(settings: &Settings) -> Value {
+    let mode = if settings.allow_writes {
+        "This server is in READ-WRITE mode: DML (INSERT, UPDATE, DELETE) and DDL are allowed, subject to DSQL's rules, \
+which are checked before anything is sent: at most one DDL statement per transaction, no DDL mixed with DML, \
+CREATE INDEX must be ASYNC (it returns a job_id; wait with CALL sys.wait_for_job('<job_id>')), at most 3,000 \
+modified rows per transaction (batch larger changes)."
+    } else {
+        "This server is in READ-ONLY mode: statements run in a READ ONLY transaction that is rolled back; use it for \
+consistent multi-statement reads (all statements see the same snapshot). Writes are refused; the server must be \
+restarted with --allow-writes to change data."
+    };
+    json!({
+        "name": NAME,
+        "description": format!("Execute SQL statements in ONE transaction against the configured Aurora DSQL cluster \
+(or the local DSQL-like sandbox). BEGIN and COMMIT are added for you: do not include BEGIN/COMMIT/ROLLBACK/SAVEPOINT. \
+Any error rolls the whole transaction back; nothing is ever partially committed.\n\n{mode}\n\nReturns the LAST \
+statement's rows (`result`, `columns`, `row_count`, `truncated`) and, per statement, its command tag and \
+affected-row count (`statements`). Bind values per statement with `params_list` ($1… or %s placeholders).\n\n\
+Examples: transact([\"SELECT count(*) FROM orders\", \"SELECT sum(total) FROM orders\"]); with writes: \
+transact([\"CREATE TABLE users (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text)\"]) then, in a separate \
+call, transact([\"INSERT INTO users (name) VALUES ($1)\"], [[\"Alice\"]])."),
+        "inputSchema": {
+            "type": "object",
+            "title": "transactArguments",
+            "properties": {
+                "sql_list": {"type": "array", "items": {"type": "string"}, "title": "Sql List",
+                             "description": "List of one or more SQL statements to execute in a transaction, one statement per item"},
+                "params_list": {
+                    "anyOf": [{"type": "array", "items": {"anyOf": [{"type": "array", "items": {}}, {"type": "null"}]}}, {"type": "null"}],
+                    "default": null,
+                    "title": "Params List",
+                    "description": "Optional list of parameter lists, one per SQL statement (same length as sql_list); \
+null for a statement without parameters. Example: sql_list=[\"INSERT INTO t (id, name) VALUES ($1, $2)\"], \
+params_list=[[\"uuid-1\", \"Widget\"]]"
+                }
+            },
+            "required": ["sql_list"]
+        },
+        "outputSchema": rows_output_schema("transactOutput", true),
+        "annotations": {
+            "title": if settings.allow_writes { "SQL transaction (writes allowed)" } else { "SQL transaction (read-only)" },
+            "readOnlyHint": !settings.allow_writes,
+            "destructiveHint": settings.allow_writes,
+            "idempotentHint": !settings.allow_writes,
+            "openWorldHint": false
+        }
+    })
+}
+
+pub fn policy(env: &Env) -> sql::Policy {
+    sql::Policy {
+        allow_writes: env.settings.allow_writes,
+        rules: env.settings.rules.parse().unwrap_or(sql::RulesMode::Enforce),
+        tenant_column: env.settings.tenant_column.clone(),
+    }
+}
+
+pub async fn call(
+    env: &Env,
+    args: Option<Map<String, Value>>,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Value, String> {
+    let args: Args = parse_args(
+        NAME,
+        args,
+        "{\"sql_list\": [string, ...], \"params_list\": [[values] or null, ...] (optional)}",
+    )?;
+    if args.sql_list.is_empty() {
+        return Err("transact needs at least one statement in `sql_list`, but it is empty".into());
+    }
+    for (i, s) in args.sql_list.iter().enumerate() {
+        check_sql_text(NAME, &format!("sql_list[{i}]"), s)?;
+    }
+    let params_list = match args.params_list {
+        None => vec![None; args.sql_list.len()],
+        Some(list) if list.len() == args.sql_list.len() => list,
+        Some(list) => {
+            return Err(format!(
+                "params_list length ({}) must equal sql_list length ({}): give one entry per statement, null for a \
+                 statement without parameters",
+                list.len(),
+                args.sql_list.len()
+            ));
+        }
+    };
+    let db = env.database().await?;
+    let inputs: Vec<sql::StatementInput<'_>> = args
+        .sql_list
+        .iter()
+        .zip(&params_list)
+        .map(|(s, p)| sql::StatementInput { sql: s, param_count: p.as_ref().map(Vec::len) })
+        .collect();
+    let checked = sql::check(sql::Tool::Transact, &inputs, &policy(env), None).map_err(|f| f.to_string())?;
+    let warnings: Vec<String> = checked.warnings.iter().map(ToString::to_string).collect();
+    let statements: Vec<Statement> = checked
+        .statements
+        .into_iter()
+        .zip(params_list)
+        .map(|(p, params)| Statement { text: p.text, command: p.command, params: params.unwrap_or_default() })
+        .collect();
+    let mode = if env.settings.allow_writes { TxMode::ReadWrite } else { TxMode::ReadOnly };
+    let ctx = ErrorContext { statement: None, allow_writes: env.settings.allow_writes, tool: NAME };
+    let outcome =
+        exec::run(&db, &statements, mode, env.settings.limits, &ctx, progress).await.map_err(|e| e.to_string())?;
+    Ok(rows_result(outcome, warnings, true))
+}
