@@ -18,7 +18,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .with_target(false)
-        .with_env_filter(EnvFilter::try_from_env("AURORA_DSQL_MCP_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(EnvFilter::try_from_env("AURORA_DSQL_MCP_LOG").unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn")))
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -52,7 +52,7 @@ async fn serve(args: ServerArgs) -> ExitCode {
             }
         });
     }
-    let running = match server.serve(rmcp::transport::stdio()).await {
+    let running = match server.serve(aurora_dsql_mcp_server::server::stdio::transport()).await {
         Ok(running) => running,
         Err(e) => {
             // stdin closed before the client initialised: a clean exit, not an error.

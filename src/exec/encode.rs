@@ -364,7 +364,7 @@ mod tests {
         assert_eq!(numeric(&numeric_bytes(0, 0, 2, &[1, 5000])).unwrap(), "1.50");
         assert_eq!(numeric(&numeric_bytes(1, 0x4000, 0, &[12, 3456])).unwrap(), "-123456");
         assert_eq!(numeric(&numeric_bytes(-1, 0, 5, &[1230])).unwrap(), "0.12300");
-        assert_eq!(numeric(&numeric_bytes(-2, 0, 6, &[12])).unwrap(), "0.000012");
+        assert_eq!(numeric(&numeric_bytes(-2, 0, 6, &[1200])).unwrap(), "0.000012");
         assert_eq!(numeric(&numeric_bytes(0, 0xC000, 0, &[])).unwrap(), "NaN");
         assert_eq!(numeric(&numeric_bytes(2, 0, 0, &[1])).unwrap(), "100000000");
         assert_eq!(numeric(&numeric_bytes(0, 0, 0, &[])).unwrap(), "0");

@@ -5,6 +5,8 @@
 // (2024-11-05 … 2025-11-25) all have it, and clients rely on it to see errors.
 #![allow(deprecated)]
 
+pub mod stdio;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 

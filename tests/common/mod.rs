@@ -1,0 +1,214 @@
+//! Test harness: drives the real server binary over stdio with MCP JSON-RPC, against a throwaway PostgreSQL
+//! started by the product's own sandbox code (`--local=DIR`). All servers of one test binary share one sandbox
+//! directory under the system temp dir; the last server to exit stops its PostgreSQL.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_aurora-dsql-mcp-server");
+/// A safety net against a hung server, not a synchronisation device: every read waits for a specific message.
+const READ_LIMIT: Duration = Duration::from_secs(120);
+
+/// The sandbox directory shared by this test process. Directories left by earlier, finished runs are removed.
+pub fn sandbox_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let base = std::env::temp_dir();
+        if let Ok(entries) = std::fs::read_dir(&base) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().to_string();
+                if let Some(pid) = name.strip_prefix("adsql-test-").and_then(|p| p.split('-').next())
+                    && !PathBuf::from(format!("/proc/{pid}")).exists()
+                {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        let exe = std::env::current_exe().ok().and_then(|p| p.file_stem().map(|s| s.to_string_lossy().to_string()));
+        let dir = base.join(format!("adsql-test-{}-{}", std::process::id(), exe.unwrap_or_default()));
+        std::fs::create_dir_all(&dir).expect("create sandbox dir");
+        dir
+    })
+    .clone()
+}
+
+pub struct Server {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+    next_id: i64,
+    /// Notifications and other messages seen while waiting for responses.
+    pub notifications: Vec<Value>,
+    pub init: Value,
+}
+
+impl Server {
+    /// Start the server with `args` and complete the MCP handshake.
+    pub fn start(args: &[&str]) -> Server {
+        Self::start_with_env(args, &[])
+    }
+
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut s = Self::spawn(args, env);
+        let init = s.request(
+            "initialize",
+            json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "tests", "version": "0"}}),
+        );
+        s.init = init["result"].clone();
+        s.notify("notifications/initialized", json!({}));
+        s
+    }
+
+    /// Start without the handshake (for protocol tests).
+    pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AURORA_DSQL_MCP_LOG", "warn");
+        for var in ["CLUSTER", "CLUSTER_ENDPOINT", "REGION", "AWS_REGION", "DATABASE_USER", "AURORA_DSQL_DATABASE_URL"] {
+            cmd.env_remove(var);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start server binary");
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Server { child, stdin, lines: rx, next_id: 0, notifications: Vec::new(), init: Value::Null }
+    }
+
+    /// A server on the shared local sandbox.
+    pub fn local(extra: &[&str]) -> Server {
+        let dir = format!("--local={}", sandbox_dir().display());
+        let mut args = vec![dir.as_str()];
+        args.extend_from_slice(extra);
+        Server::start(&args)
+    }
+
+    pub fn send_raw(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin.write_all(line.as_bytes()).expect("write");
+        stdin.write_all(b"\n").expect("write");
+        stdin.flush().expect("flush");
+    }
+
+    pub fn notify(&mut self, method: &str, params: Value) {
+        self.send_raw(&json!({"jsonrpc": "2.0", "method": method, "params": params}).to_string());
+    }
+
+    /// Send a request and wait for the response with the same id.
+    pub fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.request_with_id(json!(id), method, params)
+    }
+
+    pub fn request_with_id(&mut self, id: Value, method: &str, params: Value) -> Value {
+        self.send_raw(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string());
+        self.wait_for(|m| m.get("id") == Some(&id) && (m.get("result").is_some() || m.get("error").is_some()))
+    }
+
+    /// Read messages until one satisfies `pred`; keep the others as notifications.
+    pub fn wait_for(&mut self, pred: impl Fn(&Value) -> bool) -> Value {
+        loop {
+            let line = match self.lines.recv_timeout(READ_LIMIT) {
+                Ok(l) => l,
+                Err(RecvTimeoutError::Timeout) => panic!("server sent nothing for {READ_LIMIT:?}"),
+                Err(RecvTimeoutError::Disconnected) => panic!("server closed stdout"),
+            };
+            let msg: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
+            if pred(&msg) {
+                return msg;
+            }
+            self.notifications.push(msg);
+        }
+    }
+
+    /// tools/call; returns the `result` object.
+    pub fn call(&mut self, tool: &str, args: Value) -> Value {
+        let resp = self.request("tools/call", json!({"name": tool, "arguments": args}));
+        assert!(resp.get("error").is_none(), "JSON-RPC error for {tool}: {resp}");
+        resp["result"].clone()
+    }
+
+    /// A tool call that must succeed; returns structuredContent.
+    pub fn ok(&mut self, tool: &str, args: Value) -> Value {
+        let r = self.call(tool, args.clone());
+        assert_eq!(r["isError"], json!(false), "{tool}({args}) failed: {}", text(&r));
+        r["structuredContent"].clone()
+    }
+
+    /// A tool call that must fail; returns its error text.
+    pub fn err(&mut self, tool: &str, args: Value) -> String {
+        let r = self.call(tool, args.clone());
+        assert_eq!(r["isError"], json!(true), "{tool}({args}) should have failed but returned {r}");
+        text(&r)
+    }
+
+    /// Rows of a read.
+    pub fn rows(&mut self, sql: &str) -> Vec<Value> {
+        self.ok("readonly_query", json!({"sql": sql}))["result"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Close stdin and wait for a clean exit; returns the exit status.
+    pub fn finish(mut self) -> std::process::ExitStatus {
+        self.stdin.take();
+        wait_with_limit(&mut self.child)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stdin.take();
+        let _ = wait_with_limit(&mut self.child);
+    }
+}
+
+fn wait_with_limit(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("server did not exit within 60 s after stdin closed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub fn text(result: &Value) -> String {
+    result["content"][0]["text"].as_str().unwrap_or_default().to_string()
+}
+
+/// A unique, valid table name for a test.
+pub fn table(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!("{prefix}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}

@@ -1,0 +1,179 @@
+//! The MCP surface of the real binary, without a database: handshake, protocol versions, ids, bad input lines,
+//! the tool list, configuration errors and clean exit.
+
+mod common;
+
+use common::{Server, text};
+use serde_json::{Value, json};
+
+#[test]
+fn initialize_names_the_server_and_its_mode() {
+    let s = Server::start(&[]);
+    assert_eq!(s.init["serverInfo"]["name"], "aurora-dsql-mcp-server");
+    assert_eq!(s.init["serverInfo"]["version"], env!("CARGO_PKG_VERSION"));
+    assert!(s.init["capabilities"]["tools"].is_object());
+    assert!(s.init["capabilities"]["logging"].is_object());
+    let instructions = s.init["instructions"].as_str().unwrap();
+    assert!(instructions.contains("READ-ONLY"), "{instructions}");
+    assert!(instructions.contains("NO database"), "{instructions}");
+    let w = Server::start(&["--allow-writes", "--database-url", "postgres://nobody@127.0.0.1:1/x"]);
+    assert!(w.init["instructions"].as_str().unwrap().contains("READ-WRITE"));
+}
+
+#[test]
+fn protocol_versions_are_negotiated() {
+    for (asked, answered) in [
+        ("2024-11-05", "2024-11-05"),
+        ("2025-03-26", "2025-03-26"),
+        ("2025-06-18", "2025-06-18"),
+        ("2025-11-25", "2025-11-25"),
+        ("1999-01-01", "2025-11-25"),
+    ] {
+        let mut s = Server::spawn(&[], &[]);
+        let r = s.request(
+            "initialize",
+            json!({"protocolVersion": asked, "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}),
+        );
+        assert_eq!(r["result"]["protocolVersion"], answered, "asked {asked}");
+    }
+}
+
+#[test]
+fn request_id_zero_and_string_ids_work() {
+    let mut s = Server::spawn(&[], &[]);
+    let r = s.request_with_id(
+        json!(0),
+        "initialize",
+        json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}),
+    );
+    assert_eq!(r["id"], json!(0));
+    s.notify("notifications/initialized", json!({}));
+    let r = s.request_with_id(json!("abc-1"), "ping", json!({}));
+    assert_eq!(r["id"], json!("abc-1"));
+    assert!(r["result"].is_object());
+}
+
+#[test]
+fn a_line_that_is_not_json_gets_a_parse_error_and_the_server_keeps_serving() {
+    let mut s = Server::start(&[]);
+    s.send_raw("this is not json {");
+    let err = s.wait_for(|m| m.get("error").is_some());
+    assert_eq!(err["error"]["code"], json!(-32700));
+    assert_eq!(err["id"], Value::Null);
+    let r = s.request("ping", json!({}));
+    assert!(r["result"].is_object(), "{r}");
+}
+
+#[test]
+fn tools_list_has_every_tool_and_parameter_of_the_contract() {
+    let mut s = Server::start(&[]);
+    let r = s.request("tools/list", json!({}));
+    let tools = r["result"]["tools"].as_array().unwrap();
+    let find = |name: &str| tools.iter().find(|t| t["name"] == name).unwrap_or_else(|| panic!("missing tool {name}"));
+    let params = |name: &str| -> Vec<String> {
+        find(name)["inputSchema"]["properties"].as_object().unwrap().keys().cloned().collect()
+    };
+    for (tool, expected) in [
+        ("readonly_query", vec!["sql", "params"]),
+        ("transact", vec!["sql_list", "params_list"]),
+        ("get_schema", vec!["table_name"]),
+        ("dsql_lint", vec!["sql", "fix"]),
+    ] {
+        let have = params(tool);
+        for p in expected {
+            assert!(have.contains(&p.to_string()), "{tool} lacks parameter {p}: {have:?}");
+        }
+    }
+    // The database tools declare the result shape they return.
+    for tool in ["readonly_query", "transact", "get_schema"] {
+        assert_eq!(find(tool)["outputSchema"]["required"], json!(["result"]));
+    }
+    // Annotations tell the truth about the mode: read-only server, so transact is read-only too.
+    assert_eq!(find("transact")["annotations"]["readOnlyHint"], json!(true));
+    assert_eq!(find("readonly_query")["annotations"]["readOnlyHint"], json!(true));
+    let mut w = Server::start(&["--allow-writes"]);
+    let r = w.request("tools/list", json!({}));
+    let t = r["result"]["tools"].as_array().unwrap().iter().find(|t| t["name"] == "transact").unwrap().clone();
+    assert_eq!(t["annotations"]["readOnlyHint"], json!(false));
+    assert_eq!(t["annotations"]["destructiveHint"], json!(true));
+}
+
+#[test]
+fn database_tools_without_configuration_say_what_is_missing() {
+    let mut s = Server::start(&[]);
+    let msg = s.err("readonly_query", json!({"sql": "SELECT 1"}));
+    assert!(msg.contains("no database is configured"), "{msg}");
+    assert!(msg.contains("--local"), "{msg}");
+    // Partial configuration: an endpoint without a user or region names both.
+    let mut p = Server::start(&["--cluster_endpoint", "10.1.2.3"]);
+    let msg = p.err("transact", json!({"sql_list": ["SELECT 1"]}));
+    assert!(msg.contains("region") && msg.contains("database user"), "{msg}");
+    assert!(msg.contains("--database_user"), "{msg}");
+    // And the server still serves other tools afterwards.
+    let lint = p.ok("dsql_lint", json!({"sql": "CREATE INDEX i ON t (a);"}));
+    assert!(lint["diagnostics"].is_array());
+}
+
+#[test]
+fn bad_arguments_get_clear_errors_and_the_server_keeps_serving() {
+    let mut s = Server::start(&[]);
+    let cases = [
+        ("readonly_query", json!({"sql": "   "}), "empty"),
+        ("readonly_query", json!({"sql": 5}), "invalid arguments for readonly_query"),
+        ("readonly_query", json!({}), "missing field `sql`"),
+        ("readonly_query", json!({"sql": "SELECT 1", "bogus": 1}), "unknown field `bogus`"),
+        ("transact", json!({"sql_list": []}), "at least one statement"),
+        ("transact", json!({"sql_list": ["SELECT 1"], "params_list": [null, null]}), "params_list length (2) must equal sql_list length (1)"),
+        ("get_schema", json!({"table_name": "a..b"}), "empty name part"),
+        ("no_such_tool", json!({}), "Unknown tool: no_such_tool"),
+    ];
+    for (tool, args, expected) in cases {
+        let msg = s.err(tool, args.clone());
+        assert!(msg.contains(expected), "{tool}({args}): expected {expected:?} in {msg:?}");
+    }
+    let huge = "SELECT 1 -- ".to_string() + &"x".repeat(10 * 1024 * 1024);
+    let msg = s.err("readonly_query", json!({"sql": huge}));
+    assert!(msg.contains("limit is 1000000"), "{}", &msg[..msg.len().min(200)]);
+    let r = s.request("ping", json!({}));
+    assert!(r["result"].is_object());
+}
+
+#[test]
+fn errors_are_also_sent_to_the_client_as_log_messages() {
+    let mut s = Server::start(&[]);
+    let r = s.call("readonly_query", json!({"sql": "SELECT 1"}));
+    assert_eq!(r["isError"], json!(true));
+    let logged = s.notifications.iter().any(|n| {
+        n["method"] == "notifications/message" && n["params"]["level"] == "error" && n["params"]["data"].as_str().is_some_and(|d| d.contains("no database"))
+    });
+    assert!(logged, "no error log notification among {:?}", s.notifications);
+    // The client can raise the threshold; then errors still arrive but nothing below them.
+    let r = s.request("logging/setLevel", json!({"level": "critical"}));
+    assert!(r["result"].is_object(), "{r}");
+    let before = s.notifications.len();
+    let r = s.call("readonly_query", json!({"sql": "SELECT 1"}));
+    assert!(text(&r).contains("no database"));
+    assert_eq!(s.notifications.len(), before, "an error below the client's level was sent");
+}
+
+#[test]
+fn eof_on_stdin_exits_cleanly() {
+    let s = Server::start(&[]);
+    assert!(s.finish().success());
+    // Also before any initialize.
+    let s = Server::spawn(&[], &[]);
+    assert!(s.finish().success());
+}
+
+#[test]
+fn help_documents_every_flag_and_its_environment_variable() {
+    let out = std::process::Command::new(common::BIN).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--cluster_endpoint", "--region", "--database_user", "--profile", "--allow-writes", "--local", "--database-url",
+        "--max-rows", "--statement-timeout", "CLUSTER_ENDPOINT", "CLUSTER", "REGION", "AWS_REGION", "DATABASE_USER",
+        "AWS_PROFILE",
+    ] {
+        assert!(help.contains(flag), "--help does not mention {flag}:\n{help}");
+    }
+}
