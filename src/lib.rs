@@ -2,9 +2,10 @@
 //!
 //! The modules follow a request's path: `config` (flags, env) → `pool` (connections, the local sandbox) →
 //! `sql` (checks before anything is sent) → `exec` (transactions, timeouts, JSON rows) → `tools` (one file per MCP
-//! tool) → `server` (rmcp wiring) → `main`.
+//! tool; `docs` holds the embedded guides) → `server` (rmcp wiring) → `main`.
 
 pub mod config;
+pub mod docs;
 pub mod exec;
 pub mod pool;
 pub mod server;

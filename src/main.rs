@@ -40,7 +40,20 @@ fn main() -> ExitCode {
 
 async fn serve(args: ServerArgs) -> ExitCode {
     let settings = Settings::from_args(&args);
-    let env = Arc::new(Env::new(settings));
+    let knowledge = match &args.knowledge_server {
+        None => None,
+        Some(url) => {
+            let timeout = std::time::Duration::from_secs_f64(args.knowledge_timeout.max(0.0));
+            match aurora_dsql_mcp_server::docs::remote::KnowledgeServer::new(url, timeout) {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    eprintln!("aurora-dsql-mcp-server: --knowledge-server: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    };
+    let env = Arc::new(Env::new(settings, knowledge));
     let server = DsqlServer::new(env.clone());
     announce(&env.settings);
     if matches!(env.settings.target, Target::Local { .. }) {

@@ -177,3 +177,49 @@ fn help_documents_every_flag_and_its_environment_variable() {
         assert!(help.contains(flag), "--help does not mention {flag}:\n{help}");
     }
 }
+
+#[test]
+fn documentation_tools_resources_and_prompts_work_offline() {
+    let mut s = Server::start(&[]);
+    // Tool list has the Python server's seven tools, in its order.
+    let r = s.request("tools/list", json!({}));
+    let names: Vec<String> =
+        r["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_string()).collect();
+    assert_eq!(
+        names,
+        vec!["readonly_query", "transact", "get_schema", "dsql_search_documentation", "dsql_read_documentation", "dsql_recommend", "dsql_lint"]
+    );
+    // Every tool POWER.md names in backticks exists.
+    let power = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/POWER.md")).unwrap();
+    for part in power.split('`').skip(1).step_by(2) {
+        let looks_like_tool = part.starts_with("dsql_") || ["readonly_query", "transact", "get_schema"].contains(&part);
+        if looks_like_tool && !part.contains(' ') && !part.contains('(') && !part.contains('.') {
+            assert!(names.contains(&part.to_string()), "POWER.md names `{part}`, which is not a tool");
+        }
+    }
+    let hits = s.ok("dsql_search_documentation", json!({"search_phrase": "OC000 conflict", "limit": 3}));
+    let top: Vec<String> = hits["results"].as_array().unwrap().iter().map(|h| h["url"].as_str().unwrap().to_string()).collect();
+    assert!(top.iter().any(|u| u.contains("occ-retry") || u.contains("troubleshooting")), "{top:?}");
+    let page = s.ok("dsql_read_documentation", json!({"url": "troubleshooting", "max_length": 100}));
+    assert_eq!(page["content"].as_str().unwrap().chars().count(), 100);
+    let rec = s.ok("dsql_recommend", json!({"url": "migrations"}));
+    assert!(rec.is_object());
+    let msg = s.err("dsql_read_documentation", json!({"url": "no-such-page"}));
+    assert!(!msg.is_empty());
+    // Resources: every guide and POWER.md, readable.
+    let r = s.request("resources/list", json!({}));
+    let uris: Vec<String> =
+        r["result"]["resources"].as_array().unwrap().iter().map(|x| x["uri"].as_str().unwrap().to_string()).collect();
+    assert!(uris.len() >= 12, "{uris:?}");
+    let r = s.request("resources/read", json!({"uri": uris[0]}));
+    assert!(r["result"]["contents"][0]["text"].as_str().unwrap().len() > 100);
+    let r = s.request("resources/read", json!({"uri": "dsql://nope"}));
+    assert!(r["error"].is_object());
+    // Prompts for the workflows.
+    let r = s.request("prompts/list", json!({}));
+    let prompts = r["result"]["prompts"].as_array().unwrap();
+    assert!(prompts.len() >= 4);
+    let name = prompts[0]["name"].as_str().unwrap().to_string();
+    let r = s.request("prompts/get", json!({"name": name, "arguments": {}}));
+    assert!(r["result"]["messages"][0]["content"]["text"].as_str().unwrap().len() > 50, "{r}");
+}

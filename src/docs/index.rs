@@ -14,8 +14,8 @@ const STOP_WORDS: &[&str] = &[
     "a", "an", "the", "and", "or", "of", "to", "in", "on", "for", "with", "is", "are", "be", "been", "it", "its",
     "this", "that", "these", "those", "as", "by", "at", "from", "how", "what", "why", "do", "does", "did", "i", "my",
     "me", "we", "our", "you", "your", "can", "could", "should", "would", "will", "when", "which", "if", "into",
-    "there", "their", "than", "then", "so", "but", "was", "were", "has", "have", "had", "about", "also", "any",
-    "some", "such", "via", "per", "one's", "s",
+    "there", "their", "than", "then", "so", "but", "was", "were", "has", "have", "had", "about", "also", "any", "some",
+    "such", "via", "per", "one's", "s",
 ];
 
 /// Lower-cased, stemmed terms of `text`. Keeps SQLSTATE-like codes (`40001`, `0a000`, `oc000`), joins digit groups
@@ -29,10 +29,8 @@ pub(crate) fn terms(text: &str) -> Vec<String> {
             cur.extend(c.to_lowercase());
             continue;
         }
-        let digit_group = c == ','
-            && i > 0
-            && chars[i - 1].is_ascii_digit()
-            && chars.get(i + 1).is_some_and(char::is_ascii_digit);
+        let digit_group =
+            c == ',' && i > 0 && chars[i - 1].is_ascii_digit() && chars.get(i + 1).is_some_and(char::is_ascii_digit);
         if digit_group {
             continue;
         }
@@ -148,10 +146,8 @@ impl Bm25 {
             .enumerate()
             .filter_map(|(i, e)| {
                 let norm = K1 * (1.0 - B + B * e.len / self.avg_len.max(1e-9));
-                let s: f64 = q
-                    .iter()
-                    .filter_map(|t| e.tf.get(t).map(|&f| self.idf(t) * f * (K1 + 1.0) / (f + norm)))
-                    .sum();
+                let s: f64 =
+                    q.iter().filter_map(|t| e.tf.get(t).map(|&f| self.idf(t) * f * (K1 + 1.0) / (f + norm))).sum();
                 (s > 0.0).then_some((i, s))
             })
             .collect();

@@ -100,11 +100,7 @@ impl Library {
             let text = documents[s.doc].text;
             let heading_line_end = text[s.chunk.clone()].find('\n').map_or(s.chunk.end, |n| s.chunk.start + n);
             let body = if s.level == 0 { &text[s.chunk.clone()] } else { &text[heading_line_end..s.chunk.end] };
-            vec![
-                (s.title.as_str(), HEADING_WEIGHT),
-                (documents[s.doc].title.as_str(), PAGE_TITLE_WEIGHT),
-                (body, 1.0),
-            ]
+            vec![(s.title.as_str(), HEADING_WEIGHT), (documents[s.doc].title.as_str(), PAGE_TITLE_WEIGHT), (body, 1.0)]
         }));
         Library { documents, sections, index }
     }

@@ -20,7 +20,11 @@ pub fn check_links(lib: &Library) -> Vec<LinkProblem> {
     for doc in lib.documents() {
         for link in markdown::links(doc.text) {
             let t = link.target.as_str();
-            if t.starts_with("http://") || t.starts_with("https://") || t.starts_with("mailto:") || t.starts_with("dsql://") {
+            if t.starts_with("http://")
+                || t.starts_with("https://")
+                || t.starts_with("mailto:")
+                || t.starts_with("dsql://")
+            {
                 continue;
             }
             let (path, anchor) = match t.split_once('#') {
@@ -85,7 +89,11 @@ mod tests {
     #[test]
     fn broken_links_and_anchors_are_reported() {
         let lib = Library::from_files([
-            ("power", "POWER.md", "# P\n[ok](steering/a.md#sub) [bad](steering/zz.md) [anchor](steering/a.md#nope) [web](https://x.y/z)\n"),
+            (
+                "power",
+                "POWER.md",
+                "# P\n[ok](steering/a.md#sub) [bad](steering/zz.md) [anchor](steering/a.md#nope) [web](https://x.y/z)\n",
+            ),
             ("a", "steering/a.md", "# A\n## Sub\n[up](../POWER.md) [self](#sub)\n"),
         ]);
         let p = check_links(&lib);

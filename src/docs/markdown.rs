@@ -82,12 +82,7 @@ pub(crate) fn headings(text: &str, from: usize) -> Vec<Heading> {
             slug = format!("{base}-{n}");
         }
         seen.push(slug.clone());
-        out.push(Heading {
-            level: hashes as u8,
-            title,
-            slug,
-            start,
-        });
+        out.push(Heading { level: hashes as u8, title, slug, start });
     }
     out
 }
@@ -136,10 +131,7 @@ pub(crate) fn links(text: &str) -> Vec<Link> {
             }
             let target = target.trim_start_matches('<').trim_end_matches('>');
             if !target.is_empty() {
-                out.push(Link {
-                    line: i + 1,
-                    target: target.to_string(),
-                });
+                out.push(Link { line: i + 1, target: target.to_string() });
             }
             rest = &after[end..];
         }
@@ -173,30 +165,49 @@ pub(crate) fn plain(text: &str) -> String {
             continue;
         }
         let t = t.trim_start_matches('#').trim_start_matches("- ").trim();
-        let mut chars = t.chars().peekable();
-        let mut skipping_target = false;
-        while let Some(c) = chars.next() {
-            if skipping_target {
-                if c == ')' {
-                    skipping_target = false;
-                }
-                continue;
-            }
-            match c {
-                ']' if chars.peek() == Some(&'(') => skipping_target = true,
-                '[' | ']' | '`' | '*' => {}
-                '|' => out.push(' '),
-                _ => out.push(c),
-            }
-        }
+        out.push_str(&strip_inline(t));
         out.push(' ');
     }
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Inline markup removed: `[text](target)` → `text`, code marks, emphasis, table bars. Brackets that are not links
+/// (`text[]`, JSON arrays) stay.
+fn strip_inline(t: &str) -> String {
+    let mut out = String::with_capacity(t.len());
+    let mut rest = t;
+    while let Some(c) = rest.chars().next() {
+        if c == '['
+            && let Some(close) = rest.find("](")
+            && !rest[1..close].contains('[')
+            && let Some(end) = rest[close..].find(')')
+        {
+            out.push_str(&strip_inline(&rest[1..close]));
+            rest = &rest[close + end + 1..];
+            continue;
+        }
+        match c {
+            '`' | '*' => {}
+            '|' => out.push(' '),
+            _ => out.push(c),
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_keeps_non_link_brackets() {
+        assert_eq!(
+            plain("See [the guide](a.md#x) for `text[]` and '[\"a\"]'."),
+            "See the guide for text[] and '[\"a\"]'."
+        );
+        assert_eq!(plain("| a | b |\n|---|---|\n**bold**"), "a b bold");
+    }
 
     #[test]
     fn headings_skip_fences_and_dedupe_slugs() {

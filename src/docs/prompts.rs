@@ -19,7 +19,11 @@ pub fn list() -> Vec<PromptDef> {
             title: "Get started with Aurora DSQL",
             description: "Step-by-step start: local mode first (no AWS account), then a real cluster, a first table and a connection from your language.",
             arguments: vec![
-                ("language", "Programming language of the application (rust, python, typescript, java, go, dotnet)", false),
+                (
+                    "language",
+                    "Programming language of the application (rust, python, typescript, java, go, dotnet)",
+                    false,
+                ),
                 ("cluster", "Cluster id or endpoint, if you already have a cluster", false),
             ],
         },
@@ -192,7 +196,8 @@ mod tests {
 
     #[test]
     fn prompts_render_arguments() {
-        let p = get("create-multi-tenant-table", &map(json!({"table_name": "invoices", "tenant_column": "org_id"}))).unwrap();
+        let p = get("create-multi-tenant-table", &map(json!({"table_name": "invoices", "tenant_column": "org_id"})))
+            .unwrap();
         assert!(p.contains("invoices_org_id_idx") && p.contains("get_schema(\"invoices\")"));
         assert!(get("onboarding", &Map::new()).unwrap().contains("--local"));
         assert!(get("diagnose-slow-query", &map(json!({"sql": "SELECT 1"}))).unwrap().contains("SELECT 1"));

@@ -33,13 +33,16 @@ impl KnowledgeServer {
     /// Validates the URL (`http://` or `https://` with a host) and the timeout (> 0); TLS uses rustls with ring and the
     /// webpki roots.
     pub fn new(url: &str, timeout: Duration) -> Result<Self, String> {
-        let parsed: Uri = url
-            .trim()
-            .parse()
-            .map_err(|e| format!("--knowledge-server `{url}` is not a valid URL ({e}); expected e.g. https://host/path"))?;
+        let parsed: Uri = url.trim().parse().map_err(|e| {
+            format!("--knowledge-server `{url}` is not a valid URL ({e}); expected e.g. https://host/path")
+        })?;
         match parsed.scheme_str() {
             Some("http" | "https") => {}
-            _ => return Err(format!("--knowledge-server `{url}` must start with https:// (or http:// for a local server)")),
+            _ => {
+                return Err(format!(
+                    "--knowledge-server `{url}` must start with https:// (or http:// for a local server)"
+                ));
+            }
         }
         if parsed.host().is_none_or(str::is_empty) {
             return Err(format!("--knowledge-server `{url}` has no host name"));
@@ -67,7 +70,9 @@ impl KnowledgeServer {
         let arguments = match arguments {
             Value::Object(m) => Value::Object(m.into_iter().filter(|(_, v)| !v.is_null()).collect()),
             Value::Null => json!({}),
-            other => return Err(format!("arguments for `{tool}` must be a JSON object, got {other}")),
+            other => {
+                return Err(format!("arguments for `{tool}` must be a JSON object, got {other}"));
+            }
         };
         let body = json!({
             "jsonrpc": "2.0",

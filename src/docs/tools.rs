@@ -160,16 +160,14 @@ fn related_entry(lib: &Library, d: usize, reason: &str) -> Value {
 /// Bullets of POWER.md's "Best practices" section that apply to `text`: a bullet applies when it links to the
 /// page, or when its rarer words (by idf) also appear in the text. At most 6; the 3 most general ones otherwise.
 fn best_practices(lib: &Library, text: &str, page_path: &str) -> Vec<Value> {
-    let Some(section) = lib.sections().iter().find(|s| s.slug == "best-practices" && lib.documents()[s.doc].name == "power")
+    let Some(section) =
+        lib.sections().iter().find(|s| s.slug == "best-practices" && lib.documents()[s.doc].name == "power")
     else {
         return Vec::new();
     };
     let power = &lib.documents()[section.doc];
     let source = section.url.clone();
-    let bullets: Vec<&str> = power.text[section.full.clone()]
-        .lines()
-        .filter_map(|l| l.strip_prefix("- "))
-        .collect();
+    let bullets: Vec<&str> = power.text[section.full.clone()].lines().filter_map(|l| l.strip_prefix("- ")).collect();
     let page_terms: HashSet<String> = terms(text).into_iter().collect();
     let page_file = page_path.rsplit('/').next().unwrap_or(page_path);
     let mut scored: Vec<(f64, usize)> = bullets
@@ -194,8 +192,5 @@ fn best_practices(lib: &Library, text: &str, page_path: &str) -> Vec<Value> {
     if chosen.is_empty() {
         chosen = (0..bullets.len().min(3)).collect();
     }
-    chosen
-        .into_iter()
-        .map(|i| json!({ "practice": markdown::plain(bullets[i]), "source": source }))
-        .collect()
+    chosen.into_iter().map(|i| json!({ "practice": markdown::plain(bullets[i]), "source": source })).collect()
 }

@@ -11,16 +11,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult,
-    LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams, ProgressNotificationParam,
-    ServerCapabilities, ServerConfig, SetLevelRequestParams, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams, GetPromptResponse,
+    GetPromptResult, Implementation, ListPromptsResult, ListResourcesResult, ListToolsResult, LoggingLevel,
+    LoggingMessageNotificationParam, PaginatedRequestParams, ProgressNotificationParam, Prompt, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, Resource, ServerCapabilities, ServerConfig, SetLevelRequestParams, Tool,
 };
 use rmcp::service::{Peer, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::{Value, json};
 
 use crate::config::Target;
-use crate::tools::{Env, dsql_lint, get_schema, readonly_query, transact};
+use crate::docs;
+use crate::tools::{Env, docs as doc_tools, dsql_lint, get_schema, readonly_query, transact};
 
 pub const SERVER_NAME: &str = "aurora-dsql-mcp-server";
 
@@ -41,12 +43,10 @@ fn level_index(level: &LoggingLevel) -> u8 {
 
 impl DsqlServer {
     pub fn new(env: Arc<Env>) -> DsqlServer {
-        let definitions = vec![
-            readonly_query::definition(),
-            transact::definition(&env.settings),
-            get_schema::definition(),
-            dsql_lint::definition(),
-        ];
+        // The Python server's order: database tools, documentation tools, then dsql_lint.
+        let mut definitions = vec![readonly_query::definition(), transact::definition(&env.settings), get_schema::definition()];
+        definitions.extend(doc_tools::definitions(env.knowledge.is_some()));
+        definitions.push(dsql_lint::definition());
         let tools = definitions
             .into_iter()
             .map(|d| serde_json::from_value::<Tool>(d).expect("tool definitions are valid MCP tools"))
@@ -112,7 +112,9 @@ impl DsqlServer {
 impl ServerHandler for DsqlServer {
     fn get_info(&self) -> ServerConfig {
         let caps: ServerCapabilities =
-            serde_json::from_value(json!({"tools": {"listChanged": false}, "logging": {}})).expect("valid capabilities");
+            serde_json::from_value(json!({"tools": {"listChanged": false}, "logging": {},
+                "resources": {"listChanged": false, "subscribe": false}, "prompts": {"listChanged": false}}))
+            .expect("valid capabilities");
         ServerConfig::new(caps)
             .with_server_info(Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")))
             .with_instructions(self.instructions())
@@ -124,6 +126,77 @@ impl ServerHandler for DsqlServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         Ok(ListToolsResult::with_all_items(self.tools.as_ref().clone()))
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let resources = docs::Library::embedded()
+            .documents()
+            .iter()
+            .map(|d| {
+                serde_json::from_value::<Resource>(json!({"uri": d.uri, "name": d.name, "title": d.title,
+                    "description": d.description, "mimeType": "text/markdown", "size": d.text.len()}))
+                .map_err(|e| McpError::internal_error(e.to_string(), None))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ListResourcesResult::with_all_items(resources))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let lib = docs::Library::embedded();
+        let Some(doc) = lib.document(&request.uri) else {
+            let known: Vec<&str> = lib.documents().iter().map(|d| d.uri.as_str()).collect();
+            return Err(McpError::resource_not_found(
+                format!("no documentation resource {:?}; known: {}", request.uri, known.join(", ")),
+                None,
+            ));
+        };
+        let result: ReadResourceResult = serde_json::from_value(json!({"contents": [
+            {"uri": doc.uri, "mimeType": "text/markdown", "text": doc.text}]}))
+        .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        Ok(result.into())
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        let prompts = docs::prompts::list()
+            .into_iter()
+            .map(|p| {
+                let args: Vec<Value> = p
+                    .arguments
+                    .iter()
+                    .map(|(name, description, required)| json!({"name": name, "description": description, "required": required}))
+                    .collect();
+                serde_json::from_value::<Prompt>(json!({"name": p.name, "title": p.title, "description": p.description,
+                    "arguments": args}))
+                .map_err(|e| McpError::internal_error(e.to_string(), None))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ListPromptsResult::with_all_items(prompts))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let args = request.arguments.unwrap_or_default();
+        let text = docs::prompts::get(&request.name, &args).map_err(|e| McpError::invalid_params(e, None))?;
+        let description = docs::prompts::list().into_iter().find(|p| p.name == request.name).map(|p| p.description);
+        let result: GetPromptResult = serde_json::from_value(json!({"description": description,
+            "messages": [{"role": "user", "content": {"type": "text", "text": text}}]}))
+        .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        Ok(result.into())
     }
 
     async fn set_level(&self, request: SetLevelRequestParams, _context: RequestContext<RoleServer>) -> Result<(), McpError> {
@@ -148,6 +221,7 @@ impl ServerHandler for DsqlServer {
             }
             get_schema::NAME => get_schema::call(env, args).await,
             dsql_lint::NAME => dsql_lint::call(args).await,
+            doc_tools::SEARCH | doc_tools::READ | doc_tools::RECOMMEND => doc_tools::call(env, &name, args).await,
             other => Err(format!("Unknown tool: {other}. Available tools: {}.", self.tool_names().join(", "))),
         };
         tracing::info!(tool = %name, ok = result.is_ok(), ms = started.elapsed().as_millis() as u64, "tool call");

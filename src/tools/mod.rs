@@ -1,6 +1,7 @@
 //! The MCP tools, one file each, and the environment they run in: settings, the database (opened on first use and
 //! shared), and helpers that shape arguments and results the same way for every tool.
 
+pub mod docs;
 pub mod dsql_lint;
 pub mod get_schema;
 pub mod readonly_query;
@@ -49,12 +50,14 @@ impl Settings {
 /// The tools' shared environment.
 pub struct Env {
     pub settings: Settings,
+    /// The remote documentation server, when --knowledge-server asks for one.
+    pub knowledge: Option<crate::docs::remote::KnowledgeServer>,
     db: tokio::sync::Mutex<Option<Arc<Database>>>,
 }
 
 impl Env {
-    pub fn new(settings: Settings) -> Env {
-        Env { settings, db: tokio::sync::Mutex::new(None) }
+    pub fn new(settings: Settings, knowledge: Option<crate::docs::remote::KnowledgeServer>) -> Env {
+        Env { settings, knowledge, db: tokio::sync::Mutex::new(None) }
     }
 
     /// The database, connected on first use. A failure is not remembered: the next call tries again (the user may
