@@ -8,7 +8,7 @@ use clap::Parser;
 use rmcp::ServiceExt;
 use tracing_subscriber::EnvFilter;
 
-use aurora_dsql_mcp_server::config::{Cli, Command, ServerArgs, Target};
+use aurora_dsql_mcp_server::config::{Cli, Command, ServerArgs, Target, TokenArgs, region_from_endpoint};
 use aurora_dsql_mcp_server::server::DsqlServer;
 use aurora_dsql_mcp_server::tools::{Env, Settings};
 
@@ -29,10 +29,7 @@ fn main() -> ExitCode {
     };
     runtime.block_on(async move {
         match cli.command {
-            Some(Command::Token(_args)) => {
-                eprintln!("aurora-dsql-mcp-server: the token subcommand is not available in this build");
-                ExitCode::FAILURE
-            }
+            Some(Command::Token(args)) => token(args).await,
             None => serve(cli.server).await,
         }
     })
@@ -90,6 +87,43 @@ async fn serve(args: ServerArgs) -> ExitCode {
     env.shutdown().await;
     tracing::info!("bye");
     ExitCode::SUCCESS
+}
+
+/// `token`: print an IAM auth token on stdout, like `aws dsql generate-db-connect-auth-token`.
+async fn token(args: TokenArgs) -> ExitCode {
+    let region = args.region.clone().or_else(|| std::env::var("AWS_REGION").ok());
+    let endpoint = args.cluster_endpoint.clone().or_else(|| {
+        std::env::var("CLUSTER").ok().map(|c| match (&region, c.contains('.')) {
+            (Some(r), false) => format!("{c}.dsql.{r}.on.aws"),
+            _ => c,
+        })
+    });
+    let Some(endpoint) = endpoint else {
+        eprintln!("aurora-dsql-mcp-server token: give --cluster-endpoint (or env CLUSTER_ENDPOINT / CLUSTER)");
+        return ExitCode::from(2);
+    };
+    let Some(region) = region.or_else(|| region_from_endpoint(&endpoint)) else {
+        eprintln!("aurora-dsql-mcp-server token: give --region (or env REGION / AWS_REGION)");
+        return ExitCode::from(2);
+    };
+    let cmd = aurora_dsql_mcp_server::auth::TokenCommand {
+        endpoint,
+        region,
+        user: args.database_user,
+        admin: args.admin,
+        expires_in: args.expires_in,
+        profile: args.profile,
+    };
+    match aurora_dsql_mcp_server::auth::token_command(cmd).await {
+        Ok(token) => {
+            println!("{token}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("aurora-dsql-mcp-server token: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn wait_for_signal() {

@@ -21,11 +21,7 @@ const NO_EXPIRY_REUSE: Duration = Duration::from_secs(15 * 60);
 
 pub(crate) enum CredentialSource {
     Static(Credentials),
-    Chain {
-        profile: ProfileChoice,
-        region: String,
-        provider: OnceCell<Option<SharedCredentialsProvider>>,
-    },
+    Chain { profile: ProfileChoice, region: String, provider: OnceCell<Option<SharedCredentialsProvider>> },
 }
 
 pub(crate) struct CredentialCache {
@@ -36,11 +32,7 @@ pub(crate) struct CredentialCache {
 
 impl CredentialCache {
     pub fn new(source: CredentialSource, clock: SharedTimeSource) -> Self {
-        Self {
-            source,
-            clock,
-            cached: Mutex::new(None),
-        }
+        Self { source, clock, cached: Mutex::new(None) }
     }
 
     /// Returns cached credentials, or loads them (one loader at a time; failures are not cached).
@@ -68,25 +60,17 @@ impl CredentialCache {
         Ok(creds)
     }
 
-    fn profile(&self) -> &ProfileChoice {
-        static NONE: ProfileChoice = ProfileChoice {
-            explicit: None,
-            from_env: None,
-        };
+    fn profile(&self) -> Option<&ProfileChoice> {
         match &self.source {
-            CredentialSource::Static(_) => &NONE,
-            CredentialSource::Chain { profile, .. } => profile,
+            CredentialSource::Static(_) => None,
+            CredentialSource::Chain { profile, .. } => Some(profile),
         }
     }
 
     async fn load(&self) -> Result<Credentials, AuthError> {
         match &self.source {
             CredentialSource::Static(creds) => Ok(creds.clone()),
-            CredentialSource::Chain {
-                profile,
-                region,
-                provider,
-            } => {
+            CredentialSource::Chain { profile, region, provider } => {
                 let provider = provider
                     .get_or_init(|| load_chain(profile.explicit.clone(), region.clone()))
                     .await
@@ -97,10 +81,7 @@ impl CredentialCache {
                             "no AWS credentials found: the AWS configuration defines no credential provider",
                         )
                     })?;
-                provider
-                    .provide_credentials()
-                    .await
-                    .map_err(|e| AuthError::from_credentials(&e, profile))
+                provider.provide_credentials().await.map_err(|e| AuthError::from_credentials(&e, profile))
             }
         }
     }
@@ -112,9 +93,7 @@ async fn load_chain(profile: Option<String>, region: String) -> Option<SharedCre
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
         .build_https();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(region))
-        .http_client(http);
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region)).http_client(http);
     if let Some(p) = profile {
         loader = loader.profile_name(p);
     }

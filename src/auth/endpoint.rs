@@ -31,11 +31,10 @@ pub fn parse_endpoint(raw: &str) -> Result<Endpoint, String> {
     }
     let (host, port) = match s.rsplit_once(':') {
         Some((h, p)) => {
-            let port = p
-                .parse::<u16>()
-                .ok()
-                .filter(|p| *p != 0)
-                .ok_or_else(|| format!("the port in the cluster endpoint {s:?} is not a number between 1 and 65535"))?;
+            let port =
+                p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| {
+                    format!("the port in the cluster endpoint {s:?} is not a number between 1 and 65535")
+                })?;
             (h, port)
         }
         None => (s, DEFAULT_PORT),
@@ -46,10 +45,7 @@ pub fn parse_endpoint(raw: &str) -> Result<Endpoint, String> {
              expected <id>.dsql.<region>.on.aws"
         ));
     }
-    Ok(Endpoint {
-        host: host.to_string(),
-        port,
-    })
+    Ok(Endpoint { host: host.to_string(), port })
 }
 
 fn is_dns_name(host: &str) -> bool {

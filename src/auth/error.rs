@@ -33,10 +33,7 @@ impl AuthError {
     }
 
     pub(crate) fn new(kind: AuthErrorKind, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            message: message.into(),
-        }
+        Self { kind, message: message.into() }
     }
 
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
@@ -59,7 +56,12 @@ impl AuthError {
                      or run `aws configure`; for IAM Identity Center (SSO) profiles run {login}"
                 ),
             ),
-            _ if lower.contains("expired") || lower.contains("sso") && lower.contains("token") => (
+            _ if lower.contains("sso") => (
+                AuthErrorKind::CredentialsExpired,
+                format!("the AWS credentials from {} could not be used: {detail}", profile.describe()),
+                format!("the IAM Identity Center (SSO) session is missing or expired: run {login}, then retry"),
+            ),
+            _ if lower.contains("expired") => (
                 AuthErrorKind::CredentialsExpired,
                 format!("the AWS credentials from {} could not be used: {detail}", profile.describe()),
                 format!(
@@ -81,15 +83,18 @@ impl AuthError {
         Self::new(kind, format!("{what}.\nTried: {tried}.\nFix: {fix}."))
     }
 
-    pub(crate) fn expired(expiry_secs_ago: u64, profile: &ProfileChoice) -> Self {
+    /// `profile` is `None` for credentials handed in directly (no chain involved).
+    pub(crate) fn expired(expiry_secs_ago: u64, profile: Option<&ProfileChoice>) -> Self {
+        let (from, login) = match profile {
+            Some(p) => (p.describe(), format!("`aws sso login --profile {}`", p.name())),
+            None => ("the supplied static credentials".to_string(), "`aws sso login`".to_string()),
+        };
         Self::new(
             AuthErrorKind::CredentialsExpired,
             format!(
-                "the AWS credentials from {} expired {expiry_secs_ago} s ago.\nFix: run `aws sso login --profile {}` \
-                 for an SSO profile, or export fresh temporary keys (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, \
-                 AWS_SESSION_TOKEN), then retry.",
-                profile.describe(),
-                profile.name()
+                "the AWS credentials from {from} expired {expiry_secs_ago} s ago.\nFix: run {login} for an SSO \
+                 profile, or export fresh temporary keys (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, \
+                 AWS_SESSION_TOKEN), then retry."
             ),
         )
     }
@@ -117,10 +122,7 @@ impl ProfileChoice {
     }
 
     pub fn name(&self) -> &str {
-        self.explicit
-            .as_deref()
-            .or(self.from_env.as_deref())
-            .unwrap_or("default")
+        self.explicit.as_deref().or(self.from_env.as_deref()).unwrap_or("default")
     }
 
     pub fn describe(&self) -> String {
@@ -148,14 +150,12 @@ fn cause_chain(err: &(dyn StdError + 'static)) -> String {
 
 /// The chain reports each attempt only when nothing loaded; otherwise the first failing source stopped it.
 fn tried_sources(err: &CredentialsError, profile: &ProfileChoice) -> String {
-    let chain = err
-        .source()
-        .and_then(|s| s.downcast_ref::<ProviderChainError<CredentialsError>>());
+    let chain = err.source().and_then(|s| s.downcast_ref::<ProviderChainError<CredentialsError>>());
     match chain {
         Some(chain) if !chain.attempts().is_empty() => chain
             .attempts()
             .iter()
-            .map(|a| format!("{} ({})", friendly_source(a.name(), profile), cause_chain(a.error())))
+            .map(|a| format!("{} ({})", friendly_source(a.name(), profile), attempt_reason(a.error())))
             .collect::<Vec<_>>()
             .join("; "),
         _ => format!(
@@ -163,6 +163,15 @@ fn tried_sources(err: &CredentialsError, profile: &ProfileChoice) -> String {
              (static keys, SSO, assume-role, credential_process), web identity, container and instance roles",
             profile.describe()
         ),
+    }
+}
+
+/// "not enabled" is the SDK's wording for "not configured"; the cause under it says what was missing.
+fn attempt_reason(err: &CredentialsError) -> String {
+    match (err, err.source()) {
+        (CredentialsError::CredentialsNotLoaded(_), Some(cause)) => cause_chain(cause),
+        (CredentialsError::CredentialsNotLoaded(_), None) => "not configured".to_string(),
+        _ => cause_chain(err),
     }
 }
 

@@ -58,11 +58,7 @@ impl TokenSettings {
 
     /// The IAM action the token is signed for.
     pub fn action(&self) -> &'static str {
-        if self.user == ADMIN_USER {
-            "DbConnectAdmin"
-        } else {
-            "DbConnect"
-        }
+        if self.user == ADMIN_USER { "DbConnectAdmin" } else { "DbConnect" }
     }
 }
 
@@ -123,9 +119,7 @@ impl TokenSource {
     pub async fn token(&self) -> Result<String, AuthError> {
         let s = &self.inner.settings;
         s.validate()?;
-        let host = endpoint::parse_endpoint(&s.endpoint)
-            .map_err(AuthError::invalid)?
-            .host;
+        let host = endpoint::parse_endpoint(&s.endpoint).map_err(AuthError::invalid)?.host;
         let region = Region::new(s.region.trim().to_string());
         let creds = self.inner.credentials.get().await?;
         let config = TokenConfig::builder()
@@ -136,10 +130,7 @@ impl TokenSource {
             .build()
             .map_err(|e| AuthError::new(AuthErrorKind::Signing, format!("building the token signer failed: {e}")))?;
         // The generator takes its clock only from an SdkConfig.
-        let sdk = SdkConfig::builder()
-            .region(region)
-            .time_source(self.inner.clock.clone())
-            .build();
+        let sdk = SdkConfig::builder().region(region).time_source(self.inner.clock.clone()).build();
         let generator = AuthTokenGenerator::new(config);
         let token = if s.action() == "DbConnectAdmin" {
             generator.db_connect_admin_auth_token(&sdk).await

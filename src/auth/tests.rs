@@ -9,7 +9,8 @@ use serde_json::Value;
 
 use super::*;
 
-const VECTORS: &str = include_str!("../../../shared/testdata/dsql-token-vectors.json");
+/// Published vectors (botocore with a frozen clock, and aws-sdk-dsql's own unit tests), kept with the tests.
+const VECTORS: &str = include_str!("token_vectors.json");
 const RUST_FORM: &str = "rust_aws-sdk-dsql_1.79.0(aws-sigv4_1.6.4)";
 
 fn source_for(v: &Value) -> TokenSource {
@@ -92,10 +93,7 @@ async fn the_port_is_not_part_of_the_signed_name_and_tokens_are_counted() {
 #[tokio::test]
 async fn session_tokens_are_carried_in_the_token() {
     let creds = Credentials::new("ASIAEXAMPLE", "secret", Some("sess/+=token".into()), None, "test");
-    let t = TokenSource::with_static(settings("app", "abc.dsql.us-east-1.on.aws"), creds, None)
-        .token()
-        .await
-        .unwrap();
+    let t = TokenSource::with_static(settings("app", "abc.dsql.us-east-1.on.aws"), creds, None).token().await.unwrap();
     assert!(t.contains("X-Amz-Security-Token=sess%2F%2B%3Dtoken"), "{t}");
 }
 
@@ -173,7 +171,11 @@ fn credential_chain_errors_name_the_sources_and_the_fix() {
     )
     .unwrap();
     run_child("auth::tests::child_sso_not_logged_in", home.path(), &[("AWS_PROFILE", "dev-sso")]);
-    run_child("auth::tests::child_env_keys", home.path(), &[("AWS_ACCESS_KEY_ID", "AKIDENV"), ("AWS_SECRET_ACCESS_KEY", "s")]);
+    run_child(
+        "auth::tests::child_env_keys",
+        home.path(),
+        &[("AWS_ACCESS_KEY_ID", "AKIDENV"), ("AWS_SECRET_ACCESS_KEY", "s")],
+    );
 }
 
 #[tokio::test]
@@ -182,7 +184,8 @@ async fn child_no_credentials() {
     let err = TokenSource::new(settings("app", "abc.dsql.us-east-1.on.aws")).token().await.unwrap_err();
     let text = err.to_string();
     assert_eq!(err.kind(), AuthErrorKind::NoCredentials, "{text}");
-    for needle in ["no AWS credentials found", "Tried:", "AWS_ACCESS_KEY_ID", "the 'default' profile", "aws configure"] {
+    for needle in ["no AWS credentials found", "Tried:", "AWS_ACCESS_KEY_ID", "the 'default' profile", "aws configure"]
+    {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
     assert!(!text.contains("the credential provider was not enabled"), "{text}");
@@ -193,6 +196,7 @@ async fn child_no_credentials() {
 async fn child_sso_not_logged_in() {
     let err = TokenSource::new(settings("app", "abc.dsql.us-east-1.on.aws")).token().await.unwrap_err();
     let text = err.to_string();
+    eprintln!("{text}");
     assert!(text.contains("aws sso login --profile dev-sso"), "{text}");
     assert!(text.contains("profile 'dev-sso' (AWS_PROFILE)"), "{text}");
 }

@@ -71,7 +71,7 @@ pub async fn run(
     ctx: &ErrorContext<'_>,
     on_statement_done: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Outcome, ExecError> {
-    let client = db.pool.get().await.map_err(|e| ExecError::Connect(pool_error(&e)))?;
+    let client = db.pool.get().await.map_err(|e| ExecError::Connect(db.explain_pool_error(&e)))?;
     let cancel = client.cancel_token();
     let work = run_on(&client, statements, mode, limits, ctx, on_statement_done);
     match tokio::time::timeout(limits.timeout, work).await {
@@ -269,20 +269,6 @@ fn unique_keys<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
             key
         })
         .collect()
-}
-
-/// Pool errors say whether the database was unreachable, refused the login, or the pool timed out.
-pub fn pool_error(e: &deadpool_postgres::PoolError) -> String {
-    use deadpool_postgres::PoolError;
-    match e {
-        PoolError::Backend(pg) => match pg.as_db_error() {
-            Some(db) => format!("the database refused the connection: ERROR {}: {}", db.code().code(), db.message()),
-            None => errors::error_chain(pg),
-        },
-        PoolError::Timeout(t) => format!("timed out waiting for a connection ({t:?}); the database may be unreachable or overloaded"),
-        PoolError::Closed => "the connection pool is closed (the server is shutting down)".into(),
-        other => other.to_string(),
-    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
 //! Database connections: one pool per server, whichever the target (local sandbox, a PostgreSQL URL, or Aurora DSQL),
 //! plus what is needed to cancel a running query on it.
 
+pub mod dsql;
 pub mod pgbin;
 pub mod sandbox;
+pub mod tls;
 
 use std::path::Path;
 use std::time::Duration;
@@ -27,6 +29,7 @@ pub enum BackendKind {
 /// How to open the side connection that carries a cancel request.
 enum CancelTls {
     Plain,
+    Rustls(tokio_postgres_rustls::MakeRustlsConnect),
 }
 
 /// A connected (lazily: connections open on first use) database.
@@ -46,6 +49,7 @@ impl Database {
         let sandbox = tokio::task::spawn_blocking(move || Sandbox::start(&dir, &report))
             .await
             .map_err(|e| format!("sandbox start-up task failed: {e}"))??;
+        tracing::info!("local sandbox {} in {} ms", sandbox.how, sandbox.startup.as_millis());
         let cfg = sandbox.pg_config(&application_name());
         let label = format!("local sandbox in {} (PostgreSQL {})", sandbox.dir().display(), sandbox.major_version());
         let pool = plain_pool(cfg, pool_size)?;
@@ -58,8 +62,42 @@ impl Database {
         })
     }
 
-    /// Pool connections to any PostgreSQL named by a URL or a key=value connection string.
-    pub fn url(url: &str, pool_size: usize) -> Result<Database, String> {
+    /// Pool connections to an Aurora DSQL cluster: a fresh IAM token per connection, verified TLS, connections
+    /// retired before DSQL's one-hour limit. Nothing connects until the first tool call.
+    pub fn dsql(settings: dsql::DsqlPoolSettings) -> Result<Database, String> {
+        let label = format!("Aurora DSQL {} as {}", settings.token.endpoint, settings.token.user);
+        let built = dsql::build_pool(settings)?;
+        Ok(Database {
+            pool: built.pool,
+            kind: BackendKind::Dsql,
+            label,
+            cancel_tls: CancelTls::Rustls(built.tls),
+            sandbox: Default::default(),
+        })
+    }
+
+    /// An agent-actionable explanation of a failure to get a connection.
+    pub fn explain_pool_error(&self, e: &deadpool_postgres::PoolError) -> String {
+        match self.kind {
+            BackendKind::Dsql => dsql::explain_connect_error(e),
+            _ => match e {
+                deadpool_postgres::PoolError::Backend(pg) => match pg.as_db_error() {
+                    Some(db) => format!("the database refused the connection: ERROR {}: {}", db.code().code(), db.message()),
+                    None => dsql::error_chain(pg),
+                },
+                deadpool_postgres::PoolError::Timeout(t) => {
+                    format!("timed out waiting for a connection ({t:?}); the database may be unreachable or overloaded")
+                }
+                deadpool_postgres::PoolError::Closed => "the connection pool is closed (the server is shutting down)".into(),
+                other => other.to_string(),
+            },
+        }
+    }
+
+    /// Pool connections to any PostgreSQL named by a URL or a key=value connection string. TLS follows the URL's
+    /// sslmode: `disable` is plaintext; `prefer` (the default) and `require` use TLS verified against the built-in
+    /// roots or --ssl-root-cert.
+    pub fn url(url: &str, pool_size: usize, root_cert: Option<&Path>) -> Result<Database, String> {
         let mut cfg: tokio_postgres::Config = url.parse().map_err(|e| {
             format!("--database-url is not a valid PostgreSQL connection string ({e}); expected e.g. postgres://user:password@localhost:5432/postgres")
         })?;
@@ -67,14 +105,21 @@ impl Database {
             cfg.application_name(application_name());
         }
         let label = describe_config(&cfg);
-        let pool = plain_pool(cfg, pool_size)?;
-        Ok(Database { pool, kind: BackendKind::Url, label, cancel_tls: CancelTls::Plain, sandbox: Default::default() })
+        if cfg.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {
+            let pool = plain_pool(cfg, pool_size)?;
+            return Ok(Database { pool, kind: BackendKind::Url, label, cancel_tls: CancelTls::Plain, sandbox: Default::default() });
+        }
+        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls::client_config(root_cert)?);
+        let mgr = Manager::from_config(cfg, tls.clone(), ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = finish_pool(Pool::builder(mgr), pool_size)?;
+        Ok(Database { pool, kind: BackendKind::Url, label, cancel_tls: CancelTls::Rustls(tls), sandbox: Default::default() })
     }
 
     /// Ask the server to cancel whatever the connection behind `token` is running. Best effort.
     pub async fn cancel(&self, token: CancelToken) {
         let result = match &self.cancel_tls {
             CancelTls::Plain => token.cancel_query(NoTls).await,
+            CancelTls::Rustls(tls) => token.cancel_query(tls.clone()).await,
         };
         if let Err(e) = result {
             tracing::warn!("cancel request failed: {e}");
@@ -103,7 +148,11 @@ impl Database {
 
 fn plain_pool(cfg: tokio_postgres::Config, pool_size: usize) -> Result<Pool, String> {
     let mgr = Manager::from_config(cfg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-    Pool::builder(mgr)
+    finish_pool(Pool::builder(mgr), pool_size)
+}
+
+fn finish_pool(builder: deadpool_postgres::PoolBuilder, pool_size: usize) -> Result<Pool, String> {
+    builder
         .max_size(pool_size.max(1))
         .runtime(Runtime::Tokio1)
         .create_timeout(Some(Duration::from_secs(15)))

@@ -183,24 +183,35 @@ impl Sandbox {
         self.command(self.bins.program("pg_ctl")).args(args).output().map_err(|e| format!("cannot run pg_ctl: {e}"))
     }
 
+    /// initdb into a scratch directory renamed into place when complete, so an interrupted first run (the client
+    /// gave up, the machine stopped) never leaves a half-made cluster behind.
     fn initdb(&self) -> Result<(), String> {
+        let scratch = self.dir.join("data.initdb");
+        if scratch.exists() {
+            fs::remove_dir_all(&scratch).map_err(|e| format!("cannot remove {}: {e}", scratch.display()))?;
+        }
+        if self.data.exists() {
+            // A directory without PG_VERSION is not a cluster: an older, interrupted attempt.
+            fs::remove_dir_all(&self.data).map_err(|e| format!("cannot remove the incomplete {}: {e}", self.data.display()))?;
+        }
         let out = self
             .command(self.bins.program("initdb"))
-            .args(["-D", &path_str(&self.data), "-U", SANDBOX_USER, "-A", "trust", "-E", "UTF8", "--locale=C"])
+            .args(["-D", &path_str(&scratch), "-U", SANDBOX_USER, "-A", "trust", "-E", "UTF8", "--locale=C"])
             .arg("--no-instructions")
             .output()
             .map_err(|e| format!("cannot run initdb: {e}"))?;
         if !out.status.success() {
             return Err(format!(
                 "initdb failed in {}: {}",
-                self.data.display(),
+                scratch.display(),
                 String::from_utf8_lossy(&out.stderr).trim()
             ));
         }
-        let conf = self.data.join("postgresql.conf");
+        let conf = scratch.join("postgresql.conf");
         let mut f = OpenOptions::new().append(true).open(&conf).map_err(|e| format!("cannot edit {}: {e}", conf.display()))?;
         writeln!(f, "\n# aurora-dsql-mcp-server settings, rewritten at every start\ninclude_if_exists = '{SETTINGS_FILE}'")
             .map_err(|e| format!("cannot edit {}: {e}", conf.display()))?;
+        fs::rename(&scratch, &self.data).map_err(|e| format!("cannot move the new cluster into place: {e}"))?;
         Ok(())
     }
 

@@ -18,9 +18,7 @@ pub fn client_config(root_cert: Option<&Path>) -> Result<ClientConfig, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let (roots, described) = match root_cert {
         None => (
-            RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            },
+            RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() },
             "the Amazon roots bundled with the server (webpki-roots)".to_string(),
         ),
         Some(path) => load_pem_roots(path)?,
@@ -28,10 +26,7 @@ pub fn client_config(root_cert: Option<&Path>) -> Result<ClientConfig, String> {
     let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
         .map_err(|e| format!("cannot use the TLS roots from {described}: {e}"))?;
-    let verifier = Arc::new(ContextVerifier {
-        inner,
-        roots: described,
-    });
+    let verifier = Arc::new(ContextVerifier { inner, roots: described });
     Ok(ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS setup failed: {e}"))?
@@ -52,11 +47,7 @@ fn load_pem_roots(path: &Path) -> Result<(RootCertStore, String), String> {
     if added == 0 {
         return Err(format!(
             "--ssl-root-cert {shown} contains no usable CA certificate (expected PEM `BEGIN CERTIFICATE` blocks{})",
-            if ignored > 0 {
-                format!("; {ignored} could not be parsed")
-            } else {
-                String::new()
-            }
+            if ignored > 0 { format!("; {ignored} could not be parsed") } else { String::new() }
         ));
     }
     Ok((store, format!("the CA file {shown} ({added} certificate(s))")))
@@ -97,16 +88,11 @@ impl ServerCertVerifier for ContextVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        self.inner
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-            .map_err(|cause| {
-                let err = TlsCheckError {
-                    server_name: server_name.to_str().into_owned(),
-                    roots: self.roots.clone(),
-                    cause,
-                };
-                rustls::Error::InvalidCertificate(rustls::CertificateError::Other(rustls::OtherError(Arc::new(err))))
-            })
+        self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now).map_err(|cause| {
+            let err =
+                TlsCheckError { server_name: server_name.to_str().into_owned(), roots: self.roots.clone(), cause };
+            rustls::Error::InvalidCertificate(rustls::CertificateError::Other(rustls::OtherError(Arc::new(err))))
+        })
     }
 
     fn verify_tls12_signature(
@@ -195,9 +181,8 @@ mod tests {
             roots: "the CA file x".into(),
             cause: rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
         };
-        let wrapped = rustls::Error::InvalidCertificate(rustls::CertificateError::Other(rustls::OtherError(
-            Arc::new(check),
-        )));
+        let wrapped =
+            rustls::Error::InvalidCertificate(rustls::CertificateError::Other(rustls::OtherError(Arc::new(check))));
         let io = std::io::Error::new(std::io::ErrorKind::InvalidData, wrapped);
         match find_tls_error(&io) {
             Some(TlsFailure::Certificate(c)) => assert_eq!(c.server_name, "abc.dsql.us-east-1.on.aws"),

@@ -8,6 +8,7 @@ pub mod readonly_query;
 pub mod transact;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
@@ -28,6 +29,10 @@ pub struct Settings {
     pub tenant_column: Option<String>,
     pub pool_size: usize,
     pub target: Target,
+    pub token_expiry: u64,
+    pub profile: Option<String>,
+    pub hostaddr: Option<String>,
+    pub ssl_root_cert: Option<std::path::PathBuf>,
 }
 
 impl Settings {
@@ -39,6 +44,10 @@ impl Settings {
             tenant_column: args.tenant_column.clone(),
             pool_size: args.pool_size,
             target: args.target(),
+            token_expiry: args.token_expiry,
+            profile: args.profile.clone(),
+            hostaddr: args.hostaddr.clone(),
+            ssl_root_cert: args.ssl_root_cert.clone(),
         }
     }
 
@@ -80,11 +89,21 @@ impl Env {
                 tracing::info!("local sandbox ready: {}", db.label);
                 Ok(db)
             }
-            Target::Url { url } => Database::url(url, pool_size),
-            Target::Dsql(t) => Err(format!(
-                "connecting to Aurora DSQL ({} as {}) is not available in this build",
-                t.endpoint, t.user
-            )),
+            Target::Url { url } => Database::url(url, pool_size, self.settings.ssl_root_cert.as_deref()),
+            Target::Dsql(t) => {
+                let token = crate::auth::TokenSettings {
+                    endpoint: t.endpoint.clone(),
+                    region: t.region.clone(),
+                    user: t.user.clone(),
+                    expires_in: Duration::from_secs(self.settings.token_expiry),
+                    profile: self.settings.profile.clone(),
+                };
+                let mut pool = crate::pool::dsql::DsqlPoolSettings::new(token);
+                pool.hostaddr = self.settings.hostaddr.clone();
+                pool.ssl_root_cert = self.settings.ssl_root_cert.clone();
+                pool.pool_size = pool_size.max(1);
+                Database::dsql(pool)
+            }
             Target::Unconfigured { missing } => Err(unconfigured_message(missing)),
         }
     }

@@ -17,17 +17,17 @@ async def main(binary, sandbox):
     async with stdio_client(params) as (read, write):
         async with ClientSession(read, write) as session:
             init = await session.initialize()
-            assert init.serverInfo.name == "aurora-dsql-mcp-server", init.serverInfo
+            assert init.server_info.name == "aurora-dsql-mcp-server", init.server_info
             tools = await session.list_tools()
             names = {t.name for t in tools.tools}
             missing = EXPECTED - names
             assert not missing, f"tools missing from tools/list: {sorted(missing)}"
             res = await session.call_tool("readonly_query", {"sql": "SELECT 41 + $1::int AS answer", "params": [1]})
-            assert not res.isError, res
-            assert res.structuredContent["result"] == [{"answer": 42}], res.structuredContent
+            assert not res.is_error, res
+            assert res.structured_content["result"] == [{"answer": 42}], res.structured_content
             bad = await session.call_tool("readonly_query", {"sql": ""})
-            assert bad.isError, bad
-            print(json.dumps({"tools": sorted(names), "answer": res.structuredContent["result"]}))
+            assert bad.is_error, bad
+            print(json.dumps({"tools": sorted(names), "answer": res.structured_content["result"]}))
 
 
 if __name__ == "__main__":
