@@ -4,6 +4,7 @@
 
 pub mod encode;
 pub mod errors;
+pub mod local_dsql;
 pub mod params;
 
 use std::time::Duration;
@@ -13,7 +14,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use tokio_postgres::types::{Kind, ToSql, Type};
 
-use crate::pool::Database;
+use crate::pool::{BackendKind, Database};
 pub use errors::{ErrorContext, ExecError};
 use params::{BinaryParam, RawCell, TextParam};
 
@@ -73,7 +74,8 @@ pub async fn run(
 ) -> Result<Outcome, ExecError> {
     let client = db.pool.get().await.map_err(|e| ExecError::Connect(db.explain_pool_error(&e)))?;
     let cancel = client.cancel_token();
-    let work = run_on(&client, statements, mode, limits, ctx, on_statement_done);
+    let local = db.kind == BackendKind::Local;
+    let work = run_on(&client, statements, mode, limits, ctx, on_statement_done, local);
     match tokio::time::timeout(limits.timeout, work).await {
         Ok(result) => result,
         Err(_) => {
@@ -97,19 +99,54 @@ async fn run_on(
     limits: Limits,
     ctx: &ErrorContext<'_>,
     on_statement_done: &(dyn Fn(usize, usize) + Sync),
+    local: bool,
 ) -> Result<Outcome, ExecError> {
+    let started = std::time::Instant::now();
     let begin = match mode {
         TxMode::ReadOnly => "BEGIN READ ONLY",
         TxMode::ReadWrite => "BEGIN",
     };
     client.batch_execute(begin).await.map_err(|e| errors::from_pg(&e, ctx))?;
+    if local && mode == TxMode::ReadWrite {
+        // DSQL never waits for a row lock: a conflicting writer fails fast (reported as OC000 below).
+        client.batch_execute(local_dsql::LOCK_TIMEOUT).await.map_err(|e| errors::from_pg(&e, ctx))?;
+    }
+    let mut rows_modified: u64 = 0;
     let mut outcome = Outcome::default();
     let mut raw_rows: Vec<tokio_postgres::Row> = Vec::new();
     let mut last_statement: Option<tokio_postgres::Statement> = None;
     let n = statements.len();
     for (i, st) in statements.iter().enumerate() {
         let stmt_ctx = ErrorContext { statement: Some((i, n, &st.text)), allow_writes: ctx.allow_writes, tool: ctx.tool };
-        let result = run_statement(client, st, i, n, limits.max_rows, i + 1 == n).await;
+        let adapted = if local { local_dsql::adapt(&st.text) } else { local_dsql::Adapted { text: st.text.clone(), job: None } };
+        let mut result = run_statement(client, st, &adapted.text, i, n, limits.max_rows, i + 1 == n).await;
+        if let (Ok(done), Some(job)) = (&mut result, &adapted.job) {
+            // DSQL answers an async DDL statement with one row: the job id.
+            match record_job(client, job).await {
+                Ok((rows, statement)) => {
+                    done.1 = rows;
+                    done.3 = statement;
+                }
+                Err(e) => result = Err(e),
+            }
+        }
+        if let Ok((report, ..)) = &result
+            && local
+            && local_dsql::counts_rows(&report.command)
+        {
+            rows_modified += report.rows_affected.unwrap_or(0);
+            if rows_modified > local_dsql::ROW_LIMIT {
+                let _ = client.batch_execute("ROLLBACK").await;
+                return Err(ExecError::Db {
+                    sqlstate: Some("54000".into()),
+                    text: format!(
+                        "ERROR 54000: transaction row limit exceeded\nIN: statement {} of {n} (this transaction modified {rows_modified} rows; DSQL allows {})\nWHAT TO DO: split the work into batches of at most 3,000 modified rows (e.g. 1,000), one transact call per batch. The transaction was rolled back: nothing from this call was committed.",
+                        i + 1,
+                        local_dsql::ROW_LIMIT
+                    ),
+                });
+            }
+        }
         match result {
             Ok((report, rows, truncated, prepared)) => {
                 outcome.statements.push(report);
@@ -122,6 +159,7 @@ async fn run_on(
             }
             Err(e) => {
                 let err = match e {
+                    StatementError::Pg(e) if local => local_conflict(&e, &st.command).unwrap_or_else(|| errors::from_pg(&e, &stmt_ctx)),
                     StatementError::Pg(e) => errors::from_pg(&e, &stmt_ctx),
                     StatementError::Input(m) => ExecError::Input(m),
                 };
@@ -131,6 +169,13 @@ async fn run_on(
                 return Err(err);
             }
         }
+    }
+    if local && started.elapsed() > local_dsql::AGE_LIMIT {
+        let _ = client.batch_execute("ROLLBACK").await;
+        return Err(ExecError::Db {
+            sqlstate: Some("54000".into()),
+            text: "ERROR 54000: transaction age limit of 300s exceeded\nWHAT TO DO: DSQL transactions may last at most 5 minutes; use smaller transactions. Nothing was committed.".into(),
+        });
     }
     let end = match mode {
         TxMode::ReadOnly => "ROLLBACK",
@@ -162,12 +207,13 @@ type StatementResult = (StatementReport, Vec<tokio_postgres::Row>, bool, tokio_p
 async fn run_statement(
     client: &tokio_postgres::Client,
     st: &Statement,
+    text: &str,
     index: usize,
     count: usize,
     max_rows: usize,
     keep_rows: bool,
 ) -> Result<StatementResult, StatementError> {
-    let prepared = client.prepare(&st.text).await?;
+    let prepared = client.prepare(text).await?;
     let expected = prepared.params().len();
     if expected != st.params.len() {
         let which = if count > 1 { format!("statement {} has", index + 1) } else { "the statement has".into() };
@@ -197,6 +243,35 @@ async fn run_statement(
     }
     let report = StatementReport { command: st.command.clone(), rows_affected: stream.rows_affected() };
     Ok((report, rows, truncated, prepared))
+}
+
+/// Record a completed async job in `sys.jobs` and return its `job_id` row (the statement's answer on DSQL).
+async fn record_job(
+    client: &tokio_postgres::Client,
+    job: &local_dsql::AsyncJob,
+) -> Result<(Vec<tokio_postgres::Row>, tokio_postgres::Statement), StatementError> {
+    let stmt = client
+        .prepare("INSERT INTO sys.jobs (job_id, status, job_type, object_name) VALUES ($1, 'completed', $2, $3) RETURNING job_id")
+        .await?;
+    let id = local_dsql::new_job_id();
+    let rows = client.query(&stmt, &[&id, &job.job_type, &job.object_name]).await?;
+    Ok((rows, stmt))
+}
+
+/// PostgreSQL's answer to a write conflict (a serialization failure, or a lock wait cut short), as DSQL's.
+fn local_conflict(e: &tokio_postgres::Error, command: &str) -> Option<ExecError> {
+    let db = e.as_db_error()?;
+    let is_ddl = ["CREATE", "ALTER", "DROP"].iter().any(|k| command.starts_with(k));
+    let message = local_dsql::occ_message(db.code().code(), is_ddl)?;
+    Some(ExecError::Db {
+        sqlstate: Some("40001".into()),
+        text: format!(
+            "ERROR 40001: {message}\nWHAT TO DO: another transaction changed the same {} first. Retry the WHOLE transaction with exponential backoff and jitter. Nothing from this call was committed. (Local emulation: PostgreSQL said {}: {}.)",
+            if is_ddl { "objects" } else { "rows" },
+            db.code().code(),
+            db.message()
+        ),
+    })
 }
 
 /// `int4`, `text[]`, `numeric`… — PostgreSQL's type names, arrays written with `[]`.

@@ -4,6 +4,7 @@
 pub mod dsql;
 pub mod pgbin;
 pub mod sandbox;
+pub mod sys_schema;
 pub mod tls;
 
 use std::path::Path;
@@ -53,6 +54,9 @@ impl Database {
         let cfg = sandbox.pg_config(&application_name());
         let label = format!("local sandbox in {} (PostgreSQL {})", sandbox.dir().display(), sandbox.major_version());
         let pool = plain_pool(cfg, pool_size)?;
+        let client = pool.get().await.map_err(|e| format!("cannot connect to the local sandbox: {e}"))?;
+        sys_schema::install(&client).await.map_err(|e| format!("cannot create the sys schema in the sandbox: {}", dsql::error_chain(&e)))?;
+        drop(client);
         Ok(Database {
             pool,
             kind: BackendKind::Local,

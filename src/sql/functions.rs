@@ -95,7 +95,13 @@ mod tests {
         for f in ["pg_sleep", "pg_sleep_for", "pg_advisory_xact_lock", "dblink_connect_u", "pg_ls_waldir", "invoke"] {
             assert!(is_dangerous(f), "{f}");
         }
-        for f in ["nextval", "lo_unlink", "pg_stat_reset_shared", "pg_create_logical_replication_slot", "brin_summarize_range"] {
+        for f in [
+            "nextval",
+            "lo_unlink",
+            "pg_stat_reset_shared",
+            "pg_create_logical_replication_slot",
+            "brin_summarize_range",
+        ] {
             assert!(changes_state(f), "{f}");
         }
         for f in ["PG_SLEEP", "sleep", "replace", "txid_current", "currval", "lower", "setting", "log"] {

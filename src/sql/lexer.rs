@@ -42,12 +42,6 @@ impl Token {
     pub fn is_trivia(&self) -> bool {
         matches!(self.kind, Kind::Space | Kind::LineComment | Kind::BlockComment)
     }
-    pub fn is_literal(&self) -> bool {
-        matches!(
-            self.kind,
-            Kind::String | Kind::UnicodeString | Kind::DollarString | Kind::QuotedIdent | Kind::UnicodeIdent
-        )
-    }
     /// True for an unquoted word equal (ASCII case-insensitively) to `kw`.
     pub fn is_word(&self, src: &str, kw: &str) -> bool {
         self.kind == Kind::Word && self.text(src).eq_ignore_ascii_case(kw)
@@ -132,7 +126,10 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, LexError> {
             }
         } else if is_ident_start(c) {
             // Prefixed literals: the word must be exactly the prefix (PostgreSQL's longest-match rule).
-            if (c == b'u' || c == b'U') && b.get(i + 1) == Some(&b'&') && matches!(b.get(i + 2), Some(b'\'') | Some(b'"')) {
+            if (c == b'u' || c == b'U')
+                && b.get(i + 1) == Some(&b'&')
+                && matches!(b.get(i + 2), Some(b'\'') | Some(b'"'))
+            {
                 let q = b[i + 2];
                 i = quoted_end(b, i + 2, q, false)?;
                 if q == b'"' { Kind::UnicodeIdent } else { Kind::UnicodeString }
@@ -274,6 +271,6 @@ mod tests {
 
     #[test]
     fn line_col_counts_characters() {
-        assert_eq!(line_col("ab\ncé d", 8), (2, 4));
+        assert_eq!(line_col("ab\ncé d", 7), (2, 4));
     }
 }

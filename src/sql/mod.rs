@@ -1,1 +1,195 @@
-//! placeholder
+//! Everything that checks a statement before it is sent: one sqlparser-dsql parse per statement, the safety
+//! guard (mode-independent refusals), the read-only guard, DSQL's statement rules (our own plus dsql-lint
+//! in-process), DSQL's transaction rules over the whole list, and tenant scoping. Also the `dsql_lint` tool body
+//! ([`lint::run`]) and the DSQL rule catalog ([`rules`]).
+//!
+//! Order per call: every statement gets text checks, parse, safety guard, read-only guard and tenant scoping
+//! first; only when all pass are DSQL's rules applied (statement rules, then transaction rules). `--rules`
+//! affects only DSQL's rules, never the guards.
+
+// The public API returns `Result<_, Finding>` by design (a refusal is the normal, informative outcome);
+// a Finding is a handful of Strings, and boxing it would only make every caller dereference.
+#![allow(clippy::result_large_err)]
+
+mod classify;
+mod dsql;
+mod finding;
+mod functions;
+mod guard;
+mod lexer;
+pub mod lint;
+mod names;
+mod parse;
+pub mod rules;
+mod tautology;
+mod tenant;
+mod text;
+mod txn;
+mod unicode;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::str::FromStr;
+
+pub use classify::StatementClass;
+pub use finding::{Finding, Severity};
+
+/// `--rules enforce|warn|off`: what to do with DSQL-rule findings (the guards are not affected).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RulesMode {
+    /// DSQL-rule errors stop the call (default).
+    #[default]
+    Enforce,
+    /// DSQL-rule errors come back as warnings and the statement is sent.
+    Warn,
+    /// DSQL rules are not checked.
+    Off,
+}
+
+impl FromStr for RulesMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "enforce" => Ok(RulesMode::Enforce),
+            "warn" => Ok(RulesMode::Warn),
+            "off" => Ok(RulesMode::Off),
+            other => Err(format!("unknown rules mode '{other}': use enforce, warn or off")),
+        }
+    }
+}
+
+impl fmt::Display for RulesMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RulesMode::Enforce => "enforce",
+            RulesMode::Warn => "warn",
+            RulesMode::Off => "off",
+        })
+    }
+}
+
+/// Server policy for the checks.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Policy {
+    /// `--allow-writes`: transact may change data and schema.
+    pub allow_writes: bool,
+    pub rules: RulesMode,
+    /// `--tenant-column NAME`.
+    pub tenant_column: Option<String>,
+}
+
+/// Which MCP tool is calling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    ReadonlyQuery,
+    Transact,
+}
+
+/// One statement as the caller gave it.
+#[derive(Debug, Clone, Copy)]
+pub struct StatementInput<'a> {
+    pub sql: &'a str,
+    /// Number of bound parameters; `None` when the caller gave no params (then `%` keeps its SQL meaning).
+    pub param_count: Option<usize>,
+}
+
+/// A checked statement, ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedStatement {
+    /// SQL to send: `%s`/`%b`/`%t` rewritten to `$1..$n` and `%%` to `%` outside literals, quoted identifiers,
+    /// dollar quotes and comments (only when params were given), and `U&"…"`/`U&'…'` rewritten to the
+    /// equivalent plain quoted form (so what was checked is exactly what runs); otherwise the original text.
+    pub text: String,
+    /// PostgreSQL command tag verb(s) this statement will produce.
+    pub command: String,
+    pub class: StatementClass,
+    /// Relations it reads/writes (lowercased, as written, schema-qualified when written so).
+    pub tables: Vec<String>,
+    /// Number of parameters the text expects.
+    pub param_count: usize,
+}
+
+/// Result of [`check`]: the statements to send, and warnings to return with the result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    pub statements: Vec<PreparedStatement>,
+    pub warnings: Vec<Finding>,
+}
+
+/// Checks every statement of one tool call. `tenant_tables`: when `policy.tenant_column` is set, the tables
+/// (lowercased; `table` and `schema.table` forms) that have that column.
+pub fn check(
+    tool: Tool,
+    inputs: &[StatementInput<'_>],
+    policy: &Policy,
+    tenant_tables: Option<&HashSet<String>>,
+) -> Result<Checked, Finding> {
+    let read_only = tool == Tool::ReadonlyQuery || !policy.allow_writes;
+    if inputs.is_empty() {
+        return Err(parse::empty_statement());
+    }
+    let tenant = match (&policy.tenant_column, tenant_tables) {
+        (Some(col), Some(tables)) => Some((col.as_str(), tables)),
+        (Some(col), None) => {
+            return Err(Finding::error(
+                "tenant.unavailable",
+                format!("tenant scoping on {col} is enabled but the list of tenant tables is not available"),
+                "Retry; if it persists, check that the server can read information_schema.columns",
+            ));
+        }
+        (None, _) => None,
+    };
+    let mut warnings = Vec::new();
+    let mut parsed = Vec::with_capacity(inputs.len());
+    for (i, input) in inputs.iter().enumerate() {
+        let norm = text::normalize(input.sql, input.param_count).map_err(|f| f.at(i))?;
+        let p = parse::parse_one(&norm).map_err(|f| f.at(i))?;
+        if let Some(f) = dsql::malformed(&p.stmt) {
+            return Err(f.at(i));
+        }
+        guard::safety(&p.stmt).map_err(|f| f.at(i))?;
+        if read_only {
+            guard::read_only(&p.stmt).map_err(|f| f.at(i))?;
+        } else if let Some(w) = tautology::warning(&p.stmt) {
+            warnings.push(w.at(i));
+        }
+        if let Some((col, tables)) = tenant {
+            tenant::check(&p.stmt, col, tables).map_err(|f| f.at(i))?;
+        }
+        parsed.push((norm, p));
+    }
+
+    let mut statements = Vec::with_capacity(parsed.len());
+    let mut tx = Vec::with_capacity(parsed.len());
+    for (i, (norm, p)) in parsed.into_iter().enumerate() {
+        if policy.rules != RulesMode::Off {
+            for f in dsql::check(&p.stmt, &p.parse_text) {
+                apply_rules_mode(policy.rules, f.at(i), &mut warnings)?;
+            }
+        }
+        let class = classify::class(&p.stmt);
+        let command = classify::command(&p.stmt);
+        tx.push(txn::TxStatement { class, command: command.clone(), insert_rows: dsql::insert_rows(&p.stmt) });
+        statements.push(PreparedStatement {
+            text: norm.text,
+            command,
+            class,
+            tables: classify::tables(&p.stmt),
+            param_count: norm.placeholders,
+        });
+    }
+    if policy.rules != RulesMode::Off && !read_only {
+        for f in txn::check(&tx) {
+            apply_rules_mode(policy.rules, f, &mut warnings)?;
+        }
+    }
+    Ok(Checked { statements, warnings })
+}
+
+fn apply_rules_mode(mode: RulesMode, f: Finding, warnings: &mut Vec<Finding>) -> Result<(), Finding> {
+    if f.is_error() && mode == RulesMode::Enforce {
+        return Err(f);
+    }
+    warnings.push(Finding { severity: Severity::Warning, ..f });
+    Ok(())
+}

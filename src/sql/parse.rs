@@ -9,7 +9,7 @@ use sqlparser::parser::{Parser, ParserError};
 
 use super::finding::Finding;
 use super::lexer::{Kind, Token};
-use super::text::{Normalized, next_significant};
+use super::text::Normalized;
 
 pub(crate) struct Parsed {
     pub stmt: Statement,
@@ -39,7 +39,9 @@ pub(crate) fn parse_one(norm: &Normalized) -> Result<Parsed, Finding> {
     let Some(&first) = sig.first() else {
         return Err(empty_statement());
     };
-    let word = |k: usize| sig.get(k).map(|&i| toks[i]).filter(|t| t.kind == Kind::Word).map(|t| t.text(src).to_ascii_lowercase());
+    let word = |k: usize| {
+        sig.get(k).map(|&i| toks[i]).filter(|t| t.kind == Kind::Word).map(|t| t.text(src).to_ascii_lowercase())
+    };
     match word(0).as_deref() {
         Some("do") => {
             return Err(Finding::error(
@@ -88,10 +90,7 @@ pub(crate) fn parse_one(norm: &Normalized) -> Result<Parsed, Finding> {
 }
 
 pub(crate) fn parse_sql(text: &str) -> Result<Vec<Statement>, Finding> {
-    Parser::new(&PostgreSqlDialect {})
-        .try_with_sql(text)
-        .and_then(|mut p| p.parse_statements())
-        .map_err(parse_error)
+    Parser::new(&PostgreSqlDialect {}).try_with_sql(text).and_then(|mut p| p.parse_statements()).map_err(parse_error)
 }
 
 fn parse_error(e: ParserError) -> Finding {
@@ -115,10 +114,4 @@ fn replace(src: &str, t: Token, with: &str) -> String {
     s.push_str(with);
     s.push_str(&src[t.end..]);
     s
-}
-
-/// First significant word of a token stream, lowercased (used by classification fallbacks).
-#[allow(dead_code)]
-pub(crate) fn first_word(src: &str, toks: &[Token]) -> Option<String> {
-    next_significant(toks, 0).map(|i| toks[i]).filter(|t| t.kind == Kind::Word).map(|t| t.text(src).to_ascii_uppercase())
 }

@@ -25,6 +25,16 @@ pub(crate) fn syntax_error(src: &str, offset: usize, what: &str) -> Finding {
 }
 
 pub(crate) fn normalize(sql: &str, param_count: Option<usize>) -> Result<Normalized, Finding> {
+    normalize_inner(sql, param_count, true)
+}
+
+/// For SQL function bodies: `$n` there are the function's arguments, so placeholders are neither rewritten nor
+/// counted.
+pub(crate) fn normalize_body(sql: &str) -> Result<Normalized, Finding> {
+    normalize_inner(sql, None, false)
+}
+
+fn normalize_inner(sql: &str, param_count: Option<usize>, count: bool) -> Result<Normalized, Finding> {
     let tokens = lexer::lex(sql).map_err(|e| syntax_error(sql, e.offset, &e.message))?;
     check_characters(sql, &tokens)?;
 
@@ -89,11 +99,13 @@ pub(crate) fn normalize(sql: &str, param_count: Option<usize>) -> Result<Normali
     }
     let placeholders = percent.max(max_dollar);
     let given = param_count.unwrap_or(0);
-    if placeholders != given {
+    if count && placeholders != given {
         let fix = if param_count.is_none() {
             "Pass the parameter values in params (one per placeholder), or write the values into the SQL".to_string()
         } else {
-            format!("Pass exactly {placeholders} parameter value(s), or change the placeholders (write %% for a literal % when params are given)")
+            format!(
+                "Pass exactly {placeholders} parameter value(s), or change the placeholders (write %% for a literal % when params are given)"
+            )
         };
         return Err(Finding::error(
             "input.placeholders",
@@ -195,10 +207,16 @@ mod tests {
 
     #[test]
     fn rewrites_placeholders_only_in_code() {
-        assert_eq!(norm("SELECT * FROM t WHERE a = %s AND b = %b", Some(2)).unwrap(), "SELECT * FROM t WHERE a = $1 AND b = $2");
+        assert_eq!(
+            norm("SELECT * FROM t WHERE a = %s AND b = %b", Some(2)).unwrap(),
+            "SELECT * FROM t WHERE a = $1 AND b = $2"
+        );
         assert_eq!(norm("SELECT 10 %% 3", Some(0)).unwrap(), "SELECT 10 % 3");
         assert_eq!(norm("SELECT %s -- progress 100%", Some(1)).unwrap(), "SELECT $1 -- progress 100%");
-        assert_eq!(norm("SELECT '%s', id FROM t WHERE id = %s -- %s", Some(1)).unwrap(), "SELECT '%s', id FROM t WHERE id = $1 -- %s");
+        assert_eq!(
+            norm("SELECT '%s', id FROM t WHERE id = %s -- %s", Some(1)).unwrap(),
+            "SELECT '%s', id FROM t WHERE id = $1 -- %s"
+        );
         assert_eq!(norm("SELECT 10 % sqrt(4)", None).unwrap(), "SELECT 10 % sqrt(4)");
         assert_eq!(norm("SELECT $1 FROM t WHERE id = $2", Some(2)).unwrap(), "SELECT $1 FROM t WHERE id = $2");
     }

@@ -36,7 +36,9 @@ pub(crate) fn decode(body: &str, esc: char) -> Result<String, String> {
         for _ in 0..digits {
             match chars.next().and_then(|d| d.to_digit(16)) {
                 Some(d) => value = value * 16 + d,
-                None => return Err(format!("invalid Unicode escape: {esc} must be followed by {esc}, XXXX or +XXXXXX")),
+                None => {
+                    return Err(format!("invalid Unicode escape: {esc} must be followed by {esc}, XXXX or +XXXXXX"));
+                }
             }
         }
         let code = match (pending_high.take(), value) {

@@ -1,0 +1,264 @@
+//! Making the local sandbox answer like Aurora DSQL where the answer depends on running the statement:
+//! `CREATE INDEX ASYNC` / `ALTER TABLE ASYNC … VALIDATE CONSTRAINT`
+//! returning a `job_id` recorded in `sys.jobs` (created by `pool::sys_schema`), bare `numeric` meaning numeric(18,6), the 3,000-row and 5-minute transaction limits, and
+//! optimistic-concurrency errors (`40001 … (OC000)`) instead of lock waits. Rules that need no database are checked
+//! before sending by the `sql` module, in every mode.
+//!
+//! What is approximate: index builds run synchronously inside the transaction (the job is `completed` when the
+//! statement returns, and a UNIQUE build that fails fails at the statement, not later in the job); a write-write
+//! conflict fails the second WRITER after a 100 ms lock wait, where DSQL fails the second COMMITTER; OC001 is
+//! reported for DDL that waits on a lock held by a running transaction.
+
+use std::time::Duration;
+
+use rand::RngCore;
+
+/// DSQL's per-transaction limits.
+pub const ROW_LIMIT: u64 = 3000;
+pub const AGE_LIMIT: Duration = Duration::from_secs(300);
+/// How long a local statement may wait for a row lock before it is reported as an OCC conflict.
+pub const LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '100ms'";
+
+/// An asynchronous DDL statement, rewritten for PostgreSQL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AsyncJob {
+    pub job_type: &'static str,
+    pub object_name: Option<String>,
+}
+
+/// A statement as the sandbox must run it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Adapted {
+    pub text: String,
+    pub job: Option<AsyncJob>,
+}
+
+/// Rewrite DSQL-only syntax to PostgreSQL: drop ASYNC (by token position, so a table named "async" or the word in
+/// a string is untouched) and give bare `numeric` columns DSQL's default precision.
+pub fn adapt(sql: &str) -> Adapted {
+    let tokens = leading_words(sql, 10);
+    // Quoted words never match a keyword: `"async"` is a name.
+    let word = |i: usize| tokens.get(i).filter(|(w, r)| !sql[r.clone()].starts_with('"') && !w.is_empty()).map(|(w, _)| w.as_str());
+    let validates = tokens.iter().skip(3).any(|(w, r)| w == "validate" && !sql[r.clone()].starts_with('"'));
+    let mut job = None;
+    let mut text = sql.to_string();
+    let async_at = match (word(0), word(1), word(2), word(3)) {
+        (Some("create"), Some("index"), Some("async"), _) => Some((2, "INDEX_BUILD")),
+        (Some("create"), Some("unique"), Some("index"), Some("async")) => Some((3, "INDEX_BUILD")),
+        // `ALTER TABLE async ADD COLUMN …` alters a table named async; only the VALIDATE form is asynchronous.
+        (Some("alter"), Some("table"), Some("async"), _) if validates => Some((2, "VALIDATE_CONSTRAINT")),
+        _ => None,
+    };
+    if let Some((i, job_type)) = async_at {
+        let (_, range) = &tokens[i];
+        text = format!("{}{}", &sql[..range.start], &sql[range.end..]);
+        let object_name = if job_type == "INDEX_BUILD" { index_name(&leading_words(&text, 12)) } else { None };
+        job = Some(AsyncJob { job_type, object_name });
+    }
+    let is_table_ddl = matches!((word(0), word(1)), (Some("create"), Some("table")) | (Some("alter"), Some("table")));
+    if is_table_ddl {
+        text = default_numeric_precision(&text);
+    }
+    Adapted { text, job }
+}
+
+/// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON …` → `name` (lower-cased unless quoted).
+fn index_name(words: &[(String, std::ops::Range<usize>)]) -> Option<String> {
+    let mut i = words.iter().position(|(w, _)| w == "index")? + 1;
+    if words.get(i).map(|(w, _)| w.as_str()) == Some("if") {
+        i += 3;
+    }
+    let (w, _) = words.get(i)?;
+    (w != "on").then(|| w.clone())
+}
+
+/// A new job id: 26 lowercase base32 characters (128 random bits), like DSQL's.
+pub fn new_job_id() -> String {
+    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    let value = u128::from_be_bytes(bytes);
+    (0..26).map(|i| ALPHABET[((value >> (125 - 5 * i).max(0)) & 31) as usize] as char).collect()
+}
+
+/// Is this command tag one that modifies rows (counted toward DSQL's 3,000-row limit)?
+pub fn counts_rows(command: &str) -> bool {
+    matches!(command, "INSERT" | "UPDATE" | "DELETE" | "MERGE")
+}
+
+/// Rewrite PostgreSQL's answer to a write conflict as DSQL's.
+pub fn occ_message(sqlstate: &str, is_ddl: bool) -> Option<&'static str> {
+    match (sqlstate, is_ddl) {
+        ("40001" | "55P03" | "40P01", false) => Some("change conflicts with another transaction (OC000)"),
+        ("55P03" | "40001", true) => Some("schema has been updated by another transaction, please retry: (OC001)"),
+        _ => None,
+    }
+}
+
+/// The first `n` words (identifiers and keywords, lower-cased unless quoted) of `sql`, with their byte ranges,
+/// skipping whitespace and comments; stops at anything else.
+fn leading_words(sql: &str, n: usize) -> Vec<(String, std::ops::Range<usize>)> {
+    let b = sql.as_bytes();
+    let mut i = 0;
+    let mut out = Vec::new();
+    while out.len() < n && i < b.len() {
+        match b[i] {
+            c if c.is_ascii_whitespace() => i += 1,
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let mut depth = 0;
+                while i < b.len() {
+                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                        depth += 1;
+                        i += 2;
+                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                        depth -= 1;
+                        i += 2;
+                        if depth == 0 {
+                            break;
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            b'"' => {
+                let start = i;
+                i += 1;
+                let mut word = String::new();
+                while i < b.len() {
+                    if b[i] == b'"' {
+                        if b.get(i + 1) == Some(&b'"') {
+                            word.push('"');
+                            i += 2;
+                            continue;
+                        }
+                        i += 1;
+                        break;
+                    }
+                    let ch = sql[i..].chars().next().unwrap_or('"');
+                    word.push(ch);
+                    i += ch.len_utf8();
+                }
+                out.push((word, start..i));
+            }
+            c if c.is_ascii_alphanumeric() || c == b'_' || c == b'.' => {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] == b'.') {
+                    i += 1;
+                }
+                out.push((sql[start..i].to_ascii_lowercase(), start..i));
+            }
+            _ => break,
+        }
+    }
+    out
+}
+
+/// `amount numeric` → `amount numeric(18,6)`; leaves `numeric(p,s)`, casts (`::numeric`) and literals alone.
+fn default_numeric_precision(sql: &str) -> String {
+    let b = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut i = 0;
+    let mut last_word_end = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\'' || c == b'"' {
+            let quote = c;
+            let start = i;
+            i += 1;
+            while i < b.len() {
+                if b[i] == quote {
+                    if b.get(i + 1) == Some(&quote) {
+                        i += 2;
+                        continue;
+                    }
+                    i += 1;
+                    break;
+                }
+                i += 1;
+            }
+            out.push_str(&sql[start..i]);
+            continue;
+        }
+        if c == b'-' && b.get(i + 1) == Some(&b'-') {
+            let start = i;
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+            out.push_str(&sql[start..i]);
+            continue;
+        }
+        if c.is_ascii_alphabetic() || c == b'_' {
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                i += 1;
+            }
+            let word = &sql[start..i];
+            out.push_str(word);
+            let lower = word.to_ascii_lowercase();
+            if matches!(lower.as_str(), "numeric" | "decimal") {
+                let before = sql[last_word_end..start].trim_end();
+                let after = sql[i..].trim_start();
+                let is_cast = before.ends_with("::") || sql[..start].trim_end().to_ascii_lowercase().ends_with(" as");
+                if !after.starts_with('(') && !is_cast {
+                    out.push_str("(18,6)");
+                }
+            }
+            last_word_end = i;
+            continue;
+        }
+        let ch = sql[i..].chars().next().unwrap_or(' ');
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn async_is_removed_by_position_only() {
+        let a = adapt("CREATE INDEX ASYNC idx_t_a ON t (a)");
+        assert_eq!(a.text, "CREATE INDEX  idx_t_a ON t (a)");
+        assert_eq!(a.job, Some(AsyncJob { job_type: "INDEX_BUILD", object_name: Some("idx_t_a".into()) }));
+        let a = adapt("/* c */ create unique index async if not exists u on t (b) where b > 0");
+        assert!(a.text.contains("create unique index  if not exists u"), "{}", a.text);
+        assert_eq!(a.job.unwrap().object_name.as_deref(), Some("u"));
+        let a = adapt("CREATE INDEX ASYNC ON t (c)");
+        assert_eq!(a.job.unwrap().object_name, None);
+        let a = adapt("ALTER TABLE ASYNC t VALIDATE CONSTRAINT c");
+        assert_eq!(a.text, "ALTER TABLE  t VALIDATE CONSTRAINT c");
+        // A table named async is not an async statement.
+        let a = adapt("ALTER TABLE \"async\" ADD COLUMN v int");
+        assert!(a.job.is_none());
+        let a = adapt("ALTER TABLE async ADD COLUMN v int");
+        assert!(a.job.is_none());
+        assert_eq!(a.text, "ALTER TABLE async ADD COLUMN v int");
+        assert!(adapt("SELECT 'CREATE INDEX ASYNC'").job.is_none());
+    }
+
+    #[test]
+    fn bare_numeric_gets_dsql_default_precision() {
+        assert_eq!(
+            adapt("CREATE TABLE t (a numeric, b numeric(10,2), c decimal, d text DEFAULT 'numeric', e int DEFAULT 1::numeric)").text,
+            "CREATE TABLE t (a numeric(18,6), b numeric(10,2), c decimal(18,6), d text DEFAULT 'numeric', e int DEFAULT 1::numeric)"
+        );
+        assert_eq!(adapt("ALTER TABLE t ADD COLUMN x NUMERIC").text, "ALTER TABLE t ADD COLUMN x NUMERIC(18,6)");
+        assert_eq!(adapt("SELECT 1::numeric").text, "SELECT 1::numeric");
+    }
+
+    #[test]
+    fn job_ids_look_like_dsql_ones() {
+        let id = new_job_id();
+        assert_eq!(id.len(), 26);
+        assert!(id.chars().all(|c| c.is_ascii_lowercase() || ('2'..='7').contains(&c)), "{id}");
+        assert_ne!(id, new_job_id());
+    }
+}

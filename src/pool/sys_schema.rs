@@ -1,0 +1,50 @@
+//! The `sys` objects DSQL has and PostgreSQL lacks, created in the local sandbox at every start (idempotently, so
+//! they survive restarts): `sys.jobs` and the procedure `sys.wait_for_job(job_id)`. As on DSQL, `SELECT
+//! sys.wait_for_job(…)` fails with 42809 (it is a procedure) and a malformed id with 22P02.
+
+/// SQL that creates the `sys` objects; idempotent, run every time the sandbox starts.
+pub const INSTALL_SYS: &str = r#"
+CREATE SCHEMA IF NOT EXISTS sys;
+CREATE TABLE IF NOT EXISTS sys.jobs (
+    job_id text PRIMARY KEY,
+    status text NOT NULL,
+    details text,
+    job_type text NOT NULL,
+    class_id oid,
+    object_id oid,
+    object_name text,
+    start_time timestamptz NOT NULL DEFAULT now(),
+    update_time timestamptz NOT NULL DEFAULT now()
+);
+CREATE OR REPLACE PROCEDURE sys.wait_for_job(job_id text) LANGUAGE plpgsql AS $wait$
+DECLARE
+    job_status text;
+    job_details text;
+BEGIN
+    IF job_id IS NULL OR job_id !~ '^[a-z2-7]{26}$' THEN
+        RAISE EXCEPTION 'Unable to convert text to UUID' USING ERRCODE = '22P02';
+    END IF;
+    LOOP
+        SELECT j.status, j.details INTO job_status, job_details FROM sys.jobs j WHERE j.job_id = wait_for_job.job_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'job % not found', job_id USING ERRCODE = '42704';
+        END IF;
+        EXIT WHEN job_status IN ('completed', 'failed', 'cancelled');
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+    IF job_status = 'failed' THEN
+        RAISE EXCEPTION 'job % failed: %', job_id, coalesce(job_details, 'no details') USING ERRCODE = 'XX000';
+    END IF;
+END
+$wait$;
+"#;
+
+
+/// Create or update the `sys` objects. Several servers may start at once: an advisory lock serialises them.
+pub async fn install(client: &tokio_postgres::Client) -> Result<(), tokio_postgres::Error> {
+    client
+        .batch_execute(&format!(
+            "BEGIN; SELECT pg_advisory_xact_lock(7383551045); {INSTALL_SYS} COMMIT;"
+        ))
+        .await
+}

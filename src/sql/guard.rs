@@ -1,0 +1,392 @@
+//! The safety guard: mode-independent refusals (transaction control, COPY PROGRAM / server files, DISCARD ALL,
+//! RESET ALL, security GUCs, dangerous functions, CALL other than `sys.wait_for_job`) and the read-only guard
+//! (an allow list of reads, walked through nested statements, `SELECT … INTO` and state-changing functions).
+//! Every refusal names its rule and says what to do instead.
+
+use core::ops::ControlFlow;
+
+use sqlparser::ast::{
+    CopyTarget, CreateFunctionBody, DiscardObject, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments,
+    Reset, Select, Set, Statement, TableFactor, TransactionMode, UtilityOption, Value, Visit, Visitor,
+};
+
+use super::classify;
+use super::finding::Finding;
+use super::functions::{SECURITY_GUCS, changes_state, is_dangerous};
+use super::names;
+use super::parse;
+use super::text;
+
+const TXN_FIX: &str = "Remove it: readonly_query runs in its own read-only transaction, and transact runs its whole sql_list \
+                       in one transaction that it commits (or rolls back on error)";
+
+/// Mode-independent refusals, over every nested statement, expression and table function.
+pub(crate) fn safety(stmt: &Statement) -> Result<(), Finding> {
+    match stmt.visit(&mut Safety) {
+        ControlFlow::Break(f) => Err(f),
+        ControlFlow::Continue(()) => Ok(()),
+    }
+}
+
+/// The read-only guard: only reads pass (see module docs).
+pub(crate) fn read_only(stmt: &Statement) -> Result<(), Finding> {
+    let allowed_inner = read_only_root(stmt)?;
+    let mut v = ReadOnly { root: stmt, allowed_inner };
+    match stmt.visit(&mut v) {
+        ControlFlow::Break(f) => Err(f),
+        ControlFlow::Continue(()) => Ok(()),
+    }
+}
+
+/// True for `CALL sys.wait_for_job(…)` (waiting for an async job changes nothing).
+pub(crate) fn is_wait_for_job(f: &Function) -> bool {
+    names::parts(&f.name) == ["sys", "wait_for_job"]
+}
+
+struct Safety;
+
+impl Visitor for Safety {
+    type Break = Finding;
+
+    fn pre_visit_statement(&mut self, s: &Statement) -> ControlFlow<Finding> {
+        match check_statement_safety(s) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(f) => ControlFlow::Break(f),
+        }
+    }
+
+    fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<Finding> {
+        if let Expr::Function(f) = e
+            && let Err(finding) = check_function_safety(&names::basename(&f.name), Some(f))
+        {
+            return ControlFlow::Break(finding);
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_table_factor(&mut self, t: &TableFactor) -> ControlFlow<Finding> {
+        if let Some(name) = table_function_name(t)
+            && let Err(finding) = check_function_safety(&name, None)
+        {
+            return ControlFlow::Break(finding);
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Name of a function called in FROM (`FROM f(…)`), if this table factor is one.
+pub(crate) fn table_function_name(t: &TableFactor) -> Option<String> {
+    match t {
+        TableFactor::Table { name, args: Some(_), .. } | TableFactor::Function { name, .. } => {
+            Some(names::basename(name))
+        }
+        _ => None,
+    }
+}
+
+fn check_statement_safety(s: &Statement) -> Result<(), Finding> {
+    let refuse = |rule: &str, msg: String, fix: &str| Err(Finding::error(rule, msg, fix));
+    match s {
+        Statement::StartTransaction { .. }
+        | Statement::Commit { .. }
+        | Statement::Rollback { .. }
+        | Statement::Savepoint { .. }
+        | Statement::ReleaseSavepoint { .. } => refuse(
+            "safety.transaction_control",
+            format!("transaction control ({}) is refused: the tool manages the transaction", classify::command(s)),
+            TXN_FIX,
+        ),
+        Statement::Copy { target: CopyTarget::Program { .. }, .. } => refuse(
+            "safety.copy_program",
+            "COPY … PROGRAM runs a shell command on the database server and is refused".into(),
+            "Read with SELECT, or write rows with INSERT (batches of at most 3,000 rows); DSQL supports COPY only with STDIN/STDOUT",
+        ),
+        Statement::Copy { target: CopyTarget::File { .. }, .. } => refuse(
+            "safety.copy_server_file",
+            "COPY to or from a file on the database server is refused (DSQL supports COPY only with STDIN/STDOUT)"
+                .into(),
+            "Use SELECT to read and INSERT to write, or COPY … FROM STDIN / TO STDOUT from a client such as psql",
+        ),
+        Statement::Load { .. } | Statement::LoadData { .. } => refuse(
+            "safety.load",
+            "LOAD is refused".into(),
+            "DSQL has no loadable libraries; load data with INSERT statements in batches of at most 3,000 rows",
+        ),
+        Statement::Discard { object_type: DiscardObject::ALL } => refuse(
+            "safety.discard_all",
+            "DISCARD ALL would reset the session the server manages and is refused".into(),
+            "Remove it; RESET the specific parameter you changed (for example RESET work_mem), or use SET LOCAL inside transact",
+        ),
+        Statement::Reset(r) if matches!(r.reset, Reset::ALL) => refuse(
+            "safety.reset_all",
+            "RESET ALL would reset the session the server manages and is refused".into(),
+            "RESET the specific parameter you changed (for example RESET work_mem)",
+        ),
+        Statement::Set(set) => check_set_safety(set),
+        Statement::Call(f) if !is_wait_for_job(f) => refuse(
+            "safety.call",
+            format!("CALL {} is refused: the only procedure DSQL offers is sys.wait_for_job", f.name),
+            "To wait for an async index or validation job use CALL sys.wait_for_job('<job_id>'); DSQL has no user-defined \
+             procedures, so write the logic as SQL statements or a LANGUAGE sql function",
+        ),
+        Statement::CreateFunction(cf) => check_function_body(cf),
+        _ => Ok(()),
+    }
+}
+
+fn check_set_safety(set: &Set) -> Result<(), Finding> {
+    let names: Vec<String> = match set {
+        Set::SingleAssignment { variable, .. } => vec![names::basename(variable)],
+        Set::ParenthesizedAssignments { variables, .. } => variables.iter().map(names::basename).collect(),
+        Set::MultipleAssignments { assignments } => assignments.iter().map(|a| names::basename(&a.name)).collect(),
+        _ => Vec::new(),
+    };
+    match names.iter().find(|n| SECURITY_GUCS.contains(&n.to_ascii_lowercase().as_str())) {
+        Some(n) => Err(security_guc(n)),
+        None => Ok(()),
+    }
+}
+
+fn security_guc(name: &str) -> Finding {
+    Finding::error(
+        "safety.security_guc",
+        format!("changing {name} would switch off a security feature and is refused"),
+        "Remove the setting; the server never changes row_security or session_replication_role",
+    )
+}
+
+/// `LANGUAGE sql` bodies are SQL the function will run later: apply the same mode-independent refusals to them.
+fn check_function_body(cf: &sqlparser::ast::CreateFunction) -> Result<(), Finding> {
+    let is_sql = cf.language.as_ref().is_none_or(|l| names::ident(l).eq_ignore_ascii_case("sql"));
+    let Some(CreateFunctionBody::AsBeforeOptions { body, .. } | CreateFunctionBody::AsAfterOptions(body)) =
+        &cf.function_body
+    else {
+        return Ok(());
+    };
+    let Some(src) = string_value(body) else { return Ok(()) };
+    if !is_sql {
+        return Ok(());
+    }
+    let unchecked = |why: String| {
+        Finding::error(
+            "safety.function_body",
+            format!("the body of function {} could not be checked: {why}", cf.name),
+            "Write the function body as plain SQL statements that parse on their own",
+        )
+    };
+    let norm = text::normalize_body(&src).map_err(|f| unchecked(f.message))?;
+    let stmts = parse::parse_sql(&norm.text).map_err(|f| unchecked(f.message))?;
+    for s in &stmts {
+        safety(s)
+            .map_err(|f| Finding { message: format!("in the body of function {}: {}", cf.name, f.message), ..f })?;
+    }
+    Ok(())
+}
+
+fn string_value(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Value(v) => match &v.value {
+            Value::SingleQuotedString(s) | Value::EscapedStringLiteral(s) | Value::UnicodeStringLiteral(s) => {
+                Some(s.clone())
+            }
+            Value::DollarQuotedString(d) => Some(d.value.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn check_function_safety(name: &str, call: Option<&Function>) -> Result<(), Finding> {
+    if is_dangerous(name) {
+        let (why, fix) = if name.starts_with("pg_sleep") {
+            ("sleeps while holding the connection and transaction", "Remove the sleep; the server has a call timeout")
+        } else if name.contains("advisory") {
+            (
+                "takes or releases advisory locks, which DSQL does not support (0A000)",
+                "DSQL uses optimistic concurrency: retry the transaction on SQLSTATE 40001 instead of locking",
+            )
+        } else {
+            (
+                "reaches outside the database, reads server files or affects other sessions",
+                "Remove the call; use ordinary SQL over your tables",
+            )
+        };
+        return Err(Finding::error("safety.dangerous_function", format!("function {name} is refused: it {why}"), fix));
+    }
+    if name == "set_config"
+        && let Some(f) = call
+    {
+        match first_arg(f).and_then(string_value) {
+            Some(guc) if SECURITY_GUCS.contains(&guc.trim().to_ascii_lowercase().as_str()) => {
+                return Err(security_guc(&guc));
+            }
+            Some(_) => {}
+            None => {
+                return Err(Finding::error(
+                    "safety.set_config_dynamic",
+                    "set_config with a parameter name that is not a string literal cannot be checked and is refused",
+                    "Name the parameter with a string literal, for example set_config('work_mem', '64MB', true)",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn first_arg(f: &Function) -> Option<&Expr> {
+    match &f.args {
+        FunctionArguments::List(l) => match l.args.first()? {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Checks the top-level statement against the read-only allow list; returns the statement an EXPLAIN without
+/// ANALYZE may wrap (it is planned, not run).
+fn read_only_root(stmt: &Statement) -> Result<Option<*const Statement>, Finding> {
+    match stmt {
+        Statement::Query(_) | Statement::ShowVariable { .. } | Statement::ShowVariables { .. } => Ok(None),
+        Statement::Explain { analyze, statement, options, .. } => {
+            let analyze = *analyze || options.as_deref().is_some_and(explain_analyze_option);
+            match statement.as_ref() {
+                Statement::Query(_) => Ok(None),
+                Statement::Insert(_)
+                | Statement::Update(_)
+                | Statement::Delete(_)
+                | Statement::Merge(_)
+                | Statement::Execute { .. }
+                    if !analyze =>
+                {
+                    Ok(Some(statement.as_ref() as *const Statement))
+                }
+                inner if analyze => Err(Finding::error(
+                    "read_only.explain_analyze_write",
+                    format!("EXPLAIN ANALYZE runs the statement, and {} is not a read", classify::command(inner)),
+                    "Use EXPLAIN without ANALYZE to see the plan, or run it through transact on a server started with --allow-writes",
+                )),
+                inner => Err(not_a_read(inner)),
+            }
+        }
+        Statement::Set(Set::SetTransaction { modes, snapshot: None, session: false })
+            if modes.iter().all(|m| {
+                matches!(
+                    m,
+                    TransactionMode::AccessMode(sqlparser::ast::TransactionAccessMode::ReadOnly)
+                        | TransactionMode::IsolationLevel(_)
+                )
+            }) =>
+        {
+            Ok(None)
+        }
+        Statement::Call(f) if is_wait_for_job(f) => Ok(None),
+        other => Err(not_a_read(other)),
+    }
+}
+
+fn not_a_read(s: &Statement) -> Finding {
+    let command = classify::command(s);
+    let session = matches!(s, Statement::Set(_) | Statement::Reset(_) | Statement::Discard { .. });
+    let (rule, what, fix) = if session {
+        (
+            "read_only.session_change",
+            format!("{command} changes session state and is not allowed in read-only mode"),
+            "Leave session settings to the server in read-only mode; with --allow-writes, use SET LOCAL inside transact",
+        )
+    } else {
+        (
+            "read_only.write_statement",
+            format!("{command} is not allowed in read-only mode (readonly_query, or transact without --allow-writes)"),
+            "Read-only mode accepts SELECT, VALUES, TABLE, WITH … SELECT, SHOW and EXPLAIN; to change data or schema use \
+             transact on a server started with --allow-writes",
+        )
+    };
+    Finding::error(rule, what, fix).with_sqlstate("25006")
+}
+
+/// `EXPLAIN (ANALYZE …)`: the last ANALYZE option wins; anything but a recognisable false counts as true.
+fn explain_analyze_option(options: &[UtilityOption]) -> bool {
+    let Some(opt) = options.iter().rev().find(|o| o.name.value.eq_ignore_ascii_case("analyze")) else {
+        return false;
+    };
+    let text = match &opt.arg {
+        None => return true,
+        Some(Expr::Value(v)) => match &v.value {
+            Value::Boolean(b) => return *b,
+            Value::Number(n, _) => n.clone(),
+            Value::SingleQuotedString(s) => s.clone(),
+            _ => return true,
+        },
+        Some(Expr::Identifier(id)) => id.value.clone(),
+        Some(_) => return true,
+    };
+    !matches!(text.to_ascii_lowercase().as_str(), "false" | "off" | "no" | "0")
+}
+
+struct ReadOnly<'a> {
+    root: &'a Statement,
+    allowed_inner: Option<*const Statement>,
+}
+
+impl Visitor for ReadOnly<'_> {
+    type Break = Finding;
+
+    fn pre_visit_statement(&mut self, s: &Statement) -> ControlFlow<Finding> {
+        let is_root = std::ptr::eq(s, self.root);
+        let allowed = is_root || matches!(s, Statement::Query(_)) || self.allowed_inner == Some(s as *const Statement);
+        if allowed {
+            return ControlFlow::Continue(());
+        }
+        ControlFlow::Break(
+            Finding::error(
+                "read_only.write_statement",
+                format!("{} nested inside the statement (for example a data-modifying WITH) is not allowed in read-only mode", classify::command(s)),
+                "Remove the nested write, or run it through transact on a server started with --allow-writes",
+            )
+            .with_sqlstate("25006"),
+        )
+    }
+
+    fn pre_visit_select(&mut self, s: &Select) -> ControlFlow<Finding> {
+        if s.into.is_some() {
+            return ControlFlow::Break(
+                Finding::error(
+                    "read_only.select_into",
+                    "SELECT … INTO creates a table and is not allowed in read-only mode",
+                    "Remove the INTO clause to read the rows (DSQL has no SELECT INTO; with --allow-writes use CREATE TABLE, then INSERT … SELECT)",
+                )
+                .with_sqlstate("25006"),
+            );
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<Finding> {
+        if let Expr::Function(f) = e {
+            return state_function(&names::basename(&f.name));
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_table_factor(&mut self, t: &TableFactor) -> ControlFlow<Finding> {
+        match table_function_name(t) {
+            Some(name) => state_function(&name),
+            None => ControlFlow::Continue(()),
+        }
+    }
+}
+
+fn state_function(name: &str) -> ControlFlow<Finding> {
+    if changes_state(name) {
+        return ControlFlow::Break(
+            Finding::error(
+                "read_only.function",
+                format!("function {name} changes database or session state and is not allowed in read-only mode"),
+                "Remove the call, or run it through transact on a server started with --allow-writes",
+            )
+            .with_sqlstate("25006"),
+        );
+    }
+    ControlFlow::Continue(())
+}
