@@ -10,6 +10,5 @@ pub mod docs;
 pub mod exec;
 pub mod pool;
 pub mod server;
-#[path = "sql_shim.rs"]
 pub mod sql;
 pub mod tools;

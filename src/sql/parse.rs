@@ -73,7 +73,11 @@ pub(crate) fn parse_one(norm: &Normalized) -> Result<Parsed, Finding> {
         let next_is_action = word(k + 1).is_some_and(|w| ALTER_ACTIONS.contains(&w.as_str()));
         if word(k).as_deref() == Some("async") && next_is_action {
             parse_text = Some(replace(src, toks[sig[k]], "\"async\""));
+        } else {
+            parse_text = identity_alteration(src, toks);
         }
+    } else if word(0).as_deref() == Some("insert") {
+        parse_text = without_overriding(src, toks);
     }
     let parse_text = parse_text.unwrap_or_else(|| src.to_string());
     let mut stmts = parse_sql(&parse_text)?;
@@ -106,6 +110,47 @@ fn parse_error(e: ParserError) -> Finding {
         ),
     };
     Finding::error("input.parse_error", message, fix).with_sqlstate("42601")
+}
+
+/// Identity alterations DSQL supports (catalog Q07) that sqlparser cannot parse:
+/// `ALTER TABLE t ALTER [COLUMN] c {RESTART [WITH n] | SET GENERATED … | SET {INCREMENT|START|CACHE|…} …}`.
+/// For parsing only, the action is replaced by `SET DEFAULT 0`, which has the same shape (one column alteration
+/// of one table); the statement sent is the original.
+fn identity_alteration(src: &str, toks: &[Token]) -> Option<String> {
+    let words: Vec<(usize, String)> = toks
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.kind == Kind::Word)
+        .map(|(i, t)| (i, t.text(src).to_ascii_lowercase()))
+        .collect();
+    let w = |k: usize| words.get(k).map(|(_, s)| s.as_str());
+    let alter_col = (2..words.len()).find(|&k| w(k) == Some("alter"))?;
+    let col = if w(alter_col + 1) == Some("column") { alter_col + 2 } else { alter_col + 1 };
+    let action = col + 1;
+    let is_identity_action = match (w(action), w(action + 1)) {
+        (Some("restart"), _) => true,
+        (Some("set"), Some("generated" | "increment" | "start" | "cache" | "minvalue" | "maxvalue" | "no" | "cycle")) => true,
+        _ => false,
+    };
+    if !is_identity_action {
+        return None;
+    }
+    let start = toks[words[action].0].start;
+    let end = toks.iter().rposition(|t| !t.is_trivia() && t.kind != Kind::Semicolon).map(|i| toks[i].end)?;
+    Some(format!("{}SET DEFAULT 0{}", &src[..start], &src[end..]))
+}
+
+/// `INSERT INTO t (…) OVERRIDING {SYSTEM|USER} VALUE …` (copying rows into a GENERATED ALWAYS identity table):
+/// sqlparser does not know the clause; it is dropped for parsing only.
+fn without_overriding(src: &str, toks: &[Token]) -> Option<String> {
+    let sig: Vec<usize> = (0..toks.len()).filter(|&i| toks[i].kind == Kind::Word).collect();
+    let lower = |i: usize| toks[i].text(src).to_ascii_lowercase();
+    let k = sig.iter().position(|&i| lower(i) == "overriding")?;
+    let (kind, value) = (sig.get(k + 1)?, sig.get(k + 2)?);
+    if !matches!(lower(*kind).as_str(), "system" | "user") || lower(*value) != "value" {
+        return None;
+    }
+    Some(format!("{}{}", &src[..toks[sig[k]].start], &src[toks[*value].end..]))
 }
 
 fn replace(src: &str, t: Token, with: &str) -> String {

@@ -127,6 +127,31 @@ fn unconfigured_message(missing: &[crate::config::Missing]) -> String {
     )
 }
 
+/// With --tenant-column, the tables having that column (`table` and `schema.table`, lower-cased), read from the
+/// catalog for each call so new tables are covered at once. `None` when tenant scoping is off.
+pub async fn tenant_tables(env: &Env, db: &Database) -> Result<Option<std::collections::HashSet<String>>, String> {
+    let Some(column) = &env.settings.tenant_column else { return Ok(None) };
+    let st = [crate::exec::Statement {
+        text: "SELECT table_schema AS s, table_name AS t FROM information_schema.columns WHERE column_name = $1".into(),
+        command: "SELECT".into(),
+        params: vec![Value::String(column.clone())],
+    }];
+    let ctx = crate::exec::ErrorContext { statement: None, allow_writes: false, tool: "tenant scoping" };
+    let limits = crate::exec::Limits { max_rows: usize::MAX, timeout: env.settings.limits.timeout };
+    let outcome = crate::exec::run(db, &st, crate::exec::TxMode::ReadOnly, limits, &ctx, &|_, _| {})
+        .await
+        .map_err(|e| format!("cannot read which tables have the tenant column {column}: {e}"))?;
+    let mut set = std::collections::HashSet::new();
+    for row in outcome.rows {
+        let (Some(schema), Some(table)) = (row.get("s").and_then(Value::as_str), row.get("t").and_then(Value::as_str)) else {
+            continue;
+        };
+        set.insert(table.to_lowercase());
+        set.insert(format!("{}.{}", schema.to_lowercase(), table.to_lowercase()));
+    }
+    Ok(Some(set))
+}
+
 /// Parse a tool's arguments, turning serde's complaint into a sentence that names the tool and the expected shape.
 pub fn parse_args<T: DeserializeOwned>(tool: &str, args: Option<Map<String, Value>>, shape: &str) -> Result<T, String> {
     let value = Value::Object(args.unwrap_or_default());
