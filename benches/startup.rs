@@ -39,7 +39,12 @@ fn main() {
         b.release().expect("release b");
         a.release().expect("release a");
     }
-    println!("start on an existing cluster, median of {runs}: {} (min {}, max {})", ms(median(cold.clone())), ms(*cold.iter().min().unwrap()), ms(*cold.iter().max().unwrap()));
+    println!(
+        "start on an existing cluster, median of {runs}: {} (min {}, max {})",
+        ms(median(cold.clone())),
+        ms(*cold.iter().min().unwrap()),
+        ms(*cold.iter().max().unwrap())
+    );
     println!("join a running sandbox, median of {runs}: {}", ms(median(join)));
 
     let bin = env!("CARGO_BIN_EXE_aurora-dsql-mcp-server");

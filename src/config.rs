@@ -152,10 +152,6 @@ pub struct ServerArgs {
     #[arg(long = "tenant-column", value_name = "NAME")]
     pub tenant_column: Option<String>,
 
-    /// DSQL behaviour to emulate in local mode, by release date YYYY-MM-DD (default: the newest known)
-    #[arg(long = "dsql-version", value_name = "YYYY-MM-DD")]
-    pub dsql_version: Option<String>,
-
     /// Remote documentation server (the Python server's knowledge endpoint); off by default: docs are served offline
     #[arg(long = "knowledge-server", value_name = "URL")]
     pub knowledge_server: Option<String>,

@@ -18,7 +18,9 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .with_target(false)
-        .with_env_filter(EnvFilter::try_from_env("AURORA_DSQL_MCP_LOG").unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn")))
+        .with_env_filter(
+            EnvFilter::try_from_env("AURORA_DSQL_MCP_LOG").unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn")),
+        )
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

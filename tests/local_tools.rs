@@ -51,7 +51,8 @@ fn every_supported_type_round_trips_losslessly() {
     for (k, v) in expect.as_object().unwrap() {
         assert_eq!(&row[k], v, "column {k}");
     }
-    let types: Vec<String> = r["columns"].as_array().unwrap().iter().map(|c| c["type"].as_str().unwrap().to_string()).collect();
+    let types: Vec<String> =
+        r["columns"].as_array().unwrap().iter().map(|c| c["type"].as_str().unwrap().to_string()).collect();
     assert!(types.contains(&"int4[]".to_string()) && types.contains(&"numeric".to_string()), "{types:?}");
 }
 
@@ -63,7 +64,10 @@ fn readonly_mode_refuses_writes_and_nothing_is_written() {
     let mut r = Server::local(&[]);
     r.err("readonly_query", json!({"sql": format!("INSERT INTO {t} VALUES (1)")}));
     r.err("transact", json!({"sql_list": [format!("INSERT INTO {t} VALUES (2)")]}));
-    r.err("readonly_query", json!({"sql": format!("WITH x AS (INSERT INTO {t} VALUES (3) RETURNING 1) SELECT * FROM x")}));
+    r.err(
+        "readonly_query",
+        json!({"sql": format!("WITH x AS (INSERT INTO {t} VALUES (3) RETURNING 1) SELECT * FROM x")}),
+    );
     let rows = w.rows(&format!("SELECT count(*) AS n FROM {t}"));
     assert_eq!(rows, vec![json!({"n": 0})]);
 }
@@ -158,7 +162,10 @@ fn get_schema_describes_columns_keys_constraints_and_indexes() {
     let parent = table("parent");
     let child = table("Child");
     let mut s = Server::local(&["--allow-writes"]);
-    s.ok("transact", json!({"sql_list": [format!("CREATE TABLE {parent} (id uuid PRIMARY KEY DEFAULT gen_random_uuid())")]}));
+    s.ok(
+        "transact",
+        json!({"sql_list": [format!("CREATE TABLE {parent} (id uuid PRIMARY KEY DEFAULT gen_random_uuid())")]}),
+    );
     s.ok(
         "transact",
         json!({"sql_list": [format!(

@@ -123,7 +123,11 @@ fn bad_arguments_get_clear_errors_and_the_server_keeps_serving() {
         ("readonly_query", json!({}), "missing field `sql`"),
         ("readonly_query", json!({"sql": "SELECT 1", "bogus": 1}), "unknown field `bogus`"),
         ("transact", json!({"sql_list": []}), "at least one statement"),
-        ("transact", json!({"sql_list": ["SELECT 1"], "params_list": [null, null]}), "params_list length (2) must equal sql_list length (1)"),
+        (
+            "transact",
+            json!({"sql_list": ["SELECT 1"], "params_list": [null, null]}),
+            "params_list length (2) must equal sql_list length (1)",
+        ),
         ("get_schema", json!({"table_name": "a..b"}), "empty name part"),
         ("no_such_tool", json!({}), "Unknown tool: no_such_tool"),
     ];
@@ -144,7 +148,9 @@ fn errors_are_also_sent_to_the_client_as_log_messages() {
     let r = s.call("readonly_query", json!({"sql": "SELECT 1"}));
     assert_eq!(r["isError"], json!(true));
     let logged = s.notifications.iter().any(|n| {
-        n["method"] == "notifications/message" && n["params"]["level"] == "error" && n["params"]["data"].as_str().is_some_and(|d| d.contains("no database"))
+        n["method"] == "notifications/message"
+            && n["params"]["level"] == "error"
+            && n["params"]["data"].as_str().is_some_and(|d| d.contains("no database"))
     });
     assert!(logged, "no error log notification among {:?}", s.notifications);
     // The client can raise the threshold; then errors still arrive but nothing below them.
@@ -170,8 +176,20 @@ fn help_documents_every_flag_and_its_environment_variable() {
     let out = std::process::Command::new(common::BIN).arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
     for flag in [
-        "--cluster_endpoint", "--region", "--database_user", "--profile", "--allow-writes", "--local", "--database-url",
-        "--max-rows", "--statement-timeout", "CLUSTER_ENDPOINT", "CLUSTER", "REGION", "AWS_REGION", "DATABASE_USER",
+        "--cluster_endpoint",
+        "--region",
+        "--database_user",
+        "--profile",
+        "--allow-writes",
+        "--local",
+        "--database-url",
+        "--max-rows",
+        "--statement-timeout",
+        "CLUSTER_ENDPOINT",
+        "CLUSTER",
+        "REGION",
+        "AWS_REGION",
+        "DATABASE_USER",
         "AWS_PROFILE",
     ] {
         assert!(help.contains(flag), "--help does not mention {flag}:\n{help}");
@@ -187,7 +205,15 @@ fn documentation_tools_resources_and_prompts_work_offline() {
         r["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_string()).collect();
     assert_eq!(
         names,
-        vec!["readonly_query", "transact", "get_schema", "dsql_search_documentation", "dsql_read_documentation", "dsql_recommend", "dsql_lint"]
+        vec![
+            "readonly_query",
+            "transact",
+            "get_schema",
+            "dsql_search_documentation",
+            "dsql_read_documentation",
+            "dsql_recommend",
+            "dsql_lint"
+        ]
     );
     // Every tool POWER.md names in backticks exists.
     let power = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/POWER.md")).unwrap();
@@ -198,7 +224,8 @@ fn documentation_tools_resources_and_prompts_work_offline() {
         }
     }
     let hits = s.ok("dsql_search_documentation", json!({"search_phrase": "OC000 conflict", "limit": 3}));
-    let top: Vec<String> = hits["results"].as_array().unwrap().iter().map(|h| h["url"].as_str().unwrap().to_string()).collect();
+    let top: Vec<String> =
+        hits["results"].as_array().unwrap().iter().map(|h| h["url"].as_str().unwrap().to_string()).collect();
     assert!(top.iter().any(|u| u.contains("occ-retry") || u.contains("troubleshooting")), "{top:?}");
     let page = s.ok("dsql_read_documentation", json!({"url": "troubleshooting", "max_length": 100}));
     assert_eq!(page["content"].as_str().unwrap().chars().count(), 100);

@@ -379,7 +379,10 @@ mod tests {
 
     #[test]
     fn large_int8_becomes_a_string() {
-        assert_eq!(decode(&Type::INT8, Some(&(1i64 << 60).to_be_bytes())), Some(Value::String((1i64 << 60).to_string())));
+        assert_eq!(
+            decode(&Type::INT8, Some(&(1i64 << 60).to_be_bytes())),
+            Some(Value::String((1i64 << 60).to_string()))
+        );
         assert_eq!(decode(&Type::INT8, Some(&42i64.to_be_bytes())), Some(Value::from(42)));
     }
 

@@ -38,7 +38,9 @@ pub struct Adapted {
 pub fn adapt(sql: &str) -> Adapted {
     let tokens = leading_words(sql, 10);
     // Quoted words never match a keyword: `"async"` is a name.
-    let word = |i: usize| tokens.get(i).filter(|(w, r)| !sql[r.clone()].starts_with('"') && !w.is_empty()).map(|(w, _)| w.as_str());
+    let word = |i: usize| {
+        tokens.get(i).filter(|(w, r)| !sql[r.clone()].starts_with('"') && !w.is_empty()).map(|(w, _)| w.as_str())
+    };
     let validates = tokens.iter().skip(3).any(|(w, r)| w == "validate" && !sql[r.clone()].starts_with('"'));
     let mut job = None;
     let mut text = sql.to_string();

@@ -117,8 +117,10 @@ async fn run_on(
     let mut last_statement: Option<tokio_postgres::Statement> = None;
     let n = statements.len();
     for (i, st) in statements.iter().enumerate() {
-        let stmt_ctx = ErrorContext { statement: Some((i, n, &st.text)), allow_writes: ctx.allow_writes, tool: ctx.tool };
-        let adapted = if local { local_dsql::adapt(&st.text) } else { local_dsql::Adapted { text: st.text.clone(), job: None } };
+        let stmt_ctx =
+            ErrorContext { statement: Some((i, n, &st.text)), allow_writes: ctx.allow_writes, tool: ctx.tool };
+        let adapted =
+            if local { local_dsql::adapt(&st.text) } else { local_dsql::Adapted { text: st.text.clone(), job: None } };
         let mut result = run_statement(client, st, &adapted.text, i, n, limits.max_rows, i + 1 == n).await;
         if let (Ok(done), Some(job)) = (&mut result, &adapted.job) {
             // DSQL answers an async DDL statement with one row: the job id.
@@ -159,7 +161,9 @@ async fn run_on(
             }
             Err(e) => {
                 let err = match e {
-                    StatementError::Pg(e) if local => local_conflict(&e, &st.command).unwrap_or_else(|| errors::from_pg(&e, &stmt_ctx)),
+                    StatementError::Pg(e) if local => {
+                        local_conflict(&e, &st.command).unwrap_or_else(|| errors::from_pg(&e, &stmt_ctx))
+                    }
                     StatementError::Pg(e) => errors::from_pg(&e, &stmt_ctx),
                     StatementError::Input(m) => ExecError::Input(m),
                 };
@@ -186,7 +190,8 @@ async fn run_on(
         errors::from_pg(&e, &ctx)
     })?;
     let last_columns = last_statement.as_ref().map(|s| s.columns()).unwrap_or(&[]);
-    outcome.columns = last_columns.iter().map(|c| Column { name: c.name().to_string(), type_name: type_name(c.type_()) }).collect();
+    outcome.columns =
+        last_columns.iter().map(|c| Column { name: c.name().to_string(), type_name: type_name(c.type_()) }).collect();
     outcome.rows = to_json_rows(client, last_columns, &raw_rows).await;
     Ok(outcome)
 }

@@ -45,7 +45,11 @@ pub struct Database {
 
 impl Database {
     /// Start (or join) the local sandbox in `dir` and pool connections to it.
-    pub async fn local(dir: &Path, pool_size: usize, report: impl Fn(&str) + Send + 'static) -> Result<Database, String> {
+    pub async fn local(
+        dir: &Path,
+        pool_size: usize,
+        report: impl Fn(&str) + Send + 'static,
+    ) -> Result<Database, String> {
         let dir = dir.to_path_buf();
         let sandbox = tokio::task::spawn_blocking(move || Sandbox::start(&dir, &report))
             .await
@@ -55,7 +59,9 @@ impl Database {
         let label = format!("local sandbox in {} (PostgreSQL {})", sandbox.dir().display(), sandbox.major_version());
         let pool = plain_pool(cfg, pool_size)?;
         let client = pool.get().await.map_err(|e| format!("cannot connect to the local sandbox: {e}"))?;
-        sys_schema::install(&client).await.map_err(|e| format!("cannot create the sys schema in the sandbox: {}", dsql::error_chain(&e)))?;
+        sys_schema::install(&client)
+            .await
+            .map_err(|e| format!("cannot create the sys schema in the sandbox: {}", dsql::error_chain(&e)))?;
         drop(client);
         Ok(Database {
             pool,
@@ -86,13 +92,17 @@ impl Database {
             BackendKind::Dsql => dsql::explain_connect_error(e),
             _ => match e {
                 deadpool_postgres::PoolError::Backend(pg) => match pg.as_db_error() {
-                    Some(db) => format!("the database refused the connection: ERROR {}: {}", db.code().code(), db.message()),
+                    Some(db) => {
+                        format!("the database refused the connection: ERROR {}: {}", db.code().code(), db.message())
+                    }
                     None => dsql::error_chain(pg),
                 },
                 deadpool_postgres::PoolError::Timeout(t) => {
                     format!("timed out waiting for a connection ({t:?}); the database may be unreachable or overloaded")
                 }
-                deadpool_postgres::PoolError::Closed => "the connection pool is closed (the server is shutting down)".into(),
+                deadpool_postgres::PoolError::Closed => {
+                    "the connection pool is closed (the server is shutting down)".into()
+                }
                 other => other.to_string(),
             },
         }
@@ -111,12 +121,24 @@ impl Database {
         let label = describe_config(&cfg);
         if cfg.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {
             let pool = plain_pool(cfg, pool_size)?;
-            return Ok(Database { pool, kind: BackendKind::Url, label, cancel_tls: CancelTls::Plain, sandbox: Default::default() });
+            return Ok(Database {
+                pool,
+                kind: BackendKind::Url,
+                label,
+                cancel_tls: CancelTls::Plain,
+                sandbox: Default::default(),
+            });
         }
         let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls::client_config(root_cert)?);
         let mgr = Manager::from_config(cfg, tls.clone(), ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = finish_pool(Pool::builder(mgr), pool_size)?;
-        Ok(Database { pool, kind: BackendKind::Url, label, cancel_tls: CancelTls::Rustls(tls), sandbox: Default::default() })
+        Ok(Database {
+            pool,
+            kind: BackendKind::Url,
+            label,
+            cancel_tls: CancelTls::Rustls(tls),
+            sandbox: Default::default(),
+        })
     }
 
     /// Ask the server to cancel whatever the connection behind `token` is running. Best effort.
@@ -142,7 +164,9 @@ impl Database {
         if let Some(mut sandbox) = sandbox {
             match tokio::task::spawn_blocking(move || sandbox.release()).await {
                 Ok(Ok(true)) => tracing::info!("local sandbox stopped (this was its last user)"),
-                Ok(Ok(false)) => tracing::info!("left the local sandbox running for the other server instances using it"),
+                Ok(Ok(false)) => {
+                    tracing::info!("left the local sandbox running for the other server instances using it")
+                }
                 Ok(Err(e)) => tracing::error!("could not stop the local sandbox: {e}"),
                 Err(e) => tracing::error!("sandbox shutdown task failed: {e}"),
             }

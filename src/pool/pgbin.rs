@@ -21,9 +21,8 @@ impl PgBinaries {
     pub fn find() -> Result<PgBinaries, String> {
         let mut tried = Vec::new();
         if let Ok(dir) = std::env::var("AURORA_DSQL_PG_BINDIR") {
-            return probe(Path::new(&dir)).ok_or_else(|| {
-                format!("AURORA_DSQL_PG_BINDIR={dir} does not contain initdb, pg_ctl and postgres")
-            });
+            return probe(Path::new(&dir))
+                .ok_or_else(|| format!("AURORA_DSQL_PG_BINDIR={dir} does not contain initdb, pg_ctl and postgres"));
         }
         if let Some(path) = std::env::var_os("PATH") {
             for dir in std::env::split_paths(&path) {

@@ -68,8 +68,16 @@ impl Sandbox {
         let data = dir.join("data");
         let socket_dir = socket_dir_for(&dir);
 
-        let mut sandbox =
-            Sandbox { dir, data, socket_dir, bins, run_as, users_lock: None, how: "already running", startup: Default::default() };
+        let mut sandbox = Sandbox {
+            dir,
+            data,
+            socket_dir,
+            bins,
+            run_as,
+            users_lock: None,
+            how: "already running",
+            startup: Default::default(),
+        };
         sandbox.prepare_directories()?;
 
         let control = sandbox.lock_file(".control.lock")?;
@@ -192,7 +200,8 @@ impl Sandbox {
         }
         if self.data.exists() {
             // A directory without PG_VERSION is not a cluster: an older, interrupted attempt.
-            fs::remove_dir_all(&self.data).map_err(|e| format!("cannot remove the incomplete {}: {e}", self.data.display()))?;
+            fs::remove_dir_all(&self.data)
+                .map_err(|e| format!("cannot remove the incomplete {}: {e}", self.data.display()))?;
         }
         let out = self
             .command(self.bins.program("initdb"))
@@ -208,9 +217,13 @@ impl Sandbox {
             ));
         }
         let conf = scratch.join("postgresql.conf");
-        let mut f = OpenOptions::new().append(true).open(&conf).map_err(|e| format!("cannot edit {}: {e}", conf.display()))?;
-        writeln!(f, "\n# aurora-dsql-mcp-server settings, rewritten at every start\ninclude_if_exists = '{SETTINGS_FILE}'")
-            .map_err(|e| format!("cannot edit {}: {e}", conf.display()))?;
+        let mut f =
+            OpenOptions::new().append(true).open(&conf).map_err(|e| format!("cannot edit {}: {e}", conf.display()))?;
+        writeln!(
+            f,
+            "\n# aurora-dsql-mcp-server settings, rewritten at every start\ninclude_if_exists = '{SETTINGS_FILE}'"
+        )
+        .map_err(|e| format!("cannot edit {}: {e}", conf.display()))?;
         fs::rename(&scratch, &self.data).map_err(|e| format!("cannot move the new cluster into place: {e}"))?;
         Ok(())
     }
@@ -244,7 +257,8 @@ impl Sandbox {
         let path = self.data.join(SETTINGS_FILE);
         fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         if let Some((uid, gid)) = self.run_as {
-            chown(&path, Some(uid), Some(gid)).map_err(|e| format!("cannot give {} to postgres: {e}", path.display()))?;
+            chown(&path, Some(uid), Some(gid))
+                .map_err(|e| format!("cannot give {} to postgres: {e}", path.display()))?;
         }
         Ok(())
     }
@@ -258,14 +272,20 @@ impl Sandbox {
         let log = self.dir.join("postgres.log");
         let log_before = fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
         if let Some((uid, gid)) = self.run_as {
-            File::options().create(true).append(true).open(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+            File::options()
+                .create(true)
+                .append(true)
+                .open(&log)
+                .map_err(|e| format!("cannot create {}: {e}", log.display()))?;
             chown(&log, Some(uid), Some(gid)).map_err(|e| format!("cannot give {} to postgres: {e}", log.display()))?;
         }
-        let out = self.pg_ctl(&["start", "-D", &path_str(&self.data), "-l", &path_str(&log), "-w", "-t", "60", "-s"])?;
+        let out =
+            self.pg_ctl(&["start", "-D", &path_str(&self.data), "-l", &path_str(&log), "-w", "-t", "60", "-s"])?;
         if out.status.success() {
             return Ok(());
         }
-        let tail = fs::read(&log).map(|b| String::from_utf8_lossy(&b[(log_before as usize).min(b.len())..]).to_string());
+        let tail =
+            fs::read(&log).map(|b| String::from_utf8_lossy(&b[(log_before as usize).min(b.len())..]).to_string());
         Err(explain_start_failure(&self.data, &self.socket_dir, &tail.unwrap_or_default(), &out))
     }
 }
@@ -348,7 +368,12 @@ mod tests {
             &out,
         );
         assert!(msg.contains("stale lock"), "{msg}");
-        let msg = explain_start_failure(Path::new("/d/data"), Path::new("/d/run"), "could not bind Unix address \"/d/run/.s.PGSQL.5432\": Address already in use", &out);
+        let msg = explain_start_failure(
+            Path::new("/d/data"),
+            Path::new("/d/run"),
+            "could not bind Unix address \"/d/run/.s.PGSQL.5432\": Address already in use",
+            &out,
+        );
         assert!(msg.contains("another PostgreSQL already uses the socket"), "{msg}");
     }
 }

@@ -39,12 +39,7 @@ END
 $wait$;
 "#;
 
-
 /// Create or update the `sys` objects. Several servers may start at once: an advisory lock serialises them.
 pub async fn install(client: &tokio_postgres::Client) -> Result<(), tokio_postgres::Error> {
-    client
-        .batch_execute(&format!(
-            "BEGIN; SELECT pg_advisory_xact_lock(7383551045); {INSTALL_SYS} COMMIT;"
-        ))
-        .await
+    client.batch_execute(&format!("BEGIN; SELECT pg_advisory_xact_lock(7383551045); {INSTALL_SYS} COMMIT;")).await
 }

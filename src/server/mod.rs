@@ -13,8 +13,9 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams, GetPromptResponse,
     GetPromptResult, Implementation, ListPromptsResult, ListResourcesResult, ListToolsResult, LoggingLevel,
-    LoggingMessageNotificationParam, PaginatedRequestParams, ProgressNotificationParam, Prompt, ReadResourceRequestParams,
-    ReadResourceResponse, ReadResourceResult, Resource, ServerCapabilities, ServerConfig, SetLevelRequestParams, Tool,
+    LoggingMessageNotificationParam, PaginatedRequestParams, ProgressNotificationParam, Prompt,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource, ServerCapabilities, ServerConfig,
+    SetLevelRequestParams, Tool,
 };
 use rmcp::service::{Peer, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -44,7 +45,8 @@ fn level_index(level: &LoggingLevel) -> u8 {
 impl DsqlServer {
     pub fn new(env: Arc<Env>) -> DsqlServer {
         // The Python server's order: database tools, documentation tools, then dsql_lint.
-        let mut definitions = vec![readonly_query::definition(), transact::definition(&env.settings), get_schema::definition()];
+        let mut definitions =
+            vec![readonly_query::definition(), transact::definition(&env.settings), get_schema::definition()];
         definitions.extend(doc_tools::definitions(env.knowledge.is_some()));
         definitions.push(dsql_lint::definition());
         let tools = definitions
@@ -111,10 +113,9 @@ impl DsqlServer {
 
 impl ServerHandler for DsqlServer {
     fn get_info(&self) -> ServerConfig {
-        let caps: ServerCapabilities =
-            serde_json::from_value(json!({"tools": {"listChanged": false}, "logging": {},
+        let caps: ServerCapabilities = serde_json::from_value(json!({"tools": {"listChanged": false}, "logging": {},
                 "resources": {"listChanged": false, "subscribe": false}, "prompts": {"listChanged": false}}))
-            .expect("valid capabilities");
+        .expect("valid capabilities");
         ServerConfig::new(caps)
             .with_server_info(Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")))
             .with_instructions(self.instructions())
@@ -199,7 +200,11 @@ impl ServerHandler for DsqlServer {
         Ok(result.into())
     }
 
-    async fn set_level(&self, request: SetLevelRequestParams, _context: RequestContext<RoleServer>) -> Result<(), McpError> {
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
         self.log_level.store(level_index(&request.level), Ordering::Relaxed);
         Ok(())
     }

@@ -127,11 +127,14 @@ fn identity_alteration(src: &str, toks: &[Token]) -> Option<String> {
     let alter_col = (2..words.len()).find(|&k| w(k) == Some("alter"))?;
     let col = if w(alter_col + 1) == Some("column") { alter_col + 2 } else { alter_col + 1 };
     let action = col + 1;
-    let is_identity_action = match (w(action), w(action + 1)) {
-        (Some("restart"), _) => true,
-        (Some("set"), Some("generated" | "increment" | "start" | "cache" | "minvalue" | "maxvalue" | "no" | "cycle")) => true,
-        _ => false,
-    };
+    let is_identity_action = matches!(
+        (w(action), w(action + 1)),
+        (Some("restart"), _)
+            | (
+                Some("set"),
+                Some("generated" | "increment" | "start" | "cache" | "minvalue" | "maxvalue" | "no" | "cycle")
+            )
+    );
     if !is_identity_action {
         return None;
     }

@@ -46,7 +46,7 @@ pub fn definitions(remote: bool) -> Vec<Value> {
         json!({
             "name": SEARCH,
             "description": "Search the Aurora DSQL documentation (guides built into this server; works offline). \
-Ranks sections, not whole pages, and returns title, url, snippet and score. Read a hit with dsql_read_documentation(url).",
+        Ranks sections, not whole pages, and returns title, url, snippet and score. Read a hit with dsql_read_documentation(url).",
             "inputSchema": {"type": "object", "title": "dsql_search_documentationArguments", "properties": {
                 "search_phrase": {"type": "string", "title": "Search Phrase", "description": "Search phrase to use"},
                 "limit": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}], "default": null, "title": "Limit",
@@ -57,8 +57,8 @@ Ranks sections, not whole pages, and returns title, url, snippet and score. Read
         json!({
             "name": READ,
             "description": "Read a DSQL documentation page or section by its url/id (dsql://steering/<name>[#section], \
-dsql://power, or a bare name like `troubleshooting`). Long pages come in chunks: pass next_start_index as start_index \
-to continue; chunks concatenate exactly to the page.",
+        dsql://power, or a bare name like `troubleshooting`). Long pages come in chunks: pass next_start_index as start_index \
+        to continue; chunks concatenate exactly to the page.",
             "inputSchema": {"type": "object", "title": "dsql_read_documentationArguments", "properties": {
                 "url": {"type": "string", "title": "Url", "description": "Specific url to read"},
                 "start_index": {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "null"}], "default": null,

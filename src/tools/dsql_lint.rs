@@ -23,12 +23,12 @@ pub fn definition() -> Value {
     json!({
         "name": NAME,
         "description": "Validate SQL for Aurora DSQL compatibility before running it. Use it on externally-sourced \
-SQL (ORM migrations, pg_dump output, hand-written DDL, MySQL schemas). Returns `diagnostics` (rule, line, message, \
-suggestion, statement_preview, fix_result), `summary` {errors, warnings, fixed}, `transaction_diagnostics` (rules that \
-span statements: one DDL per transaction, no DDL+DML mix, 3,000-row limit) and, with fix=true, `fixed_sql`: a \
-DSQL-compatible rewrite (SERIAL to IDENTITY, CREATE INDEX to CREATE INDEX ASYNC, multi-DDL transactions split…). \
-fix_result.status is `fixed`, `fixed_with_warning` (review the detail) or `unfixable` (change the SQL by hand). \
-dialect=\"mysql\" converts MySQL DDL (requires fix=true).",
+    SQL (ORM migrations, pg_dump output, hand-written DDL, MySQL schemas). Returns `diagnostics` (rule, line, message, \
+    suggestion, statement_preview, fix_result), `summary` {errors, warnings, fixed}, `transaction_diagnostics` (rules that \
+    span statements: one DDL per transaction, no DDL+DML mix, 3,000-row limit) and, with fix=true, `fixed_sql`: a \
+    DSQL-compatible rewrite (SERIAL to IDENTITY, CREATE INDEX to CREATE INDEX ASYNC, multi-DDL transactions split…). \
+    fix_result.status is `fixed`, `fixed_with_warning` (review the detail) or `unfixable` (change the SQL by hand). \
+    dialect=\"mysql\" converts MySQL DDL (requires fix=true).",
         "inputSchema": {
             "type": "object",
             "title": "dsql_lintArguments",
@@ -48,10 +48,16 @@ dialect=\"mysql\" converts MySQL DDL (requires fix=true).",
 }
 
 pub async fn call(args: Option<Map<String, Value>>) -> Result<Value, String> {
-    let args: Args = parse_args(NAME, args, "{\"sql\": string, \"fix\": bool (optional), \"dialect\": \"postgres\"|\"mysql\" (optional)}")?;
+    let args: Args = parse_args(
+        NAME,
+        args,
+        "{\"sql\": string, \"fix\": bool (optional), \"dialect\": \"postgres\"|\"mysql\" (optional)}",
+    )?;
     let chars = args.sql.chars().count();
     if chars > MAX_SQL_CHARS {
-        return Err(format!("`sql` is {chars} characters long; dsql_lint accepts at most {MAX_SQL_CHARS}. Lint the file in parts."));
+        return Err(format!(
+            "`sql` is {chars} characters long; dsql_lint accepts at most {MAX_SQL_CHARS}. Lint the file in parts."
+        ));
     }
     let dialect = args.dialect.unwrap_or_else(|| "postgres".into());
     // Linting a large migration is CPU work: keep it off the async workers.

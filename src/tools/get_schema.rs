@@ -20,9 +20,9 @@ pub fn definition() -> Value {
     json!({
         "name": NAME,
         "description": "Get the schema of a table or view: columns in order with type, nullability, default, \
-identity and generated expression; the primary key; unique, check and foreign-key constraints; indexes with their \
-definitions and whether they are valid/ready (async indexes build in the background). Accepts `table`, \
-`schema.table` and quoted names (\"MyTable\"). An unknown table is an error that lists the closest names.",
+    identity and generated expression; the primary key; unique, check and foreign-key constraints; indexes with their \
+    definitions and whether they are valid/ready (async indexes build in the background). Accepts `table`, \
+    `schema.table` and quoted names (\"MyTable\"). An unknown table is an error that lists the closest names.",
         "inputSchema": {
             "type": "object",
             "title": "get_schemaArguments",
@@ -149,7 +149,10 @@ pub async fn call(env: &Env, args: Option<Map<String, Value>>) -> Result<Value, 
             let st = [Statement { text: sql.to_string(), command: "SELECT".into(), params }];
             let ctx = ErrorContext { statement: None, allow_writes: false, tool: NAME };
             let limits = exec::Limits { max_rows: usize::MAX, timeout: limits.timeout };
-            exec::run(&db, &st, TxMode::ReadOnly, limits, &ctx, &|_, _| {}).await.map(|o| o.rows).map_err(|e| e.to_string())
+            exec::run(&db, &st, TxMode::ReadOnly, limits, &ctx, &|_, _| {})
+                .await
+                .map(|o| o.rows)
+                .map_err(|e| e.to_string())
         }
     };
     let relations = query(RELATIONS, vec![]).await?;
@@ -191,7 +194,11 @@ fn column_entry(mut row: Map<String, Value>) -> Value {
     Value::Object(row)
 }
 
-fn choose<'a>(parts: &[Part], relations: &'a [Map<String, Value>], asked: &str) -> Result<&'a Map<String, Value>, String> {
+fn choose<'a>(
+    parts: &[Part],
+    relations: &'a [Map<String, Value>],
+    asked: &str,
+) -> Result<&'a Map<String, Value>, String> {
     let field = |r: &'a Map<String, Value>, k: &str| r.get(k).and_then(Value::as_str).unwrap_or("");
     let (schema, table) = match parts {
         [t] => (None, t),
@@ -212,7 +219,8 @@ fn choose<'a>(parts: &[Part], relations: &'a [Map<String, Value>], asked: &str) 
                 if let Some(visible) = many.iter().find(|r| r.get("visible") == Some(&Value::Bool(true))) {
                     return Ok(visible);
                 }
-                let names: Vec<String> = many.iter().map(|r| format!("{}.{}", field(r, "schema"), field(r, "name"))).collect();
+                let names: Vec<String> =
+                    many.iter().map(|r| format!("{}.{}", field(r, "schema"), field(r, "name"))).collect();
                 return Err(format!(
                     "table_name {asked:?} is ambiguous: it exists as {}. Pass a schema-qualified name.",
                     names.join(", ")

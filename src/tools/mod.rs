@@ -143,7 +143,8 @@ pub async fn tenant_tables(env: &Env, db: &Database) -> Result<Option<std::colle
         .map_err(|e| format!("cannot read which tables have the tenant column {column}: {e}"))?;
     let mut set = std::collections::HashSet::new();
     for row in outcome.rows {
-        let (Some(schema), Some(table)) = (row.get("s").and_then(Value::as_str), row.get("t").and_then(Value::as_str)) else {
+        let (Some(schema), Some(table)) = (row.get("s").and_then(Value::as_str), row.get("t").and_then(Value::as_str))
+        else {
             continue;
         };
         set.insert(table.to_lowercase());

@@ -22,14 +22,14 @@ pub fn definition() -> Value {
     json!({
         "name": NAME,
         "description": "Run one read-only SQL statement against the configured Aurora DSQL cluster (or the local \
-DSQL-like sandbox) and return its rows.\n\nSupported: SELECT with FROM, JOIN (INNER/LEFT/RIGHT/FULL/CROSS, LATERAL), \
-WHERE, GROUP BY (ALL, DISTINCT, ROLLUP/CUBE), HAVING, ORDER BY (ASC, DESC, NULLS), LIMIT/OFFSET, DISTINCT [ON], \
-WITH (CTEs, RECURSIVE), UNION/INTERSECT/EXCEPT [ALL], window functions (OVER, PARTITION BY), FOR UPDATE / FOR KEY \
-SHARE, VALUES, TABLE, SHOW, EXPLAIN [ANALYZE] of a read.\n\nThe statement runs inside a READ ONLY transaction that \
-is always rolled back, with a time limit. Bind values with $1, $2… (or %s) placeholders and `params`; values are \
-never interpolated. Results: `result` (rows as objects), `columns` (name, type), `row_count`, `truncated` (more \
-rows than the server's --max-rows). Types are lossless: numeric as exact strings, int8 beyond 2^53 as strings, \
-bytea as \\x hex, timestamps as ISO 8601, json/jsonb as JSON.",
+    DSQL-like sandbox) and return its rows.\n\nSupported: SELECT with FROM, JOIN (INNER/LEFT/RIGHT/FULL/CROSS, LATERAL), \
+    WHERE, GROUP BY (ALL, DISTINCT, ROLLUP/CUBE), HAVING, ORDER BY (ASC, DESC, NULLS), LIMIT/OFFSET, DISTINCT [ON], \
+    WITH (CTEs, RECURSIVE), UNION/INTERSECT/EXCEPT [ALL], window functions (OVER, PARTITION BY), FOR UPDATE / FOR KEY \
+    SHARE, VALUES, TABLE, SHOW, EXPLAIN [ANALYZE] of a read.\n\nThe statement runs inside a READ ONLY transaction that \
+    is always rolled back, with a time limit. Bind values with $1, $2… (or %s) placeholders and `params`; values are \
+    never interpolated. Results: `result` (rows as objects), `columns` (name, type), `row_count`, `truncated` (more \
+    rows than the server's --max-rows). Types are lossless: numeric as exact strings, int8 beyond 2^53 as strings, \
+    bytea as \\x hex, timestamps as ISO 8601, json/jsonb as JSON.",
         "inputSchema": {
             "type": "object",
             "title": "readonly_queryArguments",
@@ -40,8 +40,8 @@ bytea as \\x hex, timestamps as ISO 8601, json/jsonb as JSON.",
                     "default": null,
                     "title": "Params",
                     "description": "Optional list of parameter values to bind, one per placeholder. Use $1, $2… \
-(or the Python server's %s) placeholders in the SQL string, e.g. \"SELECT * FROM t WHERE id = $1\", params=[\"abc\"]. \
-Values are sent as text and PostgreSQL infers their types, so \"42\" binds to an integer column."
+    (or the Python server's %s) placeholders in the SQL string, e.g. \"SELECT * FROM t WHERE id = $1\", params=[\"abc\"]. \
+    Values are sent as text and PostgreSQL infers their types, so \"42\" binds to an integer column."
                 }
             },
             "required": ["sql"]

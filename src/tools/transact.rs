@@ -33,13 +33,13 @@ restarted with --allow-writes to change data."
     json!({
         "name": NAME,
         "description": format!("Execute SQL statements in ONE transaction against the configured Aurora DSQL cluster \
-(or the local DSQL-like sandbox). BEGIN and COMMIT are added for you: do not include BEGIN/COMMIT/ROLLBACK/SAVEPOINT. \
-Any error rolls the whole transaction back; nothing is ever partially committed.\n\n{mode}\n\nReturns the LAST \
-statement's rows (`result`, `columns`, `row_count`, `truncated`) and, per statement, its command tag and \
-affected-row count (`statements`). Bind values per statement with `params_list` ($1… or %s placeholders).\n\n\
-Examples: transact([\"SELECT count(*) FROM orders\", \"SELECT sum(total) FROM orders\"]); with writes: \
-transact([\"CREATE TABLE users (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text)\"]) then, in a separate \
-call, transact([\"INSERT INTO users (name) VALUES ($1)\"], [[\"Alice\"]])."),
+    (or the local DSQL-like sandbox). BEGIN and COMMIT are added for you: do not include BEGIN/COMMIT/ROLLBACK/SAVEPOINT. \
+    Any error rolls the whole transaction back; nothing is ever partially committed.\n\n{mode}\n\nReturns the LAST \
+    statement's rows (`result`, `columns`, `row_count`, `truncated`) and, per statement, its command tag and \
+    affected-row count (`statements`). Bind values per statement with `params_list` ($1… or %s placeholders).\n\n\
+    Examples: transact([\"SELECT count(*) FROM orders\", \"SELECT sum(total) FROM orders\"]); with writes: \
+    transact([\"CREATE TABLE users (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text)\"]) then, in a separate \
+    call, transact([\"INSERT INTO users (name) VALUES ($1)\"], [[\"Alice\"]])."),
         "inputSchema": {
             "type": "object",
             "title": "transactArguments",
@@ -51,8 +51,8 @@ call, transact([\"INSERT INTO users (name) VALUES ($1)\"], [[\"Alice\"]])."),
                     "default": null,
                     "title": "Params List",
                     "description": "Optional list of parameter lists, one per SQL statement (same length as sql_list); \
-null for a statement without parameters. Example: sql_list=[\"INSERT INTO t (id, name) VALUES ($1, $2)\"], \
-params_list=[[\"uuid-1\", \"Widget\"]]"
+    null for a statement without parameters. Example: sql_list=[\"INSERT INTO t (id, name) VALUES ($1, $2)\"], \
+    params_list=[[\"uuid-1\", \"Widget\"]]"
                 }
             },
             "required": ["sql_list"]
@@ -81,11 +81,8 @@ pub async fn call(
     args: Option<Map<String, Value>>,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Value, String> {
-    let args: Args = parse_args(
-        NAME,
-        args,
-        "{\"sql_list\": [string, ...], \"params_list\": [[values] or null, ...] (optional)}",
-    )?;
+    let args: Args =
+        parse_args(NAME, args, "{\"sql_list\": [string, ...], \"params_list\": [[values] or null, ...] (optional)}")?;
     if args.sql_list.is_empty() {
         return Err("transact needs at least one statement in `sql_list`, but it is empty".into());
     }

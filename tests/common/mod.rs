@@ -76,7 +76,8 @@ impl Server {
             .stderr(Stdio::inherit())
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("AURORA_DSQL_MCP_LOG", "warn");
-        for var in ["CLUSTER", "CLUSTER_ENDPOINT", "REGION", "AWS_REGION", "DATABASE_USER", "AURORA_DSQL_DATABASE_URL"] {
+        for var in ["CLUSTER", "CLUSTER_ENDPOINT", "REGION", "AWS_REGION", "DATABASE_USER", "AURORA_DSQL_DATABASE_URL"]
+        {
             cmd.env_remove(var);
         }
         for (k, v) in env {
@@ -136,7 +137,8 @@ impl Server {
                 Err(RecvTimeoutError::Timeout) => panic!("server sent nothing for {READ_LIMIT:?}"),
                 Err(RecvTimeoutError::Disconnected) => panic!("server closed stdout"),
             };
-            let msg: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
+            let msg: Value =
+                serde_json::from_str(&line).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
             if pred(&msg) {
                 return msg;
             }
