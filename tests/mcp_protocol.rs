@@ -250,3 +250,31 @@ fn documentation_tools_resources_and_prompts_work_offline() {
     let r = s.request("prompts/get", json!({"name": name, "arguments": {}}));
     assert!(r["result"]["messages"][0]["content"]["text"].as_str().unwrap().len() > 50, "{r}");
 }
+
+#[test]
+fn token_subcommand_prints_a_signed_token_or_says_which_credentials_are_missing() {
+    let out = std::process::Command::new(common::BIN)
+        .args(["token", "--cluster-endpoint", "abc.dsql.us-east-1.on.aws", "--admin", "--expires-in", "300"])
+        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap();
+    let token = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(token.starts_with("abc.dsql.us-east-1.on.aws/?Action=DbConnectAdmin&"), "{token}");
+    assert!(token.contains("X-Amz-Expires=300") && token.contains("X-Amz-Signature="), "{token}");
+    let out = std::process::Command::new(common::BIN)
+        .args(["token", "--cluster-endpoint", "abc.dsql.us-east-1.on.aws"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", "/nonexistent")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no AWS credentials found") && err.contains("Fix:"), "{err}");
+    assert!(out.stdout.is_empty(), "nothing but a token may go to stdout");
+}
