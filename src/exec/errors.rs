@@ -53,25 +53,11 @@ pub fn from_pg(err: &tokio_postgres::Error, ctx: &ErrorContext<'_>) -> ExecError
         let text = if err.is_closed() {
             format!("the database connection was closed ({err}); nothing was committed. Retry the call.")
         } else {
-            format!("database error: {}", error_chain(err))
+            format!("database error: {}", crate::pool::dsql::error_chain(err))
         };
         return ExecError::Db { sqlstate: err.code().map(|c| c.code().to_string()), text };
     };
     ExecError::Db { sqlstate: Some(db.code().code().to_string()), text: describe(db, ctx) }
-}
-
-pub fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut s = err.to_string();
-    let mut src = err.source();
-    while let Some(e) = src {
-        let part = e.to_string();
-        if !s.contains(&part) {
-            s.push_str(": ");
-            s.push_str(&part);
-        }
-        src = e.source();
-    }
-    s
 }
 
 fn describe(db: &DbError, ctx: &ErrorContext<'_>) -> String {

@@ -127,6 +127,30 @@ fn unconfigured_message(missing: &[crate::config::Missing]) -> String {
     )
 }
 
+/// Check a call's statements, then get the database. The checks run before any connection is opened (a refused
+/// statement needs no database), except that tenant scoping must read the catalog first.
+pub async fn check_then_connect(
+    env: &Env,
+    tool: crate::sql::Tool,
+    inputs: &[crate::sql::StatementInput<'_>],
+) -> Result<(Arc<Database>, crate::sql::Checked), String> {
+    let early_db = match env.settings.tenant_column {
+        Some(_) => Some(env.database().await?),
+        None => None,
+    };
+    let tenant = match &early_db {
+        Some(db) => tenant_tables(env, db).await?,
+        None => None,
+    };
+    let checked =
+        crate::sql::check(tool, inputs, &transact::policy(env), tenant.as_ref()).map_err(|f| f.to_string())?;
+    let db = match early_db {
+        Some(db) => db,
+        None => env.database().await?,
+    };
+    Ok((db, checked))
+}
+
 /// With --tenant-column, the tables having that column (`table` and `schema.table`, lower-cased), read from the
 /// catalog for each call so new tables are covered at once. `None` when tenant scoping is off.
 pub async fn tenant_tables(env: &Env, db: &Database) -> Result<Option<std::collections::HashSet<String>>, String> {

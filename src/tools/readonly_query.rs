@@ -55,22 +55,8 @@ pub fn definition() -> Value {
 pub async fn call(env: &Env, args: Option<Map<String, Value>>) -> Result<Value, String> {
     let args: Args = parse_args(NAME, args, "{\"sql\": string, \"params\": [values] (optional)}")?;
     check_sql_text(NAME, "sql", &args.sql)?;
-    let policy = super::transact::policy(env);
     let input = [sql::StatementInput { sql: &args.sql, param_count: args.params.as_ref().map(Vec::len) }];
-    // Statements are checked before any connection is opened, except that tenant scoping needs the catalog.
-    let early_db = match env.settings.tenant_column {
-        Some(_) => Some(env.database().await?),
-        None => None,
-    };
-    let tenant = match &early_db {
-        Some(db) => super::tenant_tables(env, db).await?,
-        None => None,
-    };
-    let checked = sql::check(sql::Tool::ReadonlyQuery, &input, &policy, tenant.as_ref()).map_err(|f| f.to_string())?;
-    let db = match early_db {
-        Some(db) => db,
-        None => env.database().await?,
-    };
+    let (db, checked) = super::check_then_connect(env, sql::Tool::ReadonlyQuery, &input).await?;
     let warnings: Vec<String> = checked.warnings.iter().map(ToString::to_string).collect();
     let statements: Vec<Statement> = checked
         .statements

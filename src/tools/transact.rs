@@ -107,20 +107,7 @@ pub async fn call(
         .zip(&params_list)
         .map(|(s, p)| sql::StatementInput { sql: s, param_count: p.as_ref().map(Vec::len) })
         .collect();
-    // Statements are checked before any connection is opened, except that tenant scoping needs the catalog.
-    let early_db = match env.settings.tenant_column {
-        Some(_) => Some(env.database().await?),
-        None => None,
-    };
-    let tenant = match &early_db {
-        Some(db) => super::tenant_tables(env, db).await?,
-        None => None,
-    };
-    let checked = sql::check(sql::Tool::Transact, &inputs, &policy(env), tenant.as_ref()).map_err(|f| f.to_string())?;
-    let db = match early_db {
-        Some(db) => db,
-        None => env.database().await?,
-    };
+    let (db, checked) = super::check_then_connect(env, sql::Tool::Transact, &inputs).await?;
     let warnings: Vec<String> = checked.warnings.iter().map(ToString::to_string).collect();
     let statements: Vec<Statement> = checked
         .statements
