@@ -23,7 +23,7 @@ fn median_of(runs: usize, warmup: usize, mut f: impl FnMut()) -> Duration {
 }
 
 fn check_one(sql: &str, params: Option<usize>, writes: bool) {
-    let policy = Policy { allow_writes: writes, rules: RulesMode::Enforce, tenant_column: None };
+    let policy = Policy { allow_writes: writes, rules: RulesMode::Enforce, ..Policy::default() };
     let tool = if writes { Tool::Transact } else { Tool::ReadonlyQuery };
     let r = sql::check(tool, &[StatementInput { sql, param_count: params }], &policy, None);
     assert!(r.is_ok(), "{sql}: {r:?}");

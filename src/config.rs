@@ -152,6 +152,11 @@ pub struct ServerArgs {
     #[arg(long = "tenant-column", value_name = "NAME")]
     pub tenant_column: Option<String>,
 
+    /// Apply DSQL's rules as of this date (YYYY-MM-DD): features DSQL added later are refused as it refused them
+    /// then. Default: the newest behaviour known
+    #[arg(long = "dsql-version", value_name = "YYYY-MM-DD", env = "AURORA_DSQL_VERSION", default_value = crate::sql::NEWEST_KNOWN)]
+    pub dsql_version: crate::sql::DsqlVersion,
+
     /// Remote documentation server (the Python server's knowledge endpoint); off by default: docs are served offline
     #[arg(long = "knowledge-server", value_name = "URL")]
     pub knowledge_server: Option<String>,

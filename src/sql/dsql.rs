@@ -6,8 +6,9 @@
 use core::ops::ControlFlow;
 
 use sqlparser::ast::{
-    AlterTableOperation, ColumnOption, DataType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments,
-    GeneratedAs, LockType, Query, Select, SequenceOptions, SetExpr, Statement, TableFactor, Value, Visit, Visitor,
+    AlterTableOperation, ArrayElemTypeDef, ColumnOption, DataType, Expr, Function, FunctionArg, FunctionArgExpr,
+    FunctionArguments, GeneratedAs, LockType, Query, Select, SequenceOptions, Set, SetExpr, Statement, TableConstraint,
+    TableFactor, TransactionIsolationLevel, TransactionMode, Value, Visit, Visitor,
 };
 
 use super::finding::Finding;
@@ -54,6 +55,32 @@ const UNSUPPORTED_TYPES: &[&str] = &[
     "citext",
     "ltree",
 ];
+
+/// Serial pseudo-types; DSQL answers as for an unknown type (42704).
+const SERIAL_TYPES: &[&str] = &["serial", "bigserial", "smallserial", "serial2", "serial4", "serial8"];
+
+/// Functions taking a text-search configuration as their first argument (DSQL has no configurations, R26).
+const TEXT_SEARCH_FUNCTIONS: &[&str] =
+    &["to_tsvector", "to_tsquery", "plainto_tsquery", "phraseto_tsquery", "websearch_to_tsquery", "ts_headline"];
+
+/// Geometric type constructors (R27): DSQL refuses them, naming the type.
+const GEOMETRIC_CONSTRUCTORS: &[&str] = &["point", "line", "lseg", "box", "path", "polygon", "circle"];
+
+/// DSQL's limits on key columns per index and columns per table (catalog X07, CT04).
+const MAX_KEY_COLUMNS: usize = 8;
+const MAX_COLUMNS: usize = 255;
+
+/// The text of a string literal, also through a cast (`'english'::regconfig`).
+fn string_literal(e: &Expr) -> Option<&str> {
+    match e {
+        Expr::Value(v) => match &v.value {
+            Value::SingleQuotedString(s) | Value::EscapedStringLiteral(s) => Some(s),
+            _ => None,
+        },
+        Expr::Cast { expr, .. } => string_literal(expr),
+        _ => None,
+    }
+}
 
 fn rule(id: &str) -> &'static Rule {
     rules::by_id(id).unwrap_or_else(|| unreachable!("catalog rule {id} exists (tested)"))
@@ -182,7 +209,42 @@ impl Own {
                 finding.message = "cannot use subquery in CALL argument".into();
                 self.push(finding);
             }
+            Statement::LISTEN { .. } => self.push(rule("R13").finding_with("Listen")),
+            Statement::UNLISTEN { .. } => self.push(rule("R13").finding_with("Unlisten")),
+            Statement::NOTIFY { .. } => self.push(rule("R13").finding_with("Notify")),
+            Statement::CreateFunction(cf) => {
+                if let Some(lang) = &cf.language
+                    && !lang.value.eq_ignore_ascii_case("sql")
+                {
+                    self.push(rule("R15").finding_with(&lang.value.to_ascii_lowercase()));
+                }
+            }
+            Statement::Set(Set::SetTransaction { .. }) => {
+                let mut f = rule("T04").finding_with("TRANSACTION");
+                f.fix = rule("T04").fix.to_string();
+                self.push(f);
+            }
+            Statement::Set(Set::SingleAssignment { variable, .. }) => {
+                let name = variable.to_string().to_ascii_lowercase();
+                if matches!(name.as_str(), "default_transaction_isolation" | "transaction_isolation") {
+                    self.push(rule("T04").finding_with(&name));
+                }
+            }
+            Statement::CreateIndex(ci) if ci.columns.len() > MAX_KEY_COLUMNS => {
+                self.push(rule("X07").finding(""));
+            }
             Statement::CreateTable(ct) => {
+                if ct.columns.len() > MAX_COLUMNS {
+                    self.push(rule("CT04").finding(""));
+                }
+                let key_columns = |c: &TableConstraint| match c {
+                    TableConstraint::PrimaryKey(pk) => pk.columns.len(),
+                    TableConstraint::Unique(u) => u.columns.len(),
+                    _ => 0,
+                };
+                if ct.constraints.iter().any(|c| key_columns(c) > MAX_KEY_COLUMNS) {
+                    self.push(rule("X07").finding(""));
+                }
                 for col in &ct.columns {
                     self.column_type(&col.data_type);
                     for opt in &col.options {
@@ -243,11 +305,90 @@ impl Own {
     }
 
     fn column_type(&mut self, t: &DataType) {
-        let printed = t.to_string().to_ascii_lowercase();
-        let base = printed.split('(').next().unwrap_or("").trim();
-        if UNSUPPORTED_TYPES.contains(&base) {
-            self.push(rule("Y02").finding(&format!("datatype {base} not supported")));
+        if let DataType::Array(elem) = t {
+            let elem = match elem {
+                ArrayElemTypeDef::AngleBracket(e) | ArrayElemTypeDef::SquareBracket(e, _) | ArrayElemTypeDef::Parenthesis(e) => {
+                    type_name(e)
+                }
+                ArrayElemTypeDef::None => "anyarray".to_string(),
+            };
+            self.push(rule("Y03").finding_with(&format!("{elem}[]")));
+            return;
         }
+        let name = type_name(t);
+        if SERIAL_TYPES.contains(&name.as_str()) {
+            self.push(rule("Y04").finding_with(&name));
+        } else if UNSUPPORTED_TYPES.contains(&name.as_str()) {
+            self.push(rule("Y02").finding_with(&name));
+        }
+    }
+}
+
+/// PostgreSQL's name for a type as DSQL's messages print it (`int` → `integer`, `varbit` → `bit varying`), without
+/// its modifiers.
+fn type_name(t: &DataType) -> String {
+    let printed = t.to_string().to_ascii_lowercase();
+    let base = printed.split('(').next().unwrap_or("").trim();
+    let canonical = match base {
+        "int" | "int4" => "integer",
+        "int2" => "smallint",
+        "int8" => "bigint",
+        "float4" => "real",
+        "float8" | "float" => "double precision",
+        "bool" => "boolean",
+        "varchar" => "character varying",
+        "char" | "bpchar" => "character",
+        "varbit" => "bit varying",
+        "decimal" | "dec" => "numeric",
+        "timestamptz" => "timestamp with time zone",
+        "timetz" => "time with time zone",
+        other => other,
+    };
+    canonical.to_string()
+}
+
+/// The safety guard's refusal in DSQL's words, where the catalog records what DSQL answers (transaction control,
+/// advisory locks): DSQL's SQLSTATE and message, the guard's rule id and advice. `None` when no rule covers it.
+pub(crate) fn dsql_refusal(stmt: &Statement, guard: &Finding) -> Option<Finding> {
+    let mut f = match stmt {
+        Statement::StartTransaction { modes, .. } => {
+            let level = modes.iter().find_map(|m| match m {
+                TransactionMode::IsolationLevel(l) if *l != TransactionIsolationLevel::RepeatableRead => Some(l),
+                _ => None,
+            })?;
+            rule("T03").finding_with(&level.to_string().to_ascii_uppercase())
+        }
+        Statement::Savepoint { .. } => rule("R20").finding_with("SAVEPOINT"),
+        Statement::ReleaseSavepoint { .. } => rule("R20").finding_with("RELEASE"),
+        Statement::Rollback { savepoint: Some(_), .. } => rule("R20").finding_with("ROLLBACK TO"),
+        _ if guard.rule == "safety.dangerous_function" => {
+            let mut name = None;
+            let _ = stmt.visit(&mut FirstFunction(&mut name, |n: &str| n.contains("advisory")));
+            rule("R18").finding_with(&name?)
+        }
+        _ => return None,
+    };
+    // The guard's id stays: the refusal does not depend on `--rules`; only the words are DSQL's.
+    f.rule = guard.rule.clone();
+    f.fix = guard.fix.clone();
+    Some(f)
+}
+
+/// Finds the first function call whose lower-cased base name passes the predicate.
+struct FirstFunction<'a, P: Fn(&str) -> bool>(&'a mut Option<String>, P);
+
+impl<P: Fn(&str) -> bool> Visitor for FirstFunction<'_, P> {
+    type Break = ();
+
+    fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+        if let Expr::Function(f) = e {
+            let name = names::basename(&f.name);
+            if (self.1)(&name) {
+                *self.0 = Some(name);
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
     }
 }
 
@@ -313,10 +454,21 @@ impl Visitor for Own {
                 );
             }
         }
-        if let Expr::Function(f) = e
-            && guard::is_wait_for_job(f)
-        {
-            self.push(rule("X10").finding(""));
+        if let Expr::Function(f) = e {
+            if guard::is_wait_for_job(f) {
+                self.push(rule("X10").finding(""));
+            }
+            let name = names::basename(&f.name);
+            if TEXT_SEARCH_FUNCTIONS.contains(&name.as_str())
+                && call_args(f).len() >= 2
+                && let Some(Some(config)) = call_args(f).first()
+                && let Some(config) = string_literal(config)
+            {
+                self.push(rule("R26").finding_with(&config.to_ascii_lowercase()));
+            }
+            if GEOMETRIC_CONSTRUCTORS.contains(&name.as_str()) && names::parts(&f.name).len() == 1 {
+                self.push(rule("R27").finding_with(&name));
+            }
         }
         ControlFlow::Continue(())
     }

@@ -16,6 +16,7 @@ mod dsql;
 mod finding;
 mod functions;
 mod guard;
+mod history;
 mod lexer;
 pub mod lint;
 mod names;
@@ -26,6 +27,7 @@ mod tenant;
 mod text;
 mod txn;
 mod unicode;
+mod version;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -33,6 +35,7 @@ use std::str::FromStr;
 
 pub use classify::StatementClass;
 pub use finding::{Finding, Severity};
+pub use version::{DsqlVersion, NEWEST_KNOWN};
 
 /// `--rules enforce|warn|off`: what to do with DSQL-rule findings (the guards are not affected).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -76,6 +79,8 @@ pub struct Policy {
     pub rules: RulesMode,
     /// `--tenant-column NAME`.
     pub tenant_column: Option<String>,
+    /// `--dsql-version YYYY-MM-DD`: rules DSQL lifted after this date still apply.
+    pub dsql_version: DsqlVersion,
 }
 
 /// Which MCP tool is calling.
@@ -147,7 +152,7 @@ pub fn check(
         if let Some(f) = dsql::malformed(&p.stmt) {
             return Err(f.at(i));
         }
-        guard::safety(&p.stmt).map_err(|f| f.at(i))?;
+        guard::safety(&p.stmt).map_err(|f| dsql::dsql_refusal(&p.stmt, &f).unwrap_or(f).at(i))?;
         if read_only {
             guard::read_only(&p.stmt).map_err(|f| f.at(i))?;
         } else if let Some(w) = tautology::warning(&p.stmt) {
@@ -163,7 +168,8 @@ pub fn check(
     let mut tx = Vec::with_capacity(parsed.len());
     for (i, (norm, p)) in parsed.into_iter().enumerate() {
         if policy.rules != RulesMode::Off {
-            for f in dsql::check(&p.stmt, &p.parse_text) {
+            let lifted = history::check(&p.stmt, policy.dsql_version);
+            for f in lifted.into_iter().chain(dsql::check(&p.stmt, &p.parse_text)) {
                 apply_rules_mode(policy.rules, f.at(i), &mut warnings)?;
             }
         }

@@ -8,6 +8,7 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::{Parser, ParserError};
 
 use super::finding::Finding;
+use super::rules;
 use super::lexer::{Kind, Token};
 use super::text::Normalized;
 
@@ -80,7 +81,11 @@ pub(crate) fn parse_one(norm: &Normalized) -> Result<Parsed, Finding> {
         parse_text = without_overriding(src, toks);
     }
     let parse_text = parse_text.unwrap_or_else(|| src.to_string());
-    let mut stmts = parse_sql(&parse_text)?;
+    let mut stmts = match parse_sql(&parse_text) {
+        Ok(stmts) => stmts,
+        // Statements DSQL refuses that sqlparser cannot parse: answer as DSQL does rather than with a syntax error.
+        Err(e) => return Err(unparseable_refusal(src, toks).unwrap_or(e)),
+    };
     match stmts.len() {
         0 => Err(empty_statement()),
         1 => Ok(Parsed { stmt: stmts.remove(0), parse_text }),
@@ -154,6 +159,55 @@ fn without_overriding(src: &str, toks: &[Token]) -> Option<String> {
         return None;
     }
     Some(format!("{}{}", &src[..toks[sig[k]].start], &src[toks[*value].end..]))
+}
+
+/// DSQL's refusal for a statement sqlparser cannot parse, recognised by its leading words (and, for exclusion
+/// constraints, an `EXCLUDE USING` / `EXCLUDE (` anywhere in CREATE/ALTER TABLE).
+fn unparseable_refusal(src: &str, toks: &[Token]) -> Option<Finding> {
+    let words: Vec<String> =
+        toks.iter().filter(|t| t.kind == Kind::Word).map(|t| t.text(src).to_ascii_lowercase()).collect();
+    let w = |k: usize| words.get(k).map(String::as_str).unwrap_or("");
+    let rule = |id: &str| rules::by_id(id).unwrap_or_else(|| unreachable!("catalog rule {id} exists (tested)"));
+    let with_message = |id: &str, message: String| Finding { message, ..rule(id).finding("") };
+    let table_ddl = matches!((w(0), w(1)), ("create" | "alter", "table"));
+    let sig: Vec<&Token> = toks.iter().filter(|t| !t.is_trivia()).collect();
+    let excludes = sig.windows(2).any(|pair| {
+        pair[0].is_word(src, "exclude") && (pair[1].is_word(src, "using") || pair[1].text(src) == "(")
+    });
+    let finding = match (w(0), w(1), w(2)) {
+        _ if (table_ddl || w(0) == "create" && w(1) == "unlogged") && excludes => {
+            rule("R29").finding("exclusion constraints (EXCLUDE USING …) are not supported in DSQL")
+        }
+        ("create", "unlogged", "table") => rule("R06").finding(""),
+        ("create", "tablespace", _) => rule("R07").finding(""),
+        ("create", "foreign", "table") => rule("R11").finding(""),
+        ("create", "server", _) => with_message("R11", "unsupported statement: CreateForeignServer".into()),
+        ("import", "foreign", "schema") => with_message("R11", "unsupported statement: ImportForeignSchema".into()),
+        ("create", "foreign", "data") => with_message("R11", "unsupported statement: CreateFdw".into()),
+        ("alter", "system", _) => rule("R14").finding(""),
+        ("merge", _, _) => rule("R17").finding(""),
+        ("reindex", _, _) | ("cluster", _, _) => {
+            rule("R24").finding(&format!("{} is not supported in DSQL", w(0).to_ascii_uppercase()))
+        }
+        ("alter", "table", _) => rule("A05").finding("this ALTER TABLE form is not supported in DSQL"),
+        ("create", object @ ("publication" | "subscription" | "conversion" | "cast" | "operator" | "aggregate"), _) => {
+            unsupported_create(&object.to_ascii_uppercase())
+        }
+        ("create", "event", "trigger") => unsupported_create("EVENT TRIGGER"),
+        ("create", "text", "search") => unsupported_create("TEXT SEARCH …"),
+        _ => return None,
+    };
+    Some(finding)
+}
+
+/// Statements absent from DSQL's grammar that the catalog does not list with a recorded answer.
+fn unsupported_create(object: &str) -> Finding {
+    Finding::error(
+        "dsql.unsupported_statement",
+        format!("CREATE {object} is not supported in DSQL"),
+        "DSQL's grammar has no such statement; remove it",
+    )
+    .with_sqlstate("0A000")
 }
 
 fn replace(src: &str, t: Token, with: &str) -> String {

@@ -3,6 +3,7 @@
 //! already refuses it, and the dsql-lint rule ids that report it. Public so the local DSQL emulation can reuse it.
 
 use super::finding::{Finding, Severity};
+use super::version::DsqlVersion;
 
 /// One DSQL difference from PostgreSQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,11 +15,13 @@ pub struct Rule {
     /// What the rule is, in one line.
     pub title: &'static str,
     pub sqlstate: Option<&'static str>,
-    /// DSQL's exact error message, when recorded.
+    /// DSQL's exact error message, when recorded; `{}` stands for the part DSQL fills in (a type, a function…).
     pub message: Option<&'static str>,
     pub fix: &'static str,
     /// Date DSQL last changed this rule (YYYY-MM-DD), when known.
     pub since: Option<&'static str>,
+    /// Date DSQL lifted this rule (YYYY-MM-DD): it applies only when `--dsql-version` is earlier. `None`: current.
+    pub until: Option<&'static str>,
     /// Plain PostgreSQL 15/16 already refuses the statement the same way.
     pub postgres_refuses: bool,
     /// dsql-lint 0.2.22 rule ids (snake_case) that report this rule.
@@ -33,9 +36,28 @@ impl Rule {
         format!("dsql.{}.{}", self.id, self.slug)
     }
 
-    /// A finding for this rule; `detail` replaces the message when DSQL's own text is not recorded.
+    /// A finding for this rule; `detail` replaces the message when DSQL's own text is not recorded (or is a
+    /// template, see [`Rule::finding_with`]).
     pub fn finding(&self, detail: &str) -> Finding {
-        let message = self.message.map_or_else(|| detail.to_string(), str::to_string);
+        let message = match self.message {
+            Some(m) if !m.contains("{}") => m.to_string(),
+            _ => detail.to_string(),
+        };
+        self.finding_message(message)
+    }
+
+    /// A finding with DSQL's message template filled in with `arg` (the type, function or statement DSQL names).
+    pub fn finding_with(&self, arg: &str) -> Finding {
+        let message = self.message.map_or_else(|| arg.to_string(), |m| m.replace("{}", arg));
+        self.finding_message(message)
+    }
+
+    /// Whether the rule is in force for DSQL as of `version` (rules lifted on or before that date are not).
+    pub fn applies_at(&self, version: DsqlVersion) -> bool {
+        self.until.is_none_or(|until| version.date() < until)
+    }
+
+    fn finding_message(&self, message: String) -> Finding {
         let mut f = match self.severity {
             Severity::Error => Finding::error(self.rule_id(), message, self.fix),
             Severity::Warning => Finding::warning(self.rule_id(), message, self.fix),
@@ -80,6 +102,7 @@ const fn rule(
         message,
         fix,
         since,
+        until: None,
         postgres_refuses: false,
         lint_rules,
         severity: Severity::Error,
@@ -87,6 +110,18 @@ const fn rule(
 }
 
 const S0A: Option<&str> = Some("0A000");
+
+/// A rule DSQL lifted on `until`: refused (0A000) before that date.
+const fn lifted(
+    id: &'static str,
+    slug: &'static str,
+    title: &'static str,
+    message: Option<&'static str>,
+    fix: &'static str,
+    until: &'static str,
+) -> Rule {
+    Rule { until: Some(until), ..rule(id, slug, title, S0A, message, fix, None, &[]) }
+}
 
 pub(crate) const TRUNCATE_FIX: &str = "DSQL has no TRUNCATE: delete in batches of at most 3,000 rows per transaction, e.g. \
     DELETE FROM t WHERE id IN (SELECT id FROM t LIMIT 3000), repeated until it affects 0 rows (or DROP TABLE and CREATE it again)";
@@ -220,7 +255,7 @@ static CATALOG: &[Rule] = &[
         "listen_notify",
         "No LISTEN/NOTIFY",
         S0A,
-        None,
+        Some("unsupported statement: {}"),
         "Use polling or an external queue",
         None,
         &["unsupported_listen", "unsupported_unlisten", "unsupported_notify"],
@@ -240,7 +275,7 @@ static CATALOG: &[Rule] = &[
         "procedural_code",
         "Functions only in LANGUAGE sql; no procedures",
         S0A,
-        None,
+        Some("CREATE FUNCTION with language {} not supported"),
         "Rewrite the function in LANGUAGE sql (CREATE FUNCTION … LANGUAGE sql AS $$ … $$), or move the logic to the application",
         None,
         &["unsupported_create_function_non_sql", "unsupported_create_procedure", "unsupported_alter_function_property"],
@@ -275,7 +310,7 @@ static CATALOG: &[Rule] = &[
         "advisory_lock",
         "No advisory locks",
         S0A,
-        Some("function pg_advisory_lock not supported"),
+        Some("function {} not supported"),
         "DSQL uses optimistic concurrency: retry the transaction on SQLSTATE 40001 instead of locking",
         None,
         &[],
@@ -295,7 +330,7 @@ static CATALOG: &[Rule] = &[
         "savepoint",
         "No savepoints",
         S0A,
-        Some("unsupported transaction statement: SAVEPOINT"),
+        Some("unsupported transaction statement: {}"),
         "Remove savepoints; split the work into separate transactions",
         None,
         &["unsupported_savepoint", "unsupported_release_savepoint", "unsupported_rollback_to_savepoint"],
@@ -395,7 +430,7 @@ static CATALOG: &[Rule] = &[
         "isolation_level",
         "Only REPEATABLE READ isolation",
         S0A,
-        Some("Unsupported isolation level: SERIALIZABLE"),
+        Some("Unsupported isolation level: {}"),
         "Remove the isolation level; DSQL always runs REPEATABLE READ (snapshot isolation)",
         None,
         &["transaction_isolation"],
@@ -405,7 +440,7 @@ static CATALOG: &[Rule] = &[
         "set_transaction",
         "SET TRANSACTION is refused entirely",
         S0A,
-        Some("setting configuration parameter \"TRANSACTION\" not supported"),
+        Some("setting configuration parameter \"{}\" not supported"),
         "Remove it: the server opens read-only transactions itself (BEGIN READ ONLY) and DSQL always uses REPEATABLE READ",
         None,
         &["set_transaction"],
@@ -438,7 +473,7 @@ static CATALOG: &[Rule] = &[
         "unsupported_type",
         "Only the storage types DSQL lists",
         S0A,
-        None,
+        Some("datatype {} not supported"),
         "Use a supported type (text, varchar, numeric, integer types, boolean, date/time types, uuid, bytea, json, jsonb)",
         Some("2026-06-05"),
         &[],
@@ -448,7 +483,7 @@ static CATALOG: &[Rule] = &[
         "array_type",
         "Arrays cannot be stored",
         S0A,
-        None,
+        Some("datatype {} not supported"),
         "Store the values in a child table, or as json/jsonb",
         None,
         &["array_type"],
@@ -458,7 +493,7 @@ static CATALOG: &[Rule] = &[
         "serial",
         "No SERIAL types",
         Some("42704"),
-        None,
+        Some("type \"{}\" does not exist"),
         "Use bigint GENERATED BY DEFAULT AS IDENTITY (CACHE 1) (or CACHE 65536 for throughput), or a uuid DEFAULT gen_random_uuid()",
         Some("2026-02-13"),
         &["serial_type", "serial_sequence_idiom"],
@@ -674,7 +709,7 @@ static CATALOG: &[Rule] = &[
             "drop_primary_key",
             "Primary key columns cannot be dropped",
             S0A,
-            None,
+            Some("cannot drop primary key column {}"),
             "Keep the primary key; recreate the table to change it",
             None,
             &["primary_key_removal"],
@@ -703,6 +738,178 @@ static CATALOG: &[Rule] = &[
             &["statistics_target"],
         )
     },
+    rule(
+        "R26",
+        "text_search_config",
+        "No text-search configurations",
+        Some("42704"),
+        Some("text search configuration \"{}\" does not exist"),
+        "DSQL has no full-text search: match with ILIKE/LIKE or position(), or search in an external index",
+        None,
+        &[],
+    ),
+    rule(
+        "R27",
+        "geometric",
+        "Geometric constructors refused",
+        S0A,
+        Some("datatype {} not supported"),
+        "Store coordinates as numeric/double precision columns and compute in SQL or in the application",
+        None,
+        &[],
+    ),
+    rule(
+        "R29",
+        "exclusion_constraint",
+        "No exclusion constraints",
+        S0A,
+        None,
+        "Enforce the rule in the application (check for overlaps in the same transaction; DSQL's OCC makes the check safe)",
+        None,
+        &[],
+    ),
+    rule(
+        "X06",
+        "index_count",
+        "At most 24 indexes per table",
+        Some("54000"),
+        Some("more than 24 indexes per table are not allowed"),
+        "Drop an index you no longer need (DROP INDEX), or combine indexes (one composite index serves queries on its leading columns)",
+        None,
+        &[],
+    ),
+    rule(
+        "X07",
+        "index_key_columns",
+        "At most 8 key columns per index or primary key",
+        Some("54011"),
+        Some("more than 8 column keys in an index are not supported"),
+        "Use at most 8 key columns; move extra columns to INCLUDE (…) for covering indexes",
+        None,
+        &[],
+    ),
+    rule(
+        "CT04",
+        "column_count",
+        "At most 255 columns per table",
+        Some("54011"),
+        Some("tables can have at most 255 columns"),
+        "Split the table (a 1:1 child table sharing the primary key) or store sparse attributes in a jsonb column",
+        None,
+        &[],
+    ),
+    rule(
+        "CT06",
+        "table_count",
+        "At most 1,000 tables per database",
+        Some("54000"),
+        Some("creating more than 1000 tables not allowed"),
+        "Drop tables you no longer need, or consolidate per-tenant tables into one table with a tenant column",
+        None,
+        &[],
+    ),
+    rule(
+        "CT07",
+        "schema_count",
+        "At most 10 schemas per database",
+        Some("54000"),
+        Some("more than 10 schemas not allowed"),
+        "Drop schemas you no longer need, or put tables in existing schemas",
+        None,
+        &[],
+    ),
+    rule(
+        "V01",
+        "view_count",
+        "At most 5,000 views per database",
+        Some("54000"),
+        Some("creating more than 5000 views not allowed"),
+        "Drop views you no longer need",
+        None,
+        &[],
+    ),
+    // Rules DSQL has since lifted: they apply only with `--dsql-version` earlier than `until` (catalog §0.1).
+    // DSQL's wording for most of them was never recorded; the finding says what the feature was refused as.
+    lifted(
+        "L01",
+        "sequences_identity",
+        "Sequences and identity columns (supported since 2026-02-13)",
+        None,
+        "Use a uuid primary key with DEFAULT gen_random_uuid(), or set --dsql-version to 2026-02-13 or later",
+        "2026-02-13",
+    ),
+    lifted(
+        "L02",
+        "jsonb_type",
+        "jsonb as a storage type (supported since 2026-06-05)",
+        Some("datatype {} not supported"),
+        "Store JSON in a json or text column and cast with ::jsonb in queries, or set --dsql-version to 2026-06-05 or later",
+        "2026-06-05",
+    ),
+    lifted(
+        "L03",
+        "drop_column",
+        "ALTER TABLE … DROP COLUMN (supported since 2026-08-03)",
+        None,
+        "Leave the column unused, or recreate the table without it; or set --dsql-version to 2026-08-03 or later",
+        "2026-08-03",
+    ),
+    lifted(
+        "L04",
+        "constraint_not_valid",
+        "ADD CONSTRAINT … NOT VALID and ALTER TABLE ASYNC … VALIDATE CONSTRAINT (supported since 2026-08-03)",
+        Some("unsupported ALTER TABLE ADD CONSTRAINT statement"),
+        "Declare CHECK constraints in CREATE TABLE, or set --dsql-version to 2026-08-03 or later",
+        "2026-08-03",
+    ),
+    lifted(
+        "L05",
+        "expression_index",
+        "Expression indexes (supported since 2026-08-13)",
+        None,
+        "Index a column instead (store the computed value in its own column, kept up to date by the application), or set --dsql-version to 2026-08-13 or later",
+        "2026-08-13",
+    ),
+    lifted(
+        "L06",
+        "for_key_share",
+        "SELECT … FOR KEY SHARE (supported since 2026-08-25)",
+        Some("locking clauses other than FOR UPDATE are not supported"),
+        "Use FOR UPDATE, or set --dsql-version to 2026-08-25 or later",
+        "2026-08-25",
+    ),
+    lifted(
+        "L07",
+        "numeric_bounds_38",
+        "numeric precision above 38 or scale above 37 (supported since 2026-08-25)",
+        None,
+        "Use numeric(p,s) with p ≤ 38 and s ≤ 37, or set --dsql-version to 2026-08-25 or later",
+        "2026-08-25",
+    ),
+    lifted(
+        "L08",
+        "foreign_key",
+        "Foreign keys (supported since 2026-08-26)",
+        None,
+        "Check referential integrity in the application (read the parent in the same transaction), or set --dsql-version to 2026-08-26 or later",
+        "2026-08-26",
+    ),
+    lifted(
+        "L09",
+        "statistics",
+        "CREATE/ALTER/DROP STATISTICS (supported since 2026-08-27)",
+        None,
+        "Remove the statement (ANALYZE t collects per-column statistics), or set --dsql-version to 2026-08-27 or later",
+        "2026-08-27",
+    ),
+    lifted(
+        "L10",
+        "partial_index",
+        "Partial indexes, CREATE INDEX ASYNC … WHERE (supported since 2026-09-15)",
+        None,
+        "Index the whole table (drop the WHERE clause), or set --dsql-version to 2026-09-15 or later",
+        "2026-09-15",
+    ),
 ];
 
 #[cfg(test)]

@@ -73,6 +73,7 @@ pub fn policy(env: &Env) -> sql::Policy {
         allow_writes: env.settings.allow_writes,
         rules: env.settings.rules.parse().unwrap_or(sql::RulesMode::Enforce),
         tenant_column: env.settings.tenant_column.clone(),
+        dsql_version: env.settings.dsql_version,
     }
 }
 
