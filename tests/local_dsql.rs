@@ -310,3 +310,49 @@ fn workflow_4_tenant_scoped_queries_with_parameters_and_an_aggregate_join() {
     );
     assert_eq!(r["result"], json!([{"n": 1}]));
 }
+
+#[test]
+fn a_table_takes_at_most_24_indexes_the_primary_key_included() {
+    let t = table("idx24");
+    let mut s = Server::local(&["--allow-writes"]);
+    tx(&mut s, &[&format!("CREATE TABLE {t} (id int PRIMARY KEY, {})", (1..=23).map(|i| format!("c{i} int")).collect::<Vec<_>>().join(", "))]);
+    for i in 1..=23 {
+        tx(&mut s, &[&format!("CREATE INDEX ASYNC {t}_i{i} ON {t} (c{i})")]);
+    }
+    let msg = s.err("transact", json!({"sql_list": [format!("CREATE INDEX ASYNC {t}_extra ON {t} (c1, c2)")]}));
+    assert!(msg.contains("54000") && msg.contains("more than 24 indexes per table are not allowed"), "{msg}");
+    assert!(msg.contains("already has 24 indexes"), "{msg}");
+    let n = s.rows(&format!("SELECT count(*)::int AS n FROM pg_index WHERE indrelid = '{t}'::regclass"));
+    assert_eq!(n[0]["n"], json!(24));
+    // After dropping one there is room again.
+    tx(&mut s, &[&format!("DROP INDEX {t}_i23")]);
+    tx(&mut s, &[&format!("CREATE INDEX ASYNC {t}_extra ON {t} (c1, c2)")]);
+}
+
+#[test]
+fn a_table_takes_at_most_255_columns_also_through_add_column() {
+    let t = table("cols255");
+    let mut s = Server::local(&["--allow-writes"]);
+    let cols: Vec<String> = (1..=253).map(|i| format!("c{i} int")).collect();
+    tx(&mut s, &[&format!("CREATE TABLE {t} (id int PRIMARY KEY, {})", cols.join(", "))]);
+    tx(&mut s, &[&format!("ALTER TABLE {t} ADD COLUMN c254 int")]);
+    let msg = s.err("transact", json!({"sql_list": [format!("ALTER TABLE {t} ADD COLUMN c255 int")]}));
+    assert!(msg.contains("54011") && msg.contains("tables can have at most 255 columns"), "{msg}");
+    // A dropped column no longer counts.
+    tx(&mut s, &[&format!("ALTER TABLE {t} DROP COLUMN c1")]);
+    tx(&mut s, &[&format!("ALTER TABLE {t} ADD COLUMN c255 int")]);
+}
+
+#[test]
+fn primary_key_columns_cannot_be_dropped() {
+    let t = table("droppk");
+    let mut s = Server::local(&["--allow-writes"]);
+    tx(&mut s, &[&format!("CREATE TABLE {t} (tenant text, id int, note text, PRIMARY KEY (tenant, id))")]);
+    let msg = s.err("transact", json!({"sql_list": [format!("ALTER TABLE {t} DROP COLUMN id")]}));
+    assert!(msg.contains("0A000") && msg.contains("cannot drop primary key column id"), "{msg}");
+    let msg = s.err("transact", json!({"sql_list": [format!("ALTER TABLE {t} DROP COLUMN IF EXISTS tenant CASCADE")]}));
+    assert!(msg.contains("cannot drop primary key column tenant"), "{msg}");
+    let cols = s.rows(&format!("SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = '{t}'"));
+    assert_eq!(cols[0]["n"], json!(3), "nothing was dropped");
+    tx(&mut s, &[&format!("ALTER TABLE {t} DROP COLUMN note")]);
+}

@@ -5,6 +5,7 @@
 pub mod encode;
 pub mod errors;
 pub mod local_dsql;
+pub mod local_quota;
 pub mod params;
 
 use std::time::Duration;
@@ -24,6 +25,8 @@ pub struct Statement {
     pub text: String,
     pub command: String,
     pub params: Vec<Value>,
+    /// DSQL limits to check against the catalog first (local sandbox only).
+    pub quota: Vec<crate::sql::QuotaCheck>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -119,6 +122,21 @@ async fn run_on(
     for (i, st) in statements.iter().enumerate() {
         let stmt_ctx =
             ErrorContext { statement: Some((i, n, &st.text)), allow_writes: ctx.allow_writes, tool: ctx.tool };
+        if local && !st.quota.is_empty() {
+            let exceeded = local_quota::exceeded(client, &st.quota).await.map_err(|e| errors::from_pg(&e, &stmt_ctx));
+            let refusal = match exceeded {
+                Ok(None) => None,
+                Ok(Some(e)) => {
+                    let (sqlstate, text) = local_quota::error_text(&e, i, n);
+                    Some(ExecError::Db { sqlstate, text })
+                }
+                Err(e) => Some(e),
+            };
+            if let Some(err) = refusal {
+                let _ = client.batch_execute("ROLLBACK").await;
+                return Err(err);
+            }
+        }
         let adapted =
             if local { local_dsql::adapt(&st.text) } else { local_dsql::Adapted { text: st.text.clone(), job: None } };
         let mut result = run_statement(client, st, &adapted.text, i, n, limits.max_rows, i + 1 == n).await;

@@ -21,6 +21,7 @@ mod lexer;
 pub mod lint;
 mod names;
 mod parse;
+mod quota;
 pub mod rules;
 mod tautology;
 mod tenant;
@@ -35,6 +36,7 @@ use std::str::FromStr;
 
 pub use classify::StatementClass;
 pub use finding::{Finding, Severity};
+pub use quota::QuotaCheck;
 pub use version::{DsqlVersion, NEWEST_KNOWN};
 
 /// `--rules enforce|warn|off`: what to do with DSQL-rule findings (the guards are not affected).
@@ -112,6 +114,9 @@ pub struct PreparedStatement {
     pub tables: Vec<String>,
     /// Number of parameters the text expects.
     pub param_count: usize,
+    /// DSQL limits that depend on the database's contents (checked by the local sandbox before running it);
+    /// empty unless `--rules enforce`.
+    pub quota: Vec<QuotaCheck>,
 }
 
 /// Result of [`check`]: the statements to send, and warnings to return with the result.
@@ -182,6 +187,7 @@ pub fn check(
             class,
             tables: classify::tables(&p.stmt),
             param_count: norm.placeholders,
+            quota: if policy.rules == RulesMode::Enforce { quota::checks(&p.stmt) } else { Vec::new() },
         });
     }
     if policy.rules != RulesMode::Off && !read_only {

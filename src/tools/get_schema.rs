@@ -146,7 +146,7 @@ pub async fn call(env: &Env, args: Option<Map<String, Value>>) -> Result<Value, 
         let db = db.clone();
         let limits = env.settings.limits;
         async move {
-            let st = [Statement { text: sql.to_string(), command: "SELECT".into(), params }];
+            let st = [Statement { text: sql.to_string(), command: "SELECT".into(), params, quota: Vec::new() }];
             let ctx = ErrorContext { statement: None, allow_writes: false, tool: NAME };
             let limits = exec::Limits { max_rows: usize::MAX, timeout: limits.timeout };
             exec::run(&db, &st, TxMode::ReadOnly, limits, &ctx, &|_, _| {})

@@ -161,6 +161,7 @@ pub async fn tenant_tables(env: &Env, db: &Database) -> Result<Option<std::colle
         text: "SELECT table_schema AS s, table_name AS t FROM information_schema.columns WHERE column_name = $1".into(),
         command: "SELECT".into(),
         params: vec![Value::String(column.clone())],
+        quota: Vec::new(),
     }];
     let ctx = crate::exec::ErrorContext { statement: None, allow_writes: false, tool: "tenant scoping" };
     let limits = crate::exec::Limits { max_rows: usize::MAX, timeout: env.settings.limits.timeout };

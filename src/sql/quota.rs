@@ -1,0 +1,61 @@
+//! DSQL limits that depend on what the database already holds (catalog X06, CT04, CT06, CT07, V01, A04): which
+//! one a statement can hit, as data, so the local sandbox can count objects in its catalog before running it.
+//! Object names are kept as written (quotes included) for PostgreSQL's own name resolution (`to_regclass`).
+
+use sqlparser::ast::{AlterTableOperation, SchemaName, Statement};
+
+use super::names;
+
+/// A limit to check against the database before running a statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QuotaCheck {
+    /// `CREATE INDEX` on `table`: at most 24 indexes per table (X06).
+    NewIndex { table: String },
+    /// `CREATE TABLE name` (no-op when it exists and `IF NOT EXISTS`): at most 1,000 tables (CT06).
+    NewTable { name: String },
+    /// `CREATE SCHEMA name`: at most 10 schemas (CT07).
+    NewSchema { name: String },
+    /// `CREATE VIEW name`: at most 5,000 views (V01).
+    NewView { name: String },
+    /// `ALTER TABLE table ADD COLUMN` × `count`: at most 255 columns (CT04).
+    AddColumns { table: String, count: usize },
+    /// `ALTER TABLE table DROP COLUMN …`: primary-key columns cannot be dropped (A04). Names as PostgreSQL
+    /// stores them (unquoted names folded to lower case).
+    DropColumns { table: String, columns: Vec<String> },
+}
+
+/// The database-dependent limits `stmt` can hit.
+pub(crate) fn checks(stmt: &Statement) -> Vec<QuotaCheck> {
+    match stmt {
+        Statement::CreateIndex(ci) => vec![QuotaCheck::NewIndex { table: ci.table_name.to_string() }],
+        Statement::CreateTable(ct) => vec![QuotaCheck::NewTable { name: ct.name.to_string() }],
+        Statement::CreateView(cv) if !cv.materialized => vec![QuotaCheck::NewView { name: cv.name.to_string() }],
+        Statement::CreateSchema { schema_name: SchemaName::Simple(n) | SchemaName::NamedAuthorization(n, _), .. } => {
+            vec![QuotaCheck::NewSchema { name: names::parts(n).join(".") }]
+        }
+        Statement::CreateSchema { schema_name: SchemaName::UnnamedAuthorization(role), .. } => {
+            vec![QuotaCheck::NewSchema { name: names::ident(role) }]
+        }
+        Statement::AlterTable(at) => {
+            let table = at.name.to_string();
+            let added = at.operations.iter().filter(|op| matches!(op, AlterTableOperation::AddColumn { .. })).count();
+            let dropped: Vec<String> = at
+                .operations
+                .iter()
+                .flat_map(|op| match op {
+                    AlterTableOperation::DropColumn { column_names, .. } => column_names.iter().map(names::ident).collect(),
+                    _ => Vec::new(),
+                })
+                .collect();
+            let mut out = Vec::new();
+            if added > 0 {
+                out.push(QuotaCheck::AddColumns { table: table.clone(), count: added });
+            }
+            if !dropped.is_empty() {
+                out.push(QuotaCheck::DropColumns { table, columns: dropped });
+            }
+            out
+        }
+        _ => Vec::new(),
+    }
+}
