@@ -150,8 +150,17 @@ fn announce(s: &Settings) {
             missing.iter().map(|m| m.setting).collect::<Vec<_>>().join(", ")
         ),
     };
+    let rules = if s.dsql_version.is_pinned() {
+        format!(
+            "DSQL rules as of {} (--dsql-version; newest known {})",
+            s.dsql_version,
+            aurora_dsql_mcp_server::sql::NEWEST_KNOWN
+        )
+    } else {
+        format!("DSQL rules as of {}", s.dsql_version)
+    };
     tracing::info!(
-        "aurora-dsql-mcp-server {} serving MCP on stdin/stdout: {target}; {}",
+        "aurora-dsql-mcp-server {} serving MCP on stdin/stdout: {target}; {}; {rules}",
         env!("CARGO_PKG_VERSION"),
         s.mode_label()
     );

@@ -315,7 +315,13 @@ fn workflow_4_tenant_scoped_queries_with_parameters_and_an_aggregate_join() {
 fn a_table_takes_at_most_24_indexes_the_primary_key_included() {
     let t = table("idx24");
     let mut s = Server::local(&["--allow-writes"]);
-    tx(&mut s, &[&format!("CREATE TABLE {t} (id int PRIMARY KEY, {})", (1..=23).map(|i| format!("c{i} int")).collect::<Vec<_>>().join(", "))]);
+    tx(
+        &mut s,
+        &[&format!(
+            "CREATE TABLE {t} (id int PRIMARY KEY, {})",
+            (1..=23).map(|i| format!("c{i} int")).collect::<Vec<_>>().join(", ")
+        )],
+    );
     for i in 1..=23 {
         tx(&mut s, &[&format!("CREATE INDEX ASYNC {t}_i{i} ON {t} (c{i})")]);
     }

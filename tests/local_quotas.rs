@@ -53,7 +53,8 @@ fn schemas_tables_and_views_are_capped_as_on_dsql() {
         ),
     );
     let missing = (1000 - tables) as usize;
-    let creates: Vec<String> = (0..missing).map(|i| format!("CREATE TABLE quota_s0.t{i} (id int PRIMARY KEY)")).collect();
+    let creates: Vec<String> =
+        (0..missing).map(|i| format!("CREATE TABLE quota_s0.t{i} (id int PRIMARY KEY)")).collect();
     seed(&mut seeder, creates, 250);
     let msg = s.err("transact", json!({"sql_list": ["CREATE TABLE public.one_too_many (id int PRIMARY KEY)"]}));
     assert!(msg.contains("54000") && msg.contains("creating more than 1000 tables not allowed"), "{msg}");

@@ -191,9 +191,33 @@ fn help_documents_every_flag_and_its_environment_variable() {
         "AWS_REGION",
         "DATABASE_USER",
         "AWS_PROFILE",
+        "--dsql-version",
+        "AURORA_DSQL_VERSION",
     ] {
         assert!(help.contains(flag), "--help does not mention {flag}:\n{help}");
     }
+}
+
+#[test]
+fn dsql_version_is_validated_and_a_pinned_version_is_announced_and_applied() {
+    for bad in ["2026-13-01", "yesterday", "2024-12-03"] {
+        let out = std::process::Command::new(common::BIN).args(["--dsql-version", bad]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {stderr}");
+        assert!(stderr.contains("--dsql-version") && stderr.contains(bad), "{bad}: {stderr}");
+        assert!(stderr.contains("YYYY-MM-DD") || stderr.contains("general availability"), "{bad}: {stderr}");
+        assert!(out.stdout.is_empty(), "stdout carries only MCP");
+    }
+    // No database needed: dsql_lint applies the pinned rules, and the instructions say which date is in force.
+    let mut s = Server::start_with_env(&[], &[("AURORA_DSQL_VERSION", "2026-08-25")]);
+    assert!(s.init["instructions"].as_str().unwrap().contains("as of 2026-08-25"), "{}", s.init);
+    let r = s.ok("dsql_lint", json!({"sql": "CREATE TABLE c (id uuid PRIMARY KEY, p uuid REFERENCES p (id));"}));
+    let rules: Vec<&str> = r["diagnostics"].as_array().unwrap().iter().filter_map(|d| d["rule"].as_str()).collect();
+    assert!(rules.iter().any(|r| r.starts_with("dsql.L08.")), "{r}");
+    let mut newest = Server::start(&[]);
+    assert!(!newest.init["instructions"].as_str().unwrap().contains("pinned"));
+    let r = newest.ok("dsql_lint", json!({"sql": "CREATE TABLE c (id uuid PRIMARY KEY, p uuid REFERENCES p (id));"}));
+    assert_eq!(r["summary"]["errors"], json!(0), "{r}");
 }
 
 #[test]

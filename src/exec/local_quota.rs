@@ -26,7 +26,10 @@ pub struct Exceeded {
 
 /// The first limit `checks` would exceed, or `None`. Names the database cannot resolve are left to PostgreSQL
 /// (it answers "does not exist" itself).
-pub async fn exceeded(client: &tokio_postgres::Client, checks: &[QuotaCheck]) -> Result<Option<Exceeded>, tokio_postgres::Error> {
+pub async fn exceeded(
+    client: &tokio_postgres::Client,
+    checks: &[QuotaCheck],
+) -> Result<Option<Exceeded>, tokio_postgres::Error> {
     for check in checks {
         if let Some(e) = one(client, check).await? {
             return Ok(Some(e));
@@ -76,7 +79,9 @@ async fn one(client: &tokio_postgres::Client, check: &QuotaCheck) -> Result<Opti
             n.filter(|&n| n >= MAX_SCHEMAS).map(|n| Exceeded {
                 rule: "CT07",
                 arg: None,
-                detail: format!("the database already has {n} schemas (public included; sys and PostgreSQL's own are not counted)"),
+                detail: format!(
+                    "the database already has {n} schemas (public included; sys and PostgreSQL's own are not counted)"
+                ),
             })
         }
         QuotaCheck::AddColumns { table, count: adding } => {

@@ -83,8 +83,16 @@ impl DsqlServer {
             "READ-ONLY: every statement runs in a READ ONLY transaction; writes are refused (restart with \
              --allow-writes to change data)"
         };
+        let rules = if s.dsql_version.is_pinned() {
+            format!(
+                " DSQL rules: as of {} (pinned with --dsql-version: features DSQL shipped later are refused).",
+                s.dsql_version
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "# Aurora DSQL MCP server\nConnected to {target}. Mode: {mode}.\n\n## Tools\n\
+            "# Aurora DSQL MCP server\nConnected to {target}. Mode: {mode}.{rules}\n\n## Tools\n\
              - readonly_query(sql, params?): one read-only statement; rows come back as JSON objects.\n\
              - transact(sql_list, params_list?): several statements in one transaction (BEGIN/COMMIT added for you).\n\
              - get_schema(table_name): columns, keys, constraints and indexes of a table.\n\

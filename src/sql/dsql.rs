@@ -6,9 +6,9 @@
 use core::ops::ControlFlow;
 
 use sqlparser::ast::{
-    AlterTableOperation, ArrayElemTypeDef, ColumnOption, DataType, Expr, Function, FunctionArg, FunctionArgExpr,
-    FunctionArguments, GeneratedAs, LockType, Query, Select, SequenceOptions, Set, SetExpr, Statement, TableConstraint,
-    TableFactor, TransactionIsolationLevel, TransactionMode, Value, Visit, Visitor,
+    AlterColumnOperation, AlterTableOperation, ArrayElemTypeDef, ColumnOption, DataType, Expr, Function, FunctionArg,
+    FunctionArgExpr, FunctionArguments, GeneratedAs, LockType, Query, Select, SequenceOptions, Set, SetExpr, Statement,
+    TableConstraint, TableFactor, TransactionIsolationLevel, TransactionMode, Value, Visit, Visitor,
 };
 
 use super::finding::Finding;
@@ -259,8 +259,15 @@ impl Own {
             }
             Statement::AlterTable(at) => {
                 for op in &at.operations {
-                    if let AlterTableOperation::AddColumn { column_def, .. } = op {
-                        self.column_type(&column_def.data_type);
+                    match op {
+                        AlterTableOperation::AddColumn { column_def, .. } => self.column_type(&column_def.data_type),
+                        AlterTableOperation::AlterColumn { op: AlterColumnOperation::AddGenerated { .. }, .. } => {
+                            self.push(rule("Q06").finding(
+                                "adding an identity to an existing column: DSQL refused this in February 2026 \
+                                 (unsupported ALTER TABLE ALTER COLUMN ... ADD IDENTITY statement); current documentation lists it as supported",
+                            ));
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -307,9 +314,9 @@ impl Own {
     fn column_type(&mut self, t: &DataType) {
         if let DataType::Array(elem) = t {
             let elem = match elem {
-                ArrayElemTypeDef::AngleBracket(e) | ArrayElemTypeDef::SquareBracket(e, _) | ArrayElemTypeDef::Parenthesis(e) => {
-                    type_name(e)
-                }
+                ArrayElemTypeDef::AngleBracket(e)
+                | ArrayElemTypeDef::SquareBracket(e, _)
+                | ArrayElemTypeDef::Parenthesis(e) => type_name(e),
                 ArrayElemTypeDef::None => "anyarray".to_string(),
             };
             self.push(rule("Y03").finding_with(&format!("{elem}[]")));

@@ -43,7 +43,6 @@ impl History {
             rule.finding(&format!("{detail} is not supported in DSQL before {}", rule.until.unwrap_or("")))
         };
         f.fix = format!("{} (--dsql-version is {})", f.fix, self.version);
-        f.since = rule.until.map(|u| format!("before {u}"));
         self.out.push(f);
     }
 

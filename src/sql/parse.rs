@@ -8,8 +8,8 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::{Parser, ParserError};
 
 use super::finding::Finding;
-use super::rules;
 use super::lexer::{Kind, Token};
+use super::rules;
 use super::text::Normalized;
 
 pub(crate) struct Parsed {
@@ -171,9 +171,9 @@ fn unparseable_refusal(src: &str, toks: &[Token]) -> Option<Finding> {
     let with_message = |id: &str, message: String| Finding { message, ..rule(id).finding("") };
     let table_ddl = matches!((w(0), w(1)), ("create" | "alter", "table"));
     let sig: Vec<&Token> = toks.iter().filter(|t| !t.is_trivia()).collect();
-    let excludes = sig.windows(2).any(|pair| {
-        pair[0].is_word(src, "exclude") && (pair[1].is_word(src, "using") || pair[1].text(src) == "(")
-    });
+    let excludes = sig
+        .windows(2)
+        .any(|pair| pair[0].is_word(src, "exclude") && (pair[1].is_word(src, "using") || pair[1].text(src) == "("));
     let finding = match (w(0), w(1), w(2)) {
         _ if (table_ddl || w(0) == "create" && w(1) == "unlogged") && excludes => {
             rule("R29").finding("exclusion constraints (EXCLUDE USING …) are not supported in DSQL")

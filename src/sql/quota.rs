@@ -30,7 +30,9 @@ pub(crate) fn checks(stmt: &Statement) -> Vec<QuotaCheck> {
         Statement::CreateIndex(ci) => vec![QuotaCheck::NewIndex { table: ci.table_name.to_string() }],
         Statement::CreateTable(ct) => vec![QuotaCheck::NewTable { name: ct.name.to_string() }],
         Statement::CreateView(cv) if !cv.materialized => vec![QuotaCheck::NewView { name: cv.name.to_string() }],
-        Statement::CreateSchema { schema_name: SchemaName::Simple(n) | SchemaName::NamedAuthorization(n, _), .. } => {
+        Statement::CreateSchema {
+            schema_name: SchemaName::Simple(n) | SchemaName::NamedAuthorization(n, _), ..
+        } => {
             vec![QuotaCheck::NewSchema { name: names::parts(n).join(".") }]
         }
         Statement::CreateSchema { schema_name: SchemaName::UnnamedAuthorization(role), .. } => {
@@ -43,7 +45,9 @@ pub(crate) fn checks(stmt: &Statement) -> Vec<QuotaCheck> {
                 .operations
                 .iter()
                 .flat_map(|op| match op {
-                    AlterTableOperation::DropColumn { column_names, .. } => column_names.iter().map(names::ident).collect(),
+                    AlterTableOperation::DropColumn { column_names, .. } => {
+                        column_names.iter().map(names::ident).collect()
+                    }
                     _ => Vec::new(),
                 })
                 .collect();
