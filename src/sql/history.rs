@@ -113,11 +113,11 @@ impl History {
         }
         for opt in &col.options {
             match &opt.option {
-                ColumnOption::Generated { generated_as, generation_expr: None, .. }
-                    if matches!(generated_as, GeneratedAs::Always | GeneratedAs::ByDefault) =>
-                {
-                    self.report("L01", "an identity column (GENERATED … AS IDENTITY)");
-                }
+                ColumnOption::Generated {
+                    generated_as: GeneratedAs::Always | GeneratedAs::ByDefault,
+                    generation_expr: None,
+                    ..
+                } => self.report("L01", "an identity column (GENERATED … AS IDENTITY)"),
                 ColumnOption::ForeignKey(_) => self.report("L08", "REFERENCES (a foreign key)"),
                 _ => {}
             }
