@@ -2,6 +2,8 @@
 //! rules L01–L10 refuse before their date and not from it), DSQL's recorded messages where they name a type,
 //! function or statement, DSQL's answers for statements the parser cannot read, and the static quota rules.
 
+#![allow(clippy::result_large_err)] // Finding is the library's error type, returned as is.
+
 use aurora_dsql_mcp_server::sql::{self, DsqlVersion, Finding, Policy, RulesMode, StatementInput, Tool};
 
 fn check_at(version: &str, sql_text: &str) -> Result<Vec<Finding>, Finding> {

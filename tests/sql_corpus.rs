@@ -439,7 +439,12 @@ fn transaction_rules_over_the_list() {
 #[test]
 fn tenant_scoping_on_and_off() {
     let tables: HashSet<String> = ["orders", "app.orders"].iter().map(|s| s.to_string()).collect();
-    let pol = Policy { allow_writes: true, rules: RulesMode::Enforce, tenant_column: Some("tenant_id".into()), ..Policy::default() };
+    let pol = Policy {
+        allow_writes: true,
+        rules: RulesMode::Enforce,
+        tenant_column: Some("tenant_id".into()),
+        ..Policy::default()
+    };
     let chk =
         |s: &str| sql::check(Tool::Transact, &[StatementInput { sql: s, param_count: None }], &pol, Some(&tables));
     let chkp = |s: &str, n| {

@@ -233,7 +233,7 @@ impl ServerHandler for DsqlServer {
                 transact::call(env, args, &progress).await
             }
             get_schema::NAME => get_schema::call(env, args).await,
-            dsql_lint::NAME => dsql_lint::call(args).await,
+            dsql_lint::NAME => dsql_lint::call(args, self.env.settings.dsql_version).await,
             doc_tools::SEARCH | doc_tools::READ | doc_tools::RECOMMEND => doc_tools::call(env, &name, args).await,
             other => Err(format!("Unknown tool: {other}. Available tools: {}.", self.tool_names().join(", "))),
         };

@@ -174,13 +174,19 @@ fn is_dml(s: &Statement) -> bool {
 }
 
 pub(crate) fn class(s: &Statement) -> StatementClass {
-    if is_ddl(s) || has_select_into(s) {
+    if is_ddl(s) {
+        return StatementClass::Ddl;
+    }
+    // One walk finds both what makes a statement DDL (SELECT … INTO) and what makes a query DML (a
+    // data-modifying WITH); the answer is the same whichever is found first, except that INTO wins.
+    let nested = Nested::of(s);
+    if nested.select_into {
         return StatementClass::Ddl;
     }
     match s {
-        Statement::Query(_) if contains_dml(s) => StatementClass::Dml,
+        Statement::Query(_) if nested.dml => StatementClass::Dml,
         Statement::Query(_) | Statement::ShowVariable { .. } | Statement::ShowVariables { .. } => StatementClass::Read,
-        Statement::Explain { analyze: true, statement, .. } if contains_dml(statement) => StatementClass::Dml,
+        Statement::Explain { analyze: true, .. } if nested.dml => StatementClass::Dml,
         Statement::Explain { .. } => StatementClass::Read,
         Statement::Copy { to: false, .. } => StatementClass::Dml,
         Statement::Copy { to: true, .. } => StatementClass::Read,
@@ -189,33 +195,36 @@ pub(crate) fn class(s: &Statement) -> StatementClass {
     }
 }
 
-fn contains_dml(s: &Statement) -> bool {
-    let mut found = false;
-    let _ = sqlparser::ast::visit_statements(s, |inner| {
-        if is_dml(inner) {
-            found = true;
+/// What a statement holds anywhere inside it (itself included).
+#[derive(Default)]
+struct Nested {
+    dml: bool,
+    select_into: bool,
+}
+
+impl Nested {
+    fn of(s: &Statement) -> Nested {
+        let mut v = Nested::default();
+        let _ = s.visit(&mut v);
+        v
+    }
+}
+
+impl Visitor for Nested {
+    type Break = ();
+
+    fn pre_visit_statement(&mut self, s: &Statement) -> ControlFlow<()> {
+        self.dml |= is_dml(s);
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_select(&mut self, s: &Select) -> ControlFlow<()> {
+        if s.into.is_some() {
+            self.select_into = true;
             return ControlFlow::Break(());
         }
         ControlFlow::Continue(())
-    });
-    found
-}
-
-fn has_select_into(s: &Statement) -> bool {
-    struct V(bool);
-    impl Visitor for V {
-        type Break = ();
-        fn pre_visit_select(&mut self, s: &Select) -> ControlFlow<()> {
-            if s.into.is_some() {
-                self.0 = true;
-                return ControlFlow::Break(());
-            }
-            ControlFlow::Continue(())
-        }
     }
-    let mut v = V(false);
-    let _ = s.visit(&mut v);
-    v.0
 }
 
 /// Relations read or written, lowercased as written, without CTE names and table functions.

@@ -22,13 +22,46 @@ const TXN_FIX: &str = "Remove it: readonly_query runs in its own read-only trans
 
 /// Mode-independent refusals, over every nested statement, expression and table function.
 pub(crate) fn safety(stmt: &Statement) -> Result<(), Finding> {
-    match stmt.visit(&mut Safety) {
-        ControlFlow::Break(f) => Err(f),
-        ControlFlow::Continue(()) => Ok(()),
+    guards(stmt, false).map_err(Refusal::into_finding)
+}
+
+/// Which guard refused a statement.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    Safety(Finding),
+    ReadOnly(Finding),
+}
+
+impl Refusal {
+    pub(crate) fn into_finding(self) -> Finding {
+        match self {
+            Refusal::Safety(f) | Refusal::ReadOnly(f) => f,
+        }
     }
 }
 
-/// The read-only guard: only reads pass (see module docs).
+/// The safety guard and, when `read_only`, the read-only guard, in one walk over the statement (a walk of the
+/// AST costs about as much as each guard's own work). The result is what [`safety`] and then [`read_only`]
+/// give: a safety refusal anywhere in the statement wins over a read-only one.
+pub(crate) fn guards(stmt: &Statement, read_only: bool) -> Result<(), Refusal> {
+    let root = read_only.then(|| read_only_root(stmt));
+    let ro = match root {
+        Some(Ok(allowed_inner)) => Some(ReadOnly { root: stmt, allowed_inner }),
+        _ => None,
+    };
+    let mut v = Both { ro, ro_refusal: None };
+    if let ControlFlow::Break(f) = stmt.visit(&mut v) {
+        return Err(Refusal::Safety(f));
+    }
+    match (root, v.ro_refusal) {
+        (Some(Err(f)), _) | (_, Some(f)) => Err(Refusal::ReadOnly(f)),
+        _ => Ok(()),
+    }
+}
+
+/// The read-only guard alone: only reads pass (see module docs). [`guards`] runs it in the same walk as the
+/// safety guard; this is the reference it is tested against.
+#[cfg(test)]
 pub(crate) fn read_only(stmt: &Statement) -> Result<(), Finding> {
     let allowed_inner = read_only_root(stmt)?;
     let mut v = ReadOnly { root: stmt, allowed_inner };
@@ -40,7 +73,52 @@ pub(crate) fn read_only(stmt: &Statement) -> Result<(), Finding> {
 
 /// True for `CALL sys.wait_for_job(…)` (waiting for an async job changes nothing).
 pub(crate) fn is_wait_for_job(f: &Function) -> bool {
-    names::parts(&f.name) == ["sys", "wait_for_job"]
+    matches!(f.name.0.as_slice(), [schema, name] if names::part_is(schema, "sys") && names::part_is(name, "wait_for_job"))
+}
+
+/// Both guards' visitors: safety refusals stop the walk; the first read-only refusal is kept and the walk goes
+/// on, as a safety refusal later in the statement would still win.
+struct Both<'a> {
+    ro: Option<ReadOnly<'a>>,
+    ro_refusal: Option<Finding>,
+}
+
+impl Both<'_> {
+    fn read_only(&mut self, check: impl FnOnce(&mut ReadOnly<'_>) -> ControlFlow<Finding>) {
+        if self.ro_refusal.is_none()
+            && let Some(ro) = &mut self.ro
+            && let ControlFlow::Break(f) = check(ro)
+        {
+            self.ro_refusal = Some(f);
+        }
+    }
+}
+
+impl Visitor for Both<'_> {
+    type Break = Finding;
+
+    fn pre_visit_statement(&mut self, s: &Statement) -> ControlFlow<Finding> {
+        Safety.pre_visit_statement(s)?;
+        self.read_only(|ro| ro.pre_visit_statement(s));
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<Finding> {
+        Safety.pre_visit_expr(e)?;
+        self.read_only(|ro| ro.pre_visit_expr(e));
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_table_factor(&mut self, t: &TableFactor) -> ControlFlow<Finding> {
+        Safety.pre_visit_table_factor(t)?;
+        self.read_only(|ro| ro.pre_visit_table_factor(t));
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_select(&mut self, s: &Select) -> ControlFlow<Finding> {
+        self.read_only(|ro| ro.pre_visit_select(s));
+        ControlFlow::Continue(())
+    }
 }
 
 struct Safety;
@@ -57,7 +135,7 @@ impl Visitor for Safety {
 
     fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<Finding> {
         if let Expr::Function(f) = e
-            && let Err(finding) = check_function_safety(&names::basename(&f.name), Some(f))
+            && let Err(finding) = check_function_safety(&names::basename_ref(&f.name), Some(f))
         {
             return ControlFlow::Break(finding);
         }
@@ -364,7 +442,7 @@ impl Visitor for ReadOnly<'_> {
 
     fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<Finding> {
         if let Expr::Function(f) = e {
-            return state_function(&names::basename(&f.name));
+            return state_function(&names::basename_ref(&f.name));
         }
         ControlFlow::Continue(())
     }
@@ -389,4 +467,87 @@ fn state_function(name: &str) -> ControlFlow<Finding> {
         );
     }
     ControlFlow::Continue(())
+}
+
+/// The public corpus (shared with the corpus tests), to check the one-walk guard against the two walks.
+#[cfg(test)]
+#[path = "../../tests/corpus/mod.rs"]
+#[allow(dead_code)]
+mod corpus;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(sql: &str) -> Option<Statement> {
+        let norm = text::normalize(sql, None).ok()?;
+        parse::parse_one(&norm).ok().map(|p| p.stmt)
+    }
+
+    /// What the two separate walks give: safety first, then (in read-only mode) the read-only guard.
+    fn separate(stmt: &Statement, read_only: bool) -> Result<(), (bool, Finding)> {
+        let mut safety = Safety;
+        if let ControlFlow::Break(f) = stmt.visit(&mut safety) {
+            return Err((true, f));
+        }
+        if read_only {
+            return self::read_only(stmt).map_err(|f| (false, f));
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn one_walk_refuses_exactly_as_the_two_guards_do() {
+        let extra = [
+            "WITH x AS (INSERT INTO t VALUES (1) RETURNING *) SELECT pg_sleep(1) FROM x",
+            "SELECT nextval('s'), pg_sleep(1)",
+            "SELECT setval('s', 1) FROM generate_series(1, 2)",
+            "EXPLAIN ANALYZE INSERT INTO t SELECT pg_sleep(1)",
+            "EXPLAIN INSERT INTO t VALUES (nextval('s'))",
+            "SELECT 1 INTO newtab FROM pg_sleep(1)",
+            "CALL sys.wait_for_job('j')",
+            "CALL \"SYS\".wait_for_job('j')",
+            "CALL Sys.Wait_For_Job('j')",
+            "SELECT * FROM dblink('x', 'y') AS t(a int)",
+        ];
+        let lists = [
+            corpus::RO_REJECT_WRITES,
+            corpus::RO_REJECT_SESSION,
+            corpus::RO_REJECT_STATEMENTS,
+            corpus::TXN_CONTROL,
+            corpus::STACKED,
+            corpus::DANGEROUS,
+            corpus::BYPASS,
+            corpus::RO_ALLOW,
+            corpus::RW_ALLOW,
+            &extra,
+        ];
+        let mut checked = 0;
+        for sql in lists.iter().flat_map(|l| l.iter()) {
+            let Some(stmt) = one(sql) else { continue };
+            for read_only in [false, true] {
+                let combined = guards(&stmt, read_only).map_err(|r| match r {
+                    Refusal::Safety(f) => (true, f),
+                    Refusal::ReadOnly(f) => (false, f),
+                });
+                assert_eq!(combined, separate(&stmt, read_only), "{sql} (read_only={read_only})");
+                checked += 1;
+            }
+        }
+        assert!(checked > 200, "{checked}");
+    }
+
+    #[test]
+    fn wait_for_job_matches_resolved_names_only() {
+        let call = |sql: &str| match one(sql) {
+            Some(Statement::Call(f)) => is_wait_for_job(&f),
+            other => panic!("{sql}: {other:?}"),
+        };
+        assert!(call("CALL sys.wait_for_job('j')"));
+        assert!(call("CALL SYS.Wait_For_Job('j')"));
+        assert!(call("CALL \"sys\".\"wait_for_job\"('j')"));
+        assert!(!call("CALL \"SYS\".wait_for_job('j')"));
+        assert!(!call("CALL wait_for_job('j')"));
+        assert!(!call("CALL x.sys.wait_for_job('j')"));
+    }
 }

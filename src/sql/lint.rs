@@ -10,11 +10,15 @@ use serde_json::{Value, json};
 use super::classify;
 use super::dsql;
 use super::finding::Finding;
+use super::history;
 use super::lexer::{self, Kind};
 use super::parse;
 use super::rules;
 use super::text;
 use super::txn;
+use super::version::DsqlVersion;
+
+mod chunks;
 
 /// Largest input accepted, in characters (as upstream's `maxLength`).
 pub const MAX_INPUT_CHARS: usize = 1_000_000;
@@ -22,6 +26,16 @@ const PREVIEW_MAX_CHARS: usize = 80;
 
 /// Lints `sql` for DSQL compatibility. `dialect` is `postgres` or `mysql` (mysqldump DDL, always converted).
 pub fn run(sql: &str, fix: bool, dialect: &str) -> Result<Value, String> {
+    run_at(sql, fix, dialect, DsqlVersion::newest())
+}
+
+/// [`run`] with DSQL's rules as of `version` (`--dsql-version`): rules DSQL lifted later are reported too.
+pub fn run_at(sql: &str, fix: bool, dialect: &str, version: DsqlVersion) -> Result<Value, String> {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    run_on(sql, fix, dialect, threads, version)
+}
+
+fn run_on(sql: &str, fix: bool, dialect: &str, threads: usize, version: DsqlVersion) -> Result<Value, String> {
     let chars = sql.chars().count();
     if chars > MAX_INPUT_CHARS {
         return Err(format!(
@@ -36,25 +50,26 @@ pub fn run(sql: &str, fix: bool, dialect: &str) -> Result<Value, String> {
     if sql.trim().is_empty() {
         return Ok(json!({"diagnostics": [], "fixed_sql": null, "summary": {"errors": 0, "warnings": 0, "fixed": 0}}));
     }
-    // dsql-lint and our own pass are independent: run them on two threads (the bulk of a 1 MB lint).
-    let (diags, fixed_sql, stmts) = std::thread::scope(|scope| {
-        let ours = (!mysql).then(|| scope.spawn(|| split(sql)));
-        let (diags, fixed_sql) = if mysql {
-            let out = dsql_lint::fix_sql_mysql(sql);
-            (out.diagnostics, Some(out.sql))
-        } else if fix {
-            let out = dsql_lint::fix_sql(sql);
-            (out.diagnostics, Some(out.sql))
-        } else {
-            (dsql_lint::lint_sql(sql), None)
-        };
-        // For MySQL input our checks run on the converted SQL.
-        let stmts = match ours {
-            Some(handle) => handle.join().unwrap_or_default(),
-            None => split(fixed_sql.as_deref().unwrap_or_default()),
-        };
-        (diags, fixed_sql, stmts)
-    });
+    let (diags, fixed_sql, stmts) = if mysql {
+        // Our checks run on the converted SQL.
+        let out = dsql_lint::fix_sql_mysql(sql);
+        let stmts = split(&out.sql, 1).statements;
+        (out.diagnostics, Some(out.sql), stmts)
+    } else if threads < 2 || sql.len() < 2 * chunks::MIN_CHUNK_BYTES {
+        // dsql-lint and our own pass are independent: two threads.
+        std::thread::scope(|scope| {
+            let ours = scope.spawn(|| split(sql, 1).statements);
+            let out = chunks::whole(sql, fix);
+            (out.diagnostics, out.fixed_sql, ours.join().unwrap_or_default())
+        })
+    } else {
+        // A large input: our pass first (on all cores), as it tells where dsql-lint's input may be cut; then
+        // dsql-lint on the pieces, on all cores.
+        let s = split(sql, threads);
+        let cuts = chunks::cuts(sql.len(), &s.statements, threads);
+        let out = chunks::lint(sql, fix, &cuts, &s.semicolons, threads);
+        (out.diagnostics, out.fixed_sql, s.statements)
+    };
     let (mut errors, mut warnings, mut fixed) = (0usize, 0usize, 0usize);
     let mut diagnostics = Vec::with_capacity(diags.len());
     for d in &diags {
@@ -77,7 +92,8 @@ pub fn run(sql: &str, fix: bool, dialect: &str) -> Result<Value, String> {
         }
     }
     for s in &stmts {
-        for f in &s.own {
+        let lifted = if version.is_pinned() { lifted_rules(&s.text, version) } else { Vec::new() };
+        for f in lifted.iter().chain(&s.own) {
             let covered = (s.line..=s.last_line).any(|l| lint_lines.get(&l).is_some_and(|ids| ids.contains(&f.rule)));
             if covered || mysql {
                 continue;
@@ -139,9 +155,13 @@ struct Split {
     text: String,
     line: usize,
     last_line: usize,
+    /// Byte offset just past the `;` that ends it (`None` for a last statement without one).
+    end: Option<usize>,
     own: Vec<Finding>,
     /// Set for statements that count in a transaction (not BEGIN/COMMIT or unparsable ones).
     tx: Option<TxInfo>,
+    /// What dsql-lint's cross-statement passes may relate it to (where the input may be cut).
+    link: chunks::Link,
 }
 
 struct TxInfo {
@@ -156,41 +176,112 @@ impl TxInfo {
     }
 }
 
-/// Splits on top-level semicolons and analyses each statement that parses (others are dsql-lint's to report).
-/// Line numbers are tracked incrementally so the whole pass stays linear.
-fn split(sql: &str) -> Vec<Split> {
-    let Ok(tokens) = lexer::lex(sql) else { return Vec::new() };
-    let mut out = Vec::new();
-    let mut start: Option<usize> = None;
-    let mut end = 0usize;
+struct Splits {
+    statements: Vec<Split>,
+    /// End offsets of every top-level `;`.
+    semicolons: Vec<usize>,
+}
+
+/// A statement's place in the input: bytes `from..to` (first to last significant token), its tokens, the
+/// offset past its `;`, and its first line.
+struct Span {
+    from: usize,
+    to: usize,
+    tokens: std::ops::Range<usize>,
+    end: Option<usize>,
+    line: usize,
+}
+
+/// Splits on top-level semicolons and analyses each statement that parses (others are dsql-lint's to report),
+/// on up to `threads` threads. Line numbers are tracked incrementally so the whole pass stays linear.
+fn split(sql: &str, threads: usize) -> Splits {
+    let Ok(tokens) = lexer::lex(sql) else { return Splits { statements: Vec::new(), semicolons: Vec::new() } };
+    let mut spans = Vec::new();
+    let mut semicolons = Vec::new();
+    let mut first: Option<usize> = None;
+    let mut last = 0usize;
     let (mut counted_to, mut line) = (0usize, 1usize);
-    let mut flush = |from: Option<usize>, to: usize, out: &mut Vec<Split>| {
-        if let Some(from) = from {
-            line += sql[counted_to..from].matches('\n').count();
+    let mut flush = |first: Option<usize>, last: usize, end: Option<usize>, spans: &mut Vec<Span>| {
+        if let Some(first) = first {
+            let from = tokens[first].start;
+            line += sql.as_bytes()[counted_to..from].iter().filter(|&&b| b == b'\n').count();
             counted_to = from;
-            out.push(analyse(sql, from, to, line));
+            spans.push(Span { from, to: tokens[last].end, tokens: first..last + 1, end, line });
         }
     };
-    for t in &tokens {
+    for (i, t) in tokens.iter().enumerate() {
         match t.kind {
-            Kind::Semicolon => flush(start.take(), end, &mut out),
+            Kind::Semicolon => {
+                semicolons.push(t.end);
+                flush(first.take(), last, Some(t.end), &mut spans);
+            }
             _ if t.is_trivia() => {}
             _ => {
-                start.get_or_insert(t.start);
-                end = t.end;
+                first.get_or_insert(i);
+                last = i;
             }
         }
     }
-    flush(start, end, &mut out);
-    out
+    flush(first, last, None, &mut spans);
+    let statements = if threads < 2 || spans.len() < 2 {
+        spans.iter().map(|s| analyse(sql, &tokens, s)).collect()
+    } else {
+        // Contiguous runs of about equal bytes, one per thread.
+        let per = sql.len() / threads + 1;
+        let mut runs: Vec<&[Span]> = Vec::new();
+        let mut rest = spans.as_slice();
+        while !rest.is_empty() {
+            let limit = rest[0].from + per;
+            let n = rest.iter().position(|s| s.from >= limit).unwrap_or(rest.len()).max(1);
+            runs.push(&rest[..n]);
+            rest = &rest[n..];
+        }
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = runs[1..]
+                .iter()
+                .map(|run| scope.spawn(|| run.iter().map(|s| analyse(sql, &tokens, s)).collect::<Vec<_>>()))
+                .collect();
+            let mut out: Vec<Split> = runs[0].iter().map(|s| analyse(sql, &tokens, s)).collect();
+            for (h, run) in handles.into_iter().zip(&runs[1..]) {
+                // A panic in our own analysis must not lose the statements: analyse them here instead.
+                out.extend(h.join().unwrap_or_else(|_| run.iter().map(|s| analyse(sql, &tokens, s)).collect()));
+            }
+            out
+        })
+    };
+    Splits { statements, semicolons }
 }
 
-fn analyse(sql: &str, from: usize, to: usize, line: usize) -> Split {
-    let text = &sql[from..to];
-    let last_line = line + text.matches('\n').count();
-    let mut split = Split { text: text.to_string(), line, last_line, own: Vec::new(), tx: None };
-    let Ok(norm) = text::normalize_body(text) else { return split };
-    let Ok(p) = parse::parse_one(&norm) else { return split };
+/// Findings of rules DSQL lifted after `version` (a second parse, paid only with a pinned `--dsql-version`).
+fn lifted_rules(statement: &str, version: DsqlVersion) -> Vec<Finding> {
+    text::normalize_body(statement)
+        .ok()
+        .and_then(|norm| parse::parse_one(&norm).ok())
+        .map(|p| history::check(&p.stmt, version))
+        .unwrap_or_default()
+}
+
+fn analyse(sql: &str, tokens: &[lexer::Token], span: &Span) -> Split {
+    let text = &sql[span.from..span.to];
+    let toks = &tokens[span.tokens.clone()];
+    let last_line = span.line + text.matches('\n').count();
+    let mut split = Split {
+        text: text.to_string(),
+        line: span.line,
+        last_line,
+        end: span.end,
+        own: Vec::new(),
+        tx: None,
+        link: chunks::Link::default(),
+    };
+    let parsed = text::normalize_body(text).ok().and_then(|norm| parse::parse_one(&norm).ok().map(|p| (norm, p)));
+    let Some((norm, p)) = parsed else {
+        split.link = chunks::link(sql, toks, None);
+        return split;
+    };
+    // dsql-lint parses the text as written: our parse stands for its parse only when nothing was rewritten.
+    let unchanged = norm.text == text && p.parse_text == text;
+    split.link = chunks::link(sql, toks, unchanged.then_some(&p.stmt));
     split.own = dsql::own_findings(&p.stmt);
     if !matches!(
         p.stmt,
@@ -198,11 +289,153 @@ fn analyse(sql: &str, from: usize, to: usize, line: usize) -> Split {
             | sqlparser::ast::Statement::Commit { .. }
             | sqlparser::ast::Statement::Rollback { .. }
     ) {
-        split.tx = Some(TxInfo {
-            class: classify::class(&p.stmt),
-            command: classify::command(&p.stmt),
-            insert_rows: dsql::insert_rows(&p.stmt),
-        });
+        let class = classify::class(&p.stmt);
+        // A read holds no INSERT (a data-modifying WITH makes it DML): no need to walk it for rows.
+        let insert_rows = if class == classify::StatementClass::Read { 0 } else { dsql::insert_rows(&p.stmt) };
+        split.tx = Some(TxInfo { class, command: classify::command(&p.stmt), insert_rows });
     }
     split
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The generated migration of the benchmark, `n` table groups.
+    fn migration(n: usize) -> String {
+        (0..n)
+            .map(|i| {
+                format!(
+                    "CREATE TABLE t{i} (\n  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),\n  tenant_id text NOT NULL,\n  \
+                     name varchar(200),\n  total numeric(12,2),\n  created_at timestamptz DEFAULT now()\n);\n\
+                     CREATE INDEX ASYNC t{i}_tenant ON t{i} (tenant_id);\nCREATE INDEX t{i}_name ON t{i} (name);\n\
+                     INSERT INTO t{i} (tenant_id, name, total) VALUES ('acme', 'it''s; a -- name', 1.50), ('acme', 'b', 2);\n\
+                     ALTER TABLE t{i} ADD COLUMN note text;\n-- comment {i}\n"
+                )
+            })
+            .collect()
+    }
+
+    /// dsql-lint cut at every allowed place gives what one call gives: same diagnostics in the same order with
+    /// the same lines, same fixed SQL. Returns the number of pieces.
+    fn same_as_whole(sql: &str) -> usize {
+        let s = split(sql, 2);
+        let cuts = chunks::allowed_cuts(&s.statements);
+        let mut pieces = 0;
+        for fix in [false, true] {
+            let whole = chunks::whole(sql, fix);
+            let cut = chunks::lint(sql, fix, &cuts, &s.semicolons, 2);
+            assert_eq!(format!("{:#?}", cut.diagnostics), format!("{:#?}", whole.diagnostics), "fix={fix}\n{sql}");
+            assert_eq!(cut.fixed_sql, whole.fixed_sql, "fix={fix}\n{sql}");
+            pieces = cut.pieces;
+        }
+        pieces
+    }
+
+    #[test]
+    fn pieces_lint_like_the_whole_migration() {
+        let sql = migration(40);
+        let pieces = same_as_whole(&sql);
+        // Every group is its own run of statements tied only by its own table name.
+        assert_eq!(pieces, 40);
+        assert!(!chunks::whole(&sql, false).diagnostics.is_empty());
+    }
+
+    #[test]
+    fn pieces_lint_like_the_whole_on_tricky_inputs() {
+        let idioms = "CREATE TABLE public.t (id integer NOT NULL, x text);\n\
+            CREATE TABLE other (a int);\n\
+            CREATE SEQUENCE public.t_id_seq AS integer START WITH 1 INCREMENT BY 1 NO MINVALUE NO MAXVALUE CACHE 1;\n\
+            SELECT 1;\n\
+            ALTER SEQUENCE public.t_id_seq OWNED BY public.t.id;\n\
+            CREATE TABLE serial_inline (id serial PRIMARY KEY);\n\
+            ALTER TABLE ONLY public.t ALTER COLUMN id SET DEFAULT nextval('public.t_id_seq'::regclass);\n\
+            INSERT INTO other VALUES (1);\n\
+            ALTER TABLE ONLY public.t ADD CONSTRAINT t_pkey PRIMARY KEY (id);\n\
+            CREATE TABLE u (id bigint NOT NULL, code text);\n\
+            ALTER TABLE u ADD CONSTRAINT u_code UNIQUE (code);\n\
+            CREATE TABLE x (id integer NOT NULL, blob text);\n\
+            SELECT 2;\n\
+            ALTER TABLE public.x ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (\n    SEQUENCE NAME public.x_id_seq\n    START WITH 1\n    INCREMENT BY 1\n    NO MINVALUE\n    NO MAXVALUE\n    CACHE 1\n);\n\
+            ALTER TABLE ONLY public.x ALTER COLUMN blob SET COMPRESSION lz4;\n\
+            CREATE TABLE q (id int);\n\
+            SELECT 3;\n\
+            ALTER TABLE q ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY;\n\
+            CREATE TABLE p (id int PRIMARY KEY, v text);\n\
+            UPDATE other SET a = 2;\n\
+            ALTER TABLE p DROP CONSTRAINT p_pkey;\n\
+            CREATE TABLE arr (tags text[]);\n\
+            TRUNCATE other;\n";
+        let blocks = "CREATE TABLE a1 (id int);\nBEGIN;\nCREATE TABLE b1 (id int);\nCREATE TABLE b2 (id int);\nCOMMIT;\n\
+            BEGIN;\nCREATE TABLE c1 (id int);\nINSERT INTO c1 VALUES (1);\nEND;\n\
+            SELECT 1;\nSTART TRANSACTION;\nCREATE INDEX ASYNC i1 ON a1 (id);\nROLLBACK;\n\
+            BEGIN;\nCREATE TABLE d1 (id int);\nTHIS IS NOT SQL;\nCREATE TABLE d2 (id int);\nCOMMIT;\n\
+            CREATE TABLE e1 (id serial);\nBEGIN;\nCREATE TABLE open1 (id int);\nCREATE TABLE open2 (id int);\n";
+        let quoting = "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1; SELECT 2; $$;\n\
+            CREATE FUNCTION g() RETURNS int LANGUAGE sql AS $body$ SELECT ';'; $body$;\n\
+            -- a comment; with a semicolon\n/* block; /* nested; */ still; */\n\
+            INSERT INTO t VALUES ('a;b', E'c\\';d', 'e''f;');\n\
+            CREATE TABLE \"Quoted;Name\" (id int, \"col;x\" serial);\n\
+            ALTER TABLE \"Quoted;Name\" ADD CONSTRAINT qpk PRIMARY KEY (id);\n\
+            SELECT a$$b FROM t;\n\
+            SELECT U&'d\\0061t;a';\n\
+            CREATE TABLE money_t (m money);\n\
+            ;;\n\
+            CREATE INDEX nope ON t (a)";
+        for sql in [idioms, blocks, quoting] {
+            assert!(same_as_whole(sql) > 1, "{sql}");
+            let crlf = sql.replace('\n', "\r\n");
+            assert!(same_as_whole(&crlf) > 1);
+            let cr = sql.replace('\n', "\r");
+            same_as_whole(&cr);
+        }
+    }
+
+    #[test]
+    fn cuts_stay_out_of_blocks_and_related_statements() {
+        let sql = "CREATE TABLE t (id integer NOT NULL);\nSELECT 1;\nALTER TABLE t ADD CONSTRAINT t_pkey PRIMARY KEY (id);\n\
+                   SELECT 2;\nBEGIN;\nCREATE TABLE a (id int);\nSELECT 3;\nCOMMIT;\nSELECT 4;\n\
+                   ALTER TABLE weird garbage here;\nSELECT 5;\nCREATE TABLE here (id int);\nSELECT 6;";
+        let s = split(sql, 1);
+        let cut_after: Vec<&str> = chunks::allowed_cuts(&s.statements)
+            .iter()
+            .map(|&c| s.statements.iter().find(|st| st.end == Some(c)).map_or("?", |st| st.text.as_str()))
+            .collect();
+        assert_eq!(
+            cut_after,
+            [
+                "ALTER TABLE t ADD CONSTRAINT t_pkey PRIMARY KEY (id)",
+                "SELECT 2",
+                "COMMIT",
+                "SELECT 4",
+                // The unparsable ALTER names `here`, which a later CREATE TABLE uses: no cut between them.
+                "CREATE TABLE here (id int)"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_piece_that_splits_differently_falls_back_to_one_call() {
+        let sql = "SELECT 'a;b';\nCREATE TABLE t (id serial);\n";
+        let s = split(sql, 1);
+        // A cut inside the string literal: sqlparser sees no `;` there.
+        let bad = sql.find(';').map(|i| i + 1).unwrap_or(0);
+        let out = chunks::lint(sql, false, &[bad], &s.semicolons, 2);
+        assert_eq!(out.pieces, 1);
+        assert_eq!(format!("{:?}", out.diagnostics), format!("{:?}", chunks::whole(sql, false).diagnostics));
+    }
+
+    #[test]
+    fn large_input_is_cut_and_reports_like_one_call() {
+        let sql = migration(400);
+        assert!(sql.len() > 4 * chunks::MIN_CHUNK_BYTES);
+        let s = split(&sql, 2);
+        assert!(chunks::cuts(sql.len(), &s.statements, 2).len() >= 2);
+        for fix in [false, true] {
+            let one = run_on(&sql, fix, "postgres", 1, DsqlVersion::newest()).unwrap();
+            assert!(one["diagnostics"].as_array().is_some_and(|d| d.len() >= 400));
+            assert_eq!(run_on(&sql, fix, "postgres", 2, DsqlVersion::newest()).unwrap(), one);
+            assert_eq!(run_on(&sql, fix, "postgres", 3, DsqlVersion::newest()).unwrap(), one);
+        }
+    }
 }

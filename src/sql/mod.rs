@@ -157,10 +157,12 @@ pub fn check(
         if let Some(f) = dsql::malformed(&p.stmt) {
             return Err(f.at(i));
         }
-        guard::safety(&p.stmt).map_err(|f| dsql::dsql_refusal(&p.stmt, &f).unwrap_or(f).at(i))?;
-        if read_only {
-            guard::read_only(&p.stmt).map_err(|f| f.at(i))?;
-        } else if let Some(w) = tautology::warning(&p.stmt) {
+        // Both guards in one walk of the AST.
+        guard::guards(&p.stmt, read_only).map_err(|r| match r {
+            guard::Refusal::Safety(f) => dsql::dsql_refusal(&p.stmt, &f).unwrap_or(f).at(i),
+            guard::Refusal::ReadOnly(f) => f.at(i),
+        })?;
+        if !read_only && let Some(w) = tautology::warning(&p.stmt) {
             warnings.push(w.at(i));
         }
         if let Some((col, tables)) = tenant {
@@ -180,7 +182,9 @@ pub fn check(
         }
         let class = classify::class(&p.stmt);
         let command = classify::command(&p.stmt);
-        tx.push(txn::TxStatement { class, command: command.clone(), insert_rows: dsql::insert_rows(&p.stmt) });
+        // A read holds no INSERT (a data-modifying WITH makes it DML): skip that walk.
+        let insert_rows = if class == StatementClass::Read { 0 } else { dsql::insert_rows(&p.stmt) };
+        tx.push(txn::TxStatement { class, command: command.clone(), insert_rows });
         statements.push(PreparedStatement {
             text: norm.text,
             command,

@@ -1,6 +1,8 @@
 //! Identifier resolution as PostgreSQL does it: unquoted names fold to ASCII lowercase, quoted names keep their
 //! case. (`U&"…"` names were already decoded into plain quoted names before parsing.)
 
+use std::borrow::Cow;
+
 use sqlparser::ast::{Ident, ObjectName, ObjectNamePart};
 
 pub(crate) fn ident(id: &Ident) -> String {
@@ -20,9 +22,32 @@ pub(crate) fn parts(name: &ObjectName) -> Vec<String> {
 
 /// Last part of a dotted name (the function or table basename).
 pub(crate) fn basename(name: &ObjectName) -> String {
+    basename_ref(name).into_owned()
+}
+
+/// [`basename`] without a copy when the name is already in resolved form (the usual case: checked on every
+/// function call of every statement).
+pub(crate) fn basename_ref(name: &ObjectName) -> Cow<'_, str> {
     match name.0.last() {
-        Some(ObjectNamePart::Identifier(id)) => ident(id),
-        _ => String::new(),
+        Some(ObjectNamePart::Identifier(id))
+            if id.quote_style.is_some() || !id.value.bytes().any(|b| b.is_ascii_uppercase()) =>
+        {
+            Cow::Borrowed(id.value.as_str())
+        }
+        Some(ObjectNamePart::Identifier(id)) => Cow::Owned(id.value.to_ascii_lowercase()),
+        _ => Cow::Borrowed(""),
+    }
+}
+
+/// True when a name part resolves to `resolved` (given in resolved form), without building the string.
+pub(crate) fn part_is(part: &ObjectNamePart, resolved: &str) -> bool {
+    match part {
+        ObjectNamePart::Identifier(id) if id.quote_style.is_some() => id.value == resolved,
+        ObjectNamePart::Identifier(id) => {
+            id.value.len() == resolved.len()
+                && id.value.bytes().zip(resolved.bytes()).all(|(a, b)| a.to_ascii_lowercase() == b)
+        }
+        ObjectNamePart::Function(_) => resolved.is_empty(),
     }
 }
 

@@ -47,7 +47,8 @@ pub fn definition() -> Value {
     })
 }
 
-pub async fn call(args: Option<Map<String, Value>>) -> Result<Value, String> {
+/// `version`: `--dsql-version`, the DSQL release whose rules apply.
+pub async fn call(args: Option<Map<String, Value>>, version: sql::DsqlVersion) -> Result<Value, String> {
     let args: Args = parse_args(
         NAME,
         args,
@@ -61,7 +62,7 @@ pub async fn call(args: Option<Map<String, Value>>) -> Result<Value, String> {
     }
     let dialect = args.dialect.unwrap_or_else(|| "postgres".into());
     // Linting a large migration is CPU work: keep it off the async workers.
-    tokio::task::spawn_blocking(move || sql::lint::run(&args.sql, args.fix, &dialect))
+    tokio::task::spawn_blocking(move || sql::lint::run_at(&args.sql, args.fix, &dialect, version))
         .await
         .map_err(|e| format!("dsql_lint failed internally: {e}"))?
 }

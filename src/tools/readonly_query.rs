@@ -61,7 +61,12 @@ pub async fn call(env: &Env, args: Option<Map<String, Value>>) -> Result<Value, 
     let statements: Vec<Statement> = checked
         .statements
         .into_iter()
-        .map(|p| Statement { text: p.text, command: p.command, params: args.params.clone().unwrap_or_default(), quota: p.quota })
+        .map(|p| Statement {
+            text: p.text,
+            command: p.command,
+            params: args.params.clone().unwrap_or_default(),
+            quota: p.quota,
+        })
         .collect();
     let ctx = ErrorContext { statement: None, allow_writes: env.settings.allow_writes, tool: NAME };
     let outcome = exec::run(&db, &statements, TxMode::ReadOnly, env.settings.limits, &ctx, &|_, _| {})

@@ -114,7 +114,12 @@ pub async fn call(
         .statements
         .into_iter()
         .zip(params_list)
-        .map(|(p, params)| Statement { text: p.text, command: p.command, params: params.unwrap_or_default(), quota: p.quota })
+        .map(|(p, params)| Statement {
+            text: p.text,
+            command: p.command,
+            params: params.unwrap_or_default(),
+            quota: p.quota,
+        })
         .collect();
     let mode = if env.settings.allow_writes { TxMode::ReadWrite } else { TxMode::ReadOnly };
     let ctx = ErrorContext { statement: None, allow_writes: env.settings.allow_writes, tool: NAME };
