@@ -6,7 +6,7 @@
 mod common;
 
 use aurora_dsql_mcp_server::sql::rules;
-use common::{Server, text};
+use common::{Server, count, seed, text};
 use serde_json::json;
 
 /// A statement (or statements, one transaction) that triggers each catalog rule, on the table `conf_t`, and the
@@ -93,21 +93,7 @@ fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-/// Seeds objects with a `--rules off` server on the same sandbox (one call may then create many), in batches.
-fn seed(seeder: &mut Server, statements: impl Iterator<Item = String>, batch: usize) {
-    let all: Vec<String> = statements.collect();
-    for chunk in all.chunks(batch) {
-        seeder.ok("transact", json!({ "sql_list": chunk }));
-    }
-}
-
-fn count(s: &mut Server, sql: &str) -> usize {
-    let rows = s.rows(sql);
-    rows[0]["n"].as_i64().expect("a count") as usize
-}
-
-const USER_SCHEMAS: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'sys') \
-                            AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'";
+const USER_SCHEMAS: &str = aurora_dsql_mcp_server::exec::local_quota::USER_SCHEMA;
 
 /// Fills the database up to a database-wide quota before its trigger runs; returns the statements that undo it.
 fn fill_quota(id: &str, s: &mut Server, seeder: &mut Server) -> Vec<String> {
@@ -194,7 +180,7 @@ fn conformance_table_is_current() {
             }
             None => s.call("transact", json!({ "sql_list": sqls })),
         };
-        seed(&mut seeder, undo.into_iter(), 250);
+        seed(&mut seeder, undo, 250);
         let refused = r["isError"] == json!(true);
         let warning = r["structuredContent"]["warnings"][0].as_str().map(str::to_string);
         let warned = warning.is_some();

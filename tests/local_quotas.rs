@@ -5,23 +5,10 @@
 
 mod common;
 
-use common::Server;
+use common::{Server, count, seed};
 use serde_json::json;
 
-const USER_SCHEMAS: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'sys') \
-                            AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'";
-
-fn count(s: &mut Server, sql: &str) -> i64 {
-    let rows = s.rows(sql);
-    rows[0]["n"].as_str().and_then(|n| n.parse().ok()).or_else(|| rows[0]["n"].as_i64()).expect("a count")
-}
-
-/// Creates objects with the `--rules off` server, `batch` statements per call.
-fn seed(seeder: &mut Server, statements: Vec<String>, batch: usize) {
-    for chunk in statements.chunks(batch) {
-        seeder.ok("transact", json!({ "sql_list": chunk }));
-    }
-}
+const USER_SCHEMAS: &str = aurora_dsql_mcp_server::exec::local_quota::USER_SCHEMA;
 
 #[test]
 fn schemas_tables_and_views_are_capped_as_on_dsql() {

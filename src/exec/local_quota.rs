@@ -11,8 +11,8 @@ pub const MAX_TABLES: i64 = 1000;
 pub const MAX_SCHEMAS: i64 = 10;
 pub const MAX_VIEWS: i64 = 5000;
 
-/// Schemas that are not the user's: PostgreSQL's, and the emulated `sys`.
-const USER_SCHEMA: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'sys') \
+/// SQL condition on `pg_namespace n` keeping the user's schemas (not PostgreSQL's, not the emulated `sys`).
+pub const USER_SCHEMA: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'sys') \
                            AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'";
 
 /// A limit the statement would exceed: catalog rule id and the value DSQL names in its message, if any.
@@ -52,26 +52,8 @@ async fn one(client: &tokio_postgres::Client, check: &QuotaCheck) -> Result<Opti
                 detail: format!("{table} already has {n} indexes (the primary key and unique constraints count)"),
             })
         }
-        QuotaCheck::NewTable { name } => {
-            let sql = "SELECT CASE WHEN to_regclass($1) IS NULL THEN (SELECT count(*) FROM pg_class c \
-                       JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND ";
-            let n = client.query_one(&format!("{sql}{USER_SCHEMA}) END"), &[name]).await?.get::<_, Option<i64>>(0);
-            n.filter(|&n| n >= MAX_TABLES).map(|n| Exceeded {
-                rule: "CT06",
-                arg: None,
-                detail: format!("the database already has {n} tables"),
-            })
-        }
-        QuotaCheck::NewView { name } => {
-            let sql = "SELECT CASE WHEN to_regclass($1) IS NULL THEN (SELECT count(*) FROM pg_class c \
-                       JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v' AND ";
-            let n = client.query_one(&format!("{sql}{USER_SCHEMA}) END"), &[name]).await?.get::<_, Option<i64>>(0);
-            n.filter(|&n| n >= MAX_VIEWS).map(|n| Exceeded {
-                rule: "V01",
-                arg: None,
-                detail: format!("the database already has {n} views"),
-            })
-        }
+        QuotaCheck::NewTable { name } => new_relation(client, name, "'r', 'p'", MAX_TABLES, "CT06", "tables").await?,
+        QuotaCheck::NewView { name } => new_relation(client, name, "'v'", MAX_VIEWS, "V01", "views").await?,
         QuotaCheck::NewSchema { name } => {
             let sql = "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) \
                        THEN (SELECT count(*) FROM pg_namespace n WHERE ";
@@ -104,6 +86,28 @@ async fn one(client: &tokio_postgres::Client, check: &QuotaCheck) -> Result<Opti
             })
         }
     })
+}
+
+/// A new relation of `kinds` (pg_class.relkind list) named `name`: exceeded when the user's schemas already hold
+/// `max` of them. Creating a relation that already exists adds none.
+async fn new_relation(
+    client: &tokio_postgres::Client,
+    name: &str,
+    kinds: &str,
+    max: i64,
+    rule: &'static str,
+    what: &str,
+) -> Result<Option<Exceeded>, tokio_postgres::Error> {
+    let sql = format!(
+        "SELECT CASE WHEN to_regclass($1) IS NULL THEN (SELECT count(*) FROM pg_class c \
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ({kinds}) AND {USER_SCHEMA}) END"
+    );
+    let n = client.query_one(&sql, &[&name]).await?.get::<_, Option<i64>>(0);
+    Ok(n.filter(|&n| n >= max).map(|n| Exceeded {
+        rule,
+        arg: None,
+        detail: format!("the database already has {n} {what}"),
+    }))
 }
 
 /// DSQL's error for an exceeded limit, in the tools' error layout.

@@ -214,3 +214,17 @@ pub fn table(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     format!("{prefix}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
 }
+
+/// The number in column `n` of the first row of a read.
+pub fn count(s: &mut Server, sql: &str) -> i64 {
+    s.rows(sql)[0]["n"].as_i64().unwrap_or_else(|| panic!("no count in column n: {sql}"))
+}
+
+/// Runs `statements` through `seeder` (a server started with `--rules off`, so one call may create many
+/// objects), `batch` statements per call.
+pub fn seed(seeder: &mut Server, statements: impl IntoIterator<Item = String>, batch: usize) {
+    let all: Vec<String> = statements.into_iter().collect();
+    for chunk in all.chunks(batch) {
+        seeder.ok("transact", json!({ "sql_list": chunk }));
+    }
+}
