@@ -123,9 +123,20 @@ pub struct ServerArgs {
     #[arg(long = "max-rows", default_value_t = 1000, env = "AURORA_DSQL_MAX_ROWS")]
     pub max_rows: usize,
 
-    /// Seconds a tool call may run in the database before it is cancelled (a cancel request is sent)
+    /// Maximum bytes of rows a tool returns, counted as the answer carries them (JSON, twice: structured and
+    /// text); rows stop at the first one that would pass it, with `truncated: true`
+    #[arg(long = "max-result-bytes", default_value_t = 1 << 20, env = "AURORA_DSQL_MAX_RESULT_BYTES")]
+    pub max_result_bytes: usize,
+
+    /// Seconds a tool call may run in the database, retries included, before it is cancelled (a cancel request is
+    /// sent)
     #[arg(long = "statement-timeout", default_value_t = 30, env = "AURORA_DSQL_STATEMENT_TIMEOUT")]
     pub statement_timeout: u64,
+
+    /// How many times a transaction that hit an optimistic-concurrency conflict (40001, OC000/OC001) is run again,
+    /// with jittered exponential backoff (20 ms doubling, capped at 2 s), within the call's time budget
+    #[arg(long = "max-retries", default_value_t = 5, env = "AURORA_DSQL_MAX_RETRIES")]
+    pub max_retries: u32,
 
     /// Lifetime of IAM auth tokens in seconds (DSQL mode)
     #[arg(long = "token-expiry", default_value_t = 900)]

@@ -64,20 +64,22 @@ async fn serve(args: ServerArgs) -> ExitCode {
             }
         });
     }
-    let running = match server.serve(aurora_dsql_mcp_server::server::stdio::transport()).await {
-        Ok(running) => running,
-        Err(e) => {
-            // stdin closed before the client initialised: a clean exit, not an error.
-            tracing::info!("no MCP session ({e}); exiting");
-            env.shutdown().await;
-            return ExitCode::SUCCESS;
-        }
-    };
+    let running =
+        match server.serve(aurora_dsql_mcp_server::server::stdio::transport_watching(env.stopping.clone())).await {
+            Ok(running) => running,
+            Err(e) => {
+                // stdin closed before the client initialised: a clean exit, not an error.
+                tracing::info!("no MCP session ({e}); exiting");
+                env.shutdown().await;
+                return ExitCode::SUCCESS;
+            }
+        };
     let cancel = running.cancellation_token();
     let waiting = tokio::spawn(running.waiting());
     tokio::select! {
         _ = wait_for_signal() => {
             tracing::info!("signal received: shutting down");
+            env.stopping.cancel();
             cancel.cancel();
         }
         result = waiting => {

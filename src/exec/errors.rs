@@ -14,6 +14,13 @@ pub enum ExecError {
     Timeout { secs: u64 },
     /// The request itself was wrong (parameter count, …).
     Input(String),
+    /// The client cancelled the call (or went away); the transaction was stopped in the database.
+    Cancelled,
+    /// The connection was lost after COMMIT was sent: the transaction may or may not have committed, so it is
+    /// never run again by itself.
+    CommitUnknown { detail: String },
+    /// The transaction was retried after conflicts (or lost connections) and the last attempt failed too.
+    Exhausted { attempts: u32, elapsed_ms: u64, reason: &'static str, last: Box<ExecError> },
 }
 
 impl std::fmt::Display for ExecError {
@@ -27,6 +34,23 @@ impl std::fmt::Display for ExecError {
                  committed. Narrow the query (WHERE, LIMIT, an index), or raise --statement-timeout."
             ),
             ExecError::Input(m) => f.write_str(m),
+            ExecError::Cancelled => f.write_str(
+                "the call was cancelled; its statement was stopped in the database and its transaction rolled back \
+                 (nothing was committed).",
+            ),
+            ExecError::CommitUnknown { detail } => write!(
+                f,
+                "OUTCOME UNKNOWN: the connection was lost after COMMIT was sent ({detail}), so the transaction may or \
+                 may not have committed. It was NOT run again, because running it twice could apply it twice.\n\
+                 WHAT TO DO: check with a read whether the changes are there (e.g. SELECT the rows this transaction \
+                 inserted or updated) before deciding to run it again."
+            ),
+            ExecError::Exhausted { attempts, elapsed_ms, reason, last } => write!(
+                f,
+                "{last}\nRETRIES: the whole transaction was tried {attempts} times over {elapsed_ms} ms and failed \
+                 every time ({reason}); nothing was committed. Retry later, make the transaction smaller, or raise \
+                 --max-retries."
+            ),
         }
     }
 }
@@ -35,7 +59,8 @@ impl ExecError {
     pub fn sqlstate(&self) -> Option<&str> {
         match self {
             ExecError::Db { sqlstate, .. } => sqlstate.as_deref(),
-            ExecError::Timeout { .. } => Some("57014"),
+            ExecError::Timeout { .. } | ExecError::Cancelled => Some("57014"),
+            ExecError::Exhausted { last, .. } => last.sqlstate(),
             _ => None,
         }
     }

@@ -1,23 +1,33 @@
-//! Running checked statements: one transaction per call, the extended protocol for every statement (so the server
-//! itself refuses a second statement), ROLLBACK after reads so nothing a statement sets can leak into the pooled
-//! session, a time budget enforced with a cancel request, and lossless JSON for the rows.
+//! Running checked statements: one transaction per call, run again as a whole when DSQL reports an optimistic
+//! conflict, bounded by the call's time budget, stoppable by the client, with lossless JSON for the rows.
+//!
+//! Against a cluster a call costs its network round trips, so a call is ONE round trip on a warm connection:
+//! `BEGIN`, every statement and the end (`COMMIT`, or `ROLLBACK` after reads) are written together
+//! ([`pipeline`]). The local DSQL emulation of writes checks row counts and quotas between statements, so it runs
+//! them one by one ([`stepwise`]); its socket costs microseconds.
 
+pub mod cancel;
 pub mod encode;
 pub mod errors;
 pub mod local_dsql;
 pub mod local_quota;
 pub mod params;
+mod pipeline;
+pub mod retry;
+pub mod rows;
+mod stepwise;
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
-use futures::{StreamExt, pin_mut};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use tokio_postgres::types::{Kind, ToSql, Type};
+use tokio_postgres::types::ToSql;
 
 use crate::pool::{BackendKind, Database};
 pub use errors::{ErrorContext, ExecError};
-use params::{BinaryParam, RawCell, TextParam};
+use params::BinaryParam;
+pub use rows::{Limit, type_name};
 
 /// One statement to run, after the checks: the text to send, its command tag verb and its bound values.
 #[derive(Debug, Clone)]
@@ -31,8 +41,21 @@ pub struct Statement {
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
+    /// Rows returned per call (`--max-rows`).
     pub max_rows: usize,
+    /// Bytes of rows returned per call, as the answer carries them (`--max-result-bytes`).
+    pub max_bytes: usize,
+    /// The call's whole time budget, retries included (`--statement-timeout`).
     pub timeout: Duration,
+    /// Extra attempts after a conflict (`--max-retries`).
+    pub max_retries: u32,
+}
+
+impl Limits {
+    /// Limits for the server's own catalog reads: every row (they are small), same budget and retries.
+    pub fn unbounded_rows(self) -> Limits {
+        Limits { max_rows: usize::MAX, max_bytes: usize::MAX, ..self }
+    }
 }
 
 /// How the transaction is opened and closed.
@@ -42,6 +65,22 @@ pub enum TxMode {
     ReadOnly,
     /// `BEGIN` … `COMMIT` (any error: `ROLLBACK`).
     ReadWrite,
+}
+
+impl TxMode {
+    fn begin(self) -> &'static str {
+        match self {
+            TxMode::ReadOnly => "BEGIN READ ONLY",
+            TxMode::ReadWrite => "BEGIN",
+        }
+    }
+
+    fn end(self) -> &'static str {
+        match self {
+            TxMode::ReadOnly => "ROLLBACK",
+            TxMode::ReadWrite => "COMMIT",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -63,10 +102,44 @@ pub struct Outcome {
     pub columns: Vec<Column>,
     pub rows: Vec<Map<String, Value>>,
     pub truncated: bool,
+    /// Which limit cut the rows, if one did.
+    pub stopped_by: Option<Limit>,
+    /// Rows the last statement produced (returned or not).
+    pub rows_seen: u64,
+    /// A single row was larger than the byte limit and its longest values were cut.
+    pub values_cut: bool,
     pub statements: Vec<StatementReport>,
+    /// Every statement's rows, when asked for with [`run_all_rows`]; otherwise empty.
+    pub all_rows: Vec<Vec<Map<String, Value>>>,
+    /// How many times the transaction ran (1 unless a conflict made it run again).
+    pub attempts: u32,
 }
 
-/// Run `statements` in one transaction on a pooled connection.
+/// How an attempt failed: run the whole transaction again, or report.
+#[derive(Debug)]
+enum Failure {
+    /// Nothing was committed and running it again may succeed (a conflict, a session lost before COMMIT).
+    Retry(ExecError),
+    Final(ExecError),
+}
+
+/// What one attempt needs.
+struct Attempt<'a> {
+    statements: &'a [Statement],
+    mode: TxMode,
+    limits: Limits,
+    ctx: &'a ErrorContext<'a>,
+    on_statement_done: &'a (dyn Fn(usize, usize) + Sync),
+    /// Answer like DSQL where PostgreSQL differs (the local sandbox).
+    emulate: bool,
+    /// Return every statement's rows, not only the last one's.
+    all_rows: bool,
+    /// Set when the connection saw something other than a database's answer: it is not reused.
+    poisoned: AtomicBool,
+}
+
+/// Run `statements` in one transaction on a pooled connection, retrying the whole transaction on DSQL's
+/// optimistic conflicts (`40001`) within the call's budget.
 pub async fn run(
     db: &Database,
     statements: &[Statement],
@@ -75,210 +148,190 @@ pub async fn run(
     ctx: &ErrorContext<'_>,
     on_statement_done: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Outcome, ExecError> {
-    let client = db.pool.get().await.map_err(|e| ExecError::Connect(db.explain_pool_error(&e)))?;
-    let cancel = client.cancel_token();
-    let local = db.kind == BackendKind::Local;
-    let work = run_on(&client, statements, mode, limits, ctx, on_statement_done, local);
-    match tokio::time::timeout(limits.timeout, work).await {
-        Ok(result) => result,
-        Err(_) => {
-            tracing::warn!("call exceeded {} s: cancelling it in the database", limits.timeout.as_secs());
-            db.cancel(cancel).await;
-            // The cancelled statement ends with 57014; ROLLBACK then leaves the session clean. If the server does
-            // not answer, the connection is dropped from the pool instead of being reused in an unknown state.
-            let cleaned = tokio::time::timeout(Duration::from_secs(5), client.batch_execute("ROLLBACK")).await;
-            if !matches!(cleaned, Ok(Ok(()))) {
-                let _ = deadpool_postgres::Object::take(client);
-            }
-            Err(ExecError::Timeout { secs: limits.timeout.as_secs() })
-        }
-    }
+    let attempt = Attempt {
+        statements,
+        mode,
+        limits,
+        ctx,
+        on_statement_done,
+        emulate: db.kind == BackendKind::Local,
+        all_rows: false,
+        poisoned: AtomicBool::new(false),
+    };
+    run_attempts(db, &attempt).await
 }
 
-async fn run_on(
-    client: &tokio_postgres::Client,
+/// [`run`] for the server's own catalog reads: every statement's rows are returned (in `all_rows`), in one round
+/// trip.
+pub async fn run_all_rows(
+    db: &Database,
     statements: &[Statement],
-    mode: TxMode,
     limits: Limits,
     ctx: &ErrorContext<'_>,
-    on_statement_done: &(dyn Fn(usize, usize) + Sync),
-    local: bool,
 ) -> Result<Outcome, ExecError> {
-    let started = std::time::Instant::now();
-    let begin = match mode {
-        TxMode::ReadOnly => "BEGIN READ ONLY",
-        TxMode::ReadWrite => "BEGIN",
+    let attempt = Attempt {
+        statements,
+        mode: TxMode::ReadOnly,
+        limits,
+        ctx,
+        on_statement_done: &|_, _| {},
+        emulate: db.kind == BackendKind::Local,
+        all_rows: true,
+        poisoned: AtomicBool::new(false),
     };
-    client.batch_execute(begin).await.map_err(|e| errors::from_pg(&e, ctx))?;
-    if local && mode == TxMode::ReadWrite {
-        // DSQL never waits for a row lock: a conflicting writer fails fast (reported as OC000 below).
-        client.batch_execute(local_dsql::LOCK_TIMEOUT).await.map_err(|e| errors::from_pg(&e, ctx))?;
+    run_attempts(db, &attempt).await
+}
+
+async fn run_attempts(db: &Database, attempt: &Attempt<'_>) -> Result<Outcome, ExecError> {
+    let started = Instant::now();
+    let deadline = tokio::time::Instant::now() + attempt.limits.timeout;
+    let stop = cancel::current();
+    let mut tries = 1u32;
+    loop {
+        let failure = match attempt_once(db, attempt, deadline, stop.as_ref()).await {
+            Ok(mut outcome) => {
+                outcome.attempts = tries;
+                if tries > 1 {
+                    tracing::info!("transaction committed on attempt {tries}");
+                }
+                return Ok(outcome);
+            }
+            Err(Failure::Final(e)) => return Err(e),
+            Err(Failure::Retry(e)) => e,
+        };
+        let exhausted = |reason| ExecError::Exhausted {
+            attempts: tries,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+            reason,
+            last: Box::new(failure_clone(&failure)),
+        };
+        if tries > attempt.limits.max_retries {
+            return Err(exhausted("--max-retries reached"));
+        }
+        let wait = retry::backoff(tries + 1);
+        if tokio::time::Instant::now() + wait >= deadline {
+            return Err(exhausted("the call's --statement-timeout budget ran out"));
+        }
+        tracing::info!(
+            "attempt {tries} failed ({}); running the whole transaction again in {} ms",
+            failure.sqlstate().unwrap_or("connection lost"),
+            wait.as_millis()
+        );
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = cancel::stopped(stop.as_ref()) => return Err(ExecError::Cancelled),
+        }
+        tries += 1;
     }
-    let mut rows_modified: u64 = 0;
-    let mut outcome = Outcome::default();
-    let mut raw_rows: Vec<tokio_postgres::Row> = Vec::new();
-    let mut last_statement: Option<tokio_postgres::Statement> = None;
-    let n = statements.len();
-    for (i, st) in statements.iter().enumerate() {
-        let stmt_ctx =
-            ErrorContext { statement: Some((i, n, &st.text)), allow_writes: ctx.allow_writes, tool: ctx.tool };
-        if local && !st.quota.is_empty() {
-            let exceeded = local_quota::exceeded(client, &st.quota).await.map_err(|e| errors::from_pg(&e, &stmt_ctx));
-            let refusal = match exceeded {
-                Ok(None) => None,
-                Ok(Some(e)) => {
-                    let (sqlstate, text) = local_quota::error_text(&e, i, n);
-                    Some(ExecError::Db { sqlstate, text })
-                }
-                Err(e) => Some(e),
-            };
-            if let Some(err) = refusal {
-                let _ = client.batch_execute("ROLLBACK").await;
-                return Err(err);
+}
+
+fn failure_clone(e: &ExecError) -> ExecError {
+    match e {
+        ExecError::Db { sqlstate, text } => ExecError::Db { sqlstate: sqlstate.clone(), text: text.clone() },
+        other => ExecError::Db { sqlstate: other.sqlstate().map(str::to_string), text: other.to_string() },
+    }
+}
+
+/// One attempt on one pooled connection, stopped by the deadline or the client. A stopped attempt gets a cancel
+/// request and is then driven to its end, so the connection's state is known: back to the pool clean, or
+/// dropped.
+async fn attempt_once(
+    db: &Database,
+    attempt: &Attempt<'_>,
+    deadline: tokio::time::Instant,
+    stop: Option<&cancel::CancellationToken>,
+) -> Result<Outcome, Failure> {
+    let timeout = || ExecError::Timeout { secs: attempt.limits.timeout.as_secs() };
+    let client = tokio::select! {
+        got = db.get() => got.map_err(|e| Failure::Final(ExecError::Connect(e)))?,
+        _ = tokio::time::sleep_until(deadline) => return Err(Failure::Final(timeout())),
+        _ = cancel::stopped(stop) => return Err(Failure::Final(ExecError::Cancelled)),
+    };
+    let cancel_token = client.cancel_token();
+    let pipelined = attempt.mode == TxMode::ReadOnly || !attempt.emulate;
+    let (result, unanswered) = {
+        let work = async {
+            if pipelined {
+                pipeline::attempt(&client, attempt).await
+            } else {
+                stepwise::attempt(&client, attempt).await
             }
-        }
-        let adapted =
-            if local { local_dsql::adapt(&st.text) } else { local_dsql::Adapted { text: st.text.clone(), job: None } };
-        let mut result = run_statement(client, st, &adapted.text, i, n, limits.max_rows, i + 1 == n).await;
-        if let (Ok(done), Some(job)) = (&mut result, &adapted.job) {
-            // DSQL answers an async DDL statement with one row: the job id.
-            match record_job(client, job).await {
-                Ok((rows, statement)) => {
-                    done.1 = rows;
-                    done.3 = statement;
-                }
-                Err(e) => result = Err(e),
-            }
-        }
-        if let Ok((report, ..)) = &result
-            && local
-            && local_dsql::counts_rows(&report.command)
-        {
-            rows_modified += report.rows_affected.unwrap_or(0);
-            if rows_modified > local_dsql::ROW_LIMIT {
-                let _ = client.batch_execute("ROLLBACK").await;
-                return Err(ExecError::Db {
-                    sqlstate: Some("54000".into()),
-                    text: format!(
-                        "ERROR 54000: transaction row limit exceeded\nIN: statement {} of {n} (this transaction modified {rows_modified} rows; DSQL allows {})\nWHAT TO DO: split the work into batches of at most 3,000 modified rows (e.g. 1,000), one transact call per batch. The transaction was rolled back: nothing from this call was committed.",
-                        i + 1,
-                        local_dsql::ROW_LIMIT
-                    ),
-                });
-            }
-        }
-        match result {
-            Ok((report, rows, truncated, prepared)) => {
-                outcome.statements.push(report);
-                if i + 1 == n {
-                    raw_rows = rows;
-                    outcome.truncated = truncated;
-                    last_statement = Some(prepared);
-                }
-                on_statement_done(i + 1, n);
-            }
-            Err(e) => {
-                let err = match e {
-                    StatementError::Pg(e) if local => {
-                        local_conflict(&e, &st.command).unwrap_or_else(|| errors::from_pg(&e, &stmt_ctx))
+        };
+        tokio::pin!(work);
+        let interrupted = tokio::select! {
+            result = &mut work => Ok(result),
+            _ = tokio::time::sleep_until(deadline) => Err(timeout()),
+            _ = cancel::stopped(stop) => Err(ExecError::Cancelled),
+        };
+        match interrupted {
+            Ok(result) => (result, false),
+            Err(interrupted) => {
+                tracing::warn!("{}: cancelling it in the database", first_line(&interrupted.to_string()));
+                // The cancel request travels on its own connection while this one keeps reading, so the statement
+                // ends with 57014 and the transaction with ROLLBACK; a server that does not answer loses the
+                // connection instead.
+                let (_, ended) =
+                    futures::join!(db.cancel(cancel_token), tokio::time::timeout(Duration::from_secs(5), &mut work));
+                match ended {
+                    // It finished before the cancel reached it: the result is complete and true.
+                    Ok(Ok(outcome)) => (Ok(outcome), false),
+                    Ok(Err(_)) => (Err(Failure::Final(interrupted)), false),
+                    Err(_) if attempt.mode == TxMode::ReadWrite && pipelined => {
+                        let detail = "the database did not answer after the call was stopped".to_string();
+                        (Err(Failure::Final(ExecError::CommitUnknown { detail })), true)
                     }
-                    StatementError::Pg(e) => errors::from_pg(&e, &stmt_ctx),
-                    StatementError::Input(m) => ExecError::Input(m),
-                };
-                if let Err(rb) = client.batch_execute("ROLLBACK").await {
-                    tracing::warn!("ROLLBACK after a failed statement also failed: {rb}");
+                    Err(_) => (Err(Failure::Final(interrupted)), true),
                 }
-                return Err(err);
             }
         }
-    }
-    if local && started.elapsed() > local_dsql::AGE_LIMIT {
-        let _ = client.batch_execute("ROLLBACK").await;
-        return Err(ExecError::Db {
-            sqlstate: Some("54000".into()),
-            text: "ERROR 54000: transaction age limit of 300s exceeded\nWHAT TO DO: DSQL transactions may last at most 5 minutes; use smaller transactions. Nothing was committed.".into(),
-        });
-    }
-    let end = match mode {
-        TxMode::ReadOnly => "ROLLBACK",
-        TxMode::ReadWrite => "COMMIT",
     };
-    client.batch_execute(end).await.map_err(|e| {
-        let ctx = ErrorContext { statement: None, allow_writes: ctx.allow_writes, tool: ctx.tool };
-        errors::from_pg(&e, &ctx)
-    })?;
-    let last_columns = last_statement.as_ref().map(|s| s.columns()).unwrap_or(&[]);
-    outcome.columns =
-        last_columns.iter().map(|c| Column { name: c.name().to_string(), type_name: type_name(c.type_()) }).collect();
-    outcome.rows = to_json_rows(client, last_columns, &raw_rows).await;
-    Ok(outcome)
-}
-
-enum StatementError {
-    Pg(tokio_postgres::Error),
-    Input(String),
-}
-
-impl From<tokio_postgres::Error> for StatementError {
-    fn from(e: tokio_postgres::Error) -> Self {
-        StatementError::Pg(e)
+    if unanswered {
+        attempt.poisoned.store(true, Ordering::Relaxed);
     }
+    finish(client, attempt, result)
 }
 
-type StatementResult = (StatementReport, Vec<tokio_postgres::Row>, bool, tokio_postgres::Statement);
+/// Return the connection to the pool only when its state is known to be clean: a connection that was closed, or
+/// that saw anything but a database's answer (a broken stream, a protocol surprise), is dropped.
+fn finish(
+    client: deadpool_postgres::Object,
+    attempt: &Attempt<'_>,
+    result: Result<Outcome, Failure>,
+) -> Result<Outcome, Failure> {
+    if client.is_closed() || attempt.poisoned.load(Ordering::Relaxed) {
+        attempt.poisoned.store(false, Ordering::Relaxed);
+        let _ = deadpool_postgres::Object::take(client);
+    }
+    result
+}
 
-async fn run_statement(
+/// Ask the server for the text form of values this crate does not decode, all in one round trip, after the
+/// transaction (so a failure here cannot affect it). Any value the server cannot convert is kept as text or hex.
+async fn convert_pending(
     client: &tokio_postgres::Client,
-    st: &Statement,
-    text: &str,
-    index: usize,
-    count: usize,
-    max_rows: usize,
-    keep_rows: bool,
-) -> Result<StatementResult, StatementError> {
-    let prepared = client.prepare(text).await?;
-    let expected = prepared.params().len();
-    if expected != st.params.len() {
-        let which = if count > 1 { format!("statement {} has", index + 1) } else { "the statement has".into() };
-        return Err(StatementError::Input(format!(
-            "{which} {expected} placeholder(s) ($1…${expected}) but {} parameter value(s) were given; pass exactly \
-             one value per placeholder",
-            st.params.len()
-        )));
+    rows: &mut [Map<String, Value>],
+    pending: Vec<rows::Pending>,
+) {
+    if pending.is_empty() {
+        return;
     }
-    let values: Vec<TextParam> =
-        prepared.params().iter().zip(&st.params).map(|(ty, v)| TextParam::from_json(v, ty)).collect();
-    let stream = client.query_raw(&prepared, values.iter().map(|v| v as &dyn ToSql)).await?;
-    pin_mut!(stream);
-    let mut rows = Vec::new();
-    let mut truncated = false;
-    while let Some(row) = stream.next().await {
-        let row = row?;
-        if !keep_rows {
-            continue;
-        }
-        if rows.len() < max_rows {
-            rows.push(row);
-        } else {
-            // Keep reading so the command completes and its tag arrives; only the first max_rows are kept.
-            truncated = true;
+    let requests = pending.iter().map(|p| async move {
+        let stream = client
+            .query_typed_raw("SELECT $1::text", [(&BinaryParam(&p.bytes) as &(dyn ToSql + Sync), p.ty.clone())])
+            .await
+            .ok()?;
+        futures::pin_mut!(stream);
+        let row = futures::StreamExt::next(&mut stream).await?.ok()?;
+        while futures::StreamExt::next(&mut stream).await.is_some() {}
+        row.try_get::<_, Option<String>>(0).ok().flatten()
+    });
+    let texts = pipeline::in_order(requests.map(Box::pin).collect()).await;
+    for (p, text) in pending.into_iter().zip(texts) {
+        let text = text.unwrap_or_else(|| rows::fallback_text(&p.bytes));
+        if let Some(row) = rows.get_mut(p.row) {
+            row.insert(p.key, Value::String(text));
         }
     }
-    let report = StatementReport { command: st.command.clone(), rows_affected: stream.rows_affected() };
-    Ok((report, rows, truncated, prepared))
-}
-
-/// Record a completed async job in `sys.jobs` and return its `job_id` row (the statement's answer on DSQL).
-async fn record_job(
-    client: &tokio_postgres::Client,
-    job: &local_dsql::AsyncJob,
-) -> Result<(Vec<tokio_postgres::Row>, tokio_postgres::Statement), StatementError> {
-    let stmt = client
-        .prepare("INSERT INTO sys.jobs (job_id, status, job_type, object_name) VALUES ($1, 'completed', $2, $3) RETURNING job_id")
-        .await?;
-    let id = local_dsql::new_job_id();
-    let rows = client.query(&stmt, &[&id, &job.job_type, &job.object_name]).await?;
-    Ok((rows, stmt))
 }
 
 /// PostgreSQL's answer to a write conflict (a serialization failure, or a lock wait cut short), as DSQL's.
@@ -297,84 +350,63 @@ fn local_conflict(e: &tokio_postgres::Error, command: &str) -> Option<ExecError>
     })
 }
 
-/// `int4`, `text[]`, `numeric`… — PostgreSQL's type names, arrays written with `[]`.
-pub fn type_name(ty: &Type) -> String {
-    match ty.kind() {
-        Kind::Array(elem) => format!("{}[]", elem.name()),
-        _ => ty.name().to_string(),
-    }
+/// A statement's database error as the caller sees it, and whether running the transaction again may succeed.
+fn statement_failure(e: &tokio_postgres::Error, st: &Statement, index: usize, attempt: &Attempt<'_>) -> Failure {
+    let n = attempt.statements.len();
+    let ctx = ErrorContext {
+        statement: Some((index, n, &st.text)),
+        allow_writes: attempt.ctx.allow_writes,
+        tool: attempt.ctx.tool,
+    };
+    let err = match attempt.emulate.then(|| local_conflict(e, &st.command)).flatten() {
+        Some(conflict) => conflict,
+        None => errors::from_pg(e, &ctx),
+    };
+    classify(err, e)
 }
 
-/// Rows as JSON objects. Duplicate column names (`SELECT 1 AS a, 2 AS a`) get a `_2`, `_3`… suffix so no value is
-/// lost. Values of types without a native decoding are converted by the server (`$1::text`), after the
-/// transaction, so a failure there cannot affect it.
-async fn to_json_rows(
-    client: &tokio_postgres::Client,
-    columns: &[tokio_postgres::Column],
-    rows: &[tokio_postgres::Row],
-) -> Vec<Map<String, Value>> {
-    let keys = unique_keys(columns.iter().map(|c| c.name()));
-    let mut out = Vec::with_capacity(rows.len());
-    let mut pending: Vec<(usize, usize)> = Vec::new();
-    for (r, row) in rows.iter().enumerate() {
-        let mut obj = Map::with_capacity(columns.len());
-        for (c, col) in columns.iter().enumerate() {
-            let raw: RawCell<'_> = row.get(c);
-            let value = match encode::decode(col.type_(), raw.0) {
-                Some(v) => v,
-                None => {
-                    pending.push((r, c));
-                    Value::Null
-                }
-            };
-            obj.insert(keys[c].clone(), value);
+/// A lost connection as an error: `08006`, so it is recognised as a session that ended.
+fn connection_lost(what: String) -> ExecError {
+    ExecError::Db { sqlstate: Some("08006".into()), text: what }
+}
+
+/// Retry conflicts and sessions the server ended before the transaction could commit; report everything else.
+fn classify(err: ExecError, e: &tokio_postgres::Error) -> Failure {
+    let retry = match err.sqlstate() {
+        Some(code) => retry::is_conflict(code) || retry::is_session_ended(code),
+        None => false,
+    } || (e.as_db_error().is_none() && e.is_closed());
+    if retry { Failure::Retry(err) } else { Failure::Final(err) }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+/// The call's result from each statement's report and rows (the last statement's are returned; with `all_rows`
+/// every statement's), after converting the values the server must convert.
+async fn outcome_from(client: &tokio_postgres::Client, done: Vec<pipeline::StatementDone>, all_rows: bool) -> Outcome {
+    let mut outcome = Outcome::default();
+    let n = done.len();
+    for (i, (report, mut collected)) in done.into_iter().enumerate() {
+        outcome.statements.push(report);
+        let last = i + 1 == n;
+        if !(last || all_rows) {
+            continue;
         }
-        out.push(obj);
+        let pending = std::mem::take(&mut collected.pending);
+        convert_pending(client, &mut collected.rows, pending).await;
+        if all_rows {
+            outcome.all_rows.push(collected.rows.clone());
+        }
+        if last {
+            outcome.columns = collected.columns;
+            outcome.rows = collected.rows;
+            outcome.truncated = collected.stopped_by.is_some();
+            outcome.stopped_by = collected.stopped_by;
+            outcome.rows_seen = collected.seen;
+            outcome.values_cut = collected.values_cut;
+        }
     }
-    for (r, c) in pending {
-        let ty = columns[c].type_();
-        let raw: RawCell<'_> = rows[r].get(c);
-        let bytes = raw.0.unwrap_or_default();
-        let text = server_text(client, ty, bytes).await.unwrap_or_else(|| fallback_text(bytes));
-        out[r].insert(keys[c].clone(), Value::String(text));
-    }
-    out
-}
-
-async fn server_text(client: &tokio_postgres::Client, ty: &Type, bytes: &[u8]) -> Option<String> {
-    let stmt = client.prepare_typed("SELECT $1::text", std::slice::from_ref(ty)).await.ok()?;
-    let row = client.query_one(&stmt, &[&BinaryParam(bytes)]).await.ok()?;
-    row.try_get::<_, Option<String>>(0).ok().flatten()
-}
-
-fn fallback_text(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_string(),
-        Err(_) => format!("\\x{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()),
-    }
-}
-
-fn unique_keys<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let mut seen = std::collections::HashSet::new();
-    names
-        .map(|name| {
-            let mut key = name.to_string();
-            let mut n = 2;
-            while !seen.insert(key.clone()) {
-                key = format!("{name}_{n}");
-                n += 1;
-            }
-            key
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn duplicate_column_names_keep_every_value() {
-        assert_eq!(unique_keys(["a", "a", "b", "a"].into_iter()), vec!["a", "a_2", "b", "a_3"]);
-    }
+    outcome
 }

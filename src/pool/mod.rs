@@ -40,7 +40,7 @@ pub struct Database {
     /// Human description for logs and instructions, never containing secrets.
     pub label: String,
     cancel_tls: CancelTls,
-    sandbox: std::sync::Mutex<Option<Sandbox>>,
+    sandbox: std::sync::Arc<std::sync::Mutex<Option<Sandbox>>>,
 }
 
 impl Database {
@@ -68,7 +68,7 @@ impl Database {
             kind: BackendKind::Local,
             label,
             cancel_tls: CancelTls::Plain,
-            sandbox: std::sync::Mutex::new(Some(sandbox)),
+            sandbox: std::sync::Arc::new(std::sync::Mutex::new(Some(sandbox))),
         })
     }
 
@@ -84,6 +84,38 @@ impl Database {
             cancel_tls: CancelTls::Rustls(built.tls),
             sandbox: Default::default(),
         })
+    }
+
+    /// A pooled connection. The pool never hands out a connection that was closed underneath it. When the local
+    /// sandbox's PostgreSQL has stopped (a crash, a kill, a laptop that slept), it is started again under the
+    /// sandbox's locks and the connection retried once.
+    pub async fn get(&self) -> Result<deadpool_postgres::Object, String> {
+        let err = match self.pool.get().await {
+            Ok(client) => return Ok(client),
+            Err(e) => e,
+        };
+        if self.kind != BackendKind::Local || matches!(err, deadpool_postgres::PoolError::Closed) {
+            return Err(self.explain_pool_error(&err));
+        }
+        let sandbox = self.sandbox.clone();
+        let revived = tokio::task::spawn_blocking(move || match sandbox.lock() {
+            Ok(guard) => guard.as_ref().map(Sandbox::revive).transpose(),
+            Err(_) => Err("the sandbox state is unavailable".to_string()),
+        })
+        .await
+        .map_err(|e| format!("sandbox restart task failed: {e}"))?;
+        match revived {
+            Ok(Some(true)) => tracing::warn!("the local sandbox's PostgreSQL had stopped; started it again"),
+            Ok(_) => {}
+            Err(e) => {
+                return Err(format!(
+                    "{}. The local sandbox's PostgreSQL is not running and could not be started again: {e}. Look at \
+                     postgres.log in the sandbox directory, or restart the MCP server.",
+                    self.explain_pool_error(&err)
+                ));
+            }
+        }
+        self.pool.get().await.map_err(|e| self.explain_pool_error(&e))
     }
 
     /// An agent-actionable explanation of a failure to get a connection.

@@ -123,6 +123,20 @@ impl Sandbox {
         cfg
     }
 
+    /// Start PostgreSQL again if it stopped behind this instance's back (a crash, a kill, the OOM killer). Under
+    /// the control lock, so instances sharing the sandbox start it once; the data directory is reused as is, so
+    /// nothing is lost. Returns whether this call started it. Blocking.
+    pub fn revive(&self) -> Result<bool, String> {
+        let control = self.lock_file(".control.lock")?;
+        control.lock().map_err(|e| format!("cannot lock the sandbox: {e}"))?;
+        if self.is_running() {
+            return Ok(false);
+        }
+        self.write_settings()?;
+        self.pg_ctl_start()?;
+        Ok(true)
+    }
+
     /// Leave the sandbox; stop PostgreSQL when no other server instance uses it. Blocking.
     pub fn release(&mut self) -> Result<bool, String> {
         let Some(users) = self.users_lock.take() else { return Ok(false) };

@@ -217,29 +217,43 @@ impl ServerHandler for DsqlServer {
         Ok(())
     }
 
+    async fn on_initialized(&self, _context: rmcp::service::NotificationContext<RoleServer>) {
+        // Connect now, while the agent reads the tool list, so its first call costs one round trip.
+        self.env.warm_up();
+    }
+
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let name = request.name.to_string();
-        let args = request.arguments;
-        let env = &self.env;
         let started = std::time::Instant::now();
-        let result = match name.as_str() {
-            readonly_query::NAME => readonly_query::call(env, args).await,
-            transact::NAME => {
-                let progress = progress_reporter(&context);
-                transact::call(env, args, &progress).await
-            }
-            get_schema::NAME => get_schema::call(env, args).await,
-            dsql_lint::NAME => dsql_lint::call(args, self.env.settings.dsql_version).await,
-            doc_tools::SEARCH | doc_tools::READ | doc_tools::RECOMMEND => doc_tools::call(env, &name, args).await,
-            other => Err(format!("Unknown tool: {other}. Available tools: {}.", self.tool_names().join(", "))),
+        // The call stops when the client cancels it (notifications/cancelled) or goes away (EOF on stdin).
+        let stop = self.env.stopping.child_token();
+        let link = {
+            let (request, stop) = (context.ct.clone(), stop.clone());
+            tokio::spawn(async move {
+                request.cancelled().await;
+                stop.cancel();
+            })
         };
+        let result = crate::exec::cancel::scope(stop.clone(), self.dispatch(&name, request.arguments, &context)).await;
+        link.abort();
+        if stop.is_cancelled() && !self.env.stopping.is_cancelled() {
+            // MCP: no response to a cancelled request (rmcp drops it); say on stderr what became of it.
+            tracing::info!(tool = %name, ok = result.is_ok(), "call cancelled by the client");
+        }
         tracing::info!(tool = %name, ok = result.is_ok(), ms = started.elapsed().as_millis() as u64, "tool call");
         Ok(match result {
-            Ok(value) => CallToolResult::structured(value),
+            Ok(value) => {
+                let notes = result_notes(&value);
+                let mut result = CallToolResult::structured(value);
+                if !notes.is_empty() {
+                    result.content.insert(0, ContentBlock::text(notes.join("\n")));
+                }
+                result
+            }
             Err(message) => {
                 tracing::warn!(tool = %name, "{}", first_line(&message));
                 self.notify(&context.peer, "error", &format!("{name}: {message}")).await;
@@ -248,6 +262,44 @@ impl ServerHandler for DsqlServer {
         }
         .into())
     }
+}
+
+impl DsqlServer {
+    async fn dispatch(
+        &self,
+        name: &str,
+        args: Option<serde_json::Map<String, Value>>,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<Value, String> {
+        let env = &self.env;
+        match name {
+            readonly_query::NAME => readonly_query::call(env, args).await,
+            transact::NAME => {
+                let progress = progress_reporter(context);
+                transact::call(env, args, &progress).await
+            }
+            get_schema::NAME => get_schema::call(env, args).await,
+            dsql_lint::NAME => dsql_lint::call(args, env.settings.dsql_version).await,
+            doc_tools::SEARCH | doc_tools::READ | doc_tools::RECOMMEND => doc_tools::call(env, name, args).await,
+            other => Err(format!("Unknown tool: {other}. Available tools: {}.", self.tool_names().join(", "))),
+        }
+    }
+}
+
+/// Lines put before a database tool's JSON: retries that happened, rows that did not come back.
+fn result_notes(value: &Value) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(attempts) = value.get("attempts").and_then(Value::as_u64).filter(|a| *a > 1) {
+        notes.push(format!(
+            "Note: the transaction hit {} optimistic-concurrency conflict(s) and was run again automatically; it \
+             succeeded on attempt {attempts}.",
+            attempts - 1
+        ));
+    }
+    if let Some(truncation) = value.get("truncation").and_then(Value::as_str) {
+        notes.push(format!("Note: {truncation}"));
+    }
+    notes
 }
 
 fn first_line(s: &str) -> &str {

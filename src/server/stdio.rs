@@ -2,6 +2,7 @@
 //! back instead of silence, and the session goes on. Every message is written to stdout as one whole line, so
 //! injected errors never interleave with rmcp's output.
 
+use crate::exec::cancel::CancellationToken;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, DuplexStream};
 
 /// The largest line accepted (rmcp's own default limit).
@@ -12,8 +13,22 @@ pub fn transport() -> (DuplexStream, DuplexStream) {
     pumps(tokio::io::stdin(), tokio::io::stdout())
 }
 
+/// [`transport`], cancelling `input_closed` as soon as stdin ends, so running calls are stopped in the database
+/// before the server exits (rmcp itself would wait for them).
+pub fn transport_watching(input_closed: CancellationToken) -> (DuplexStream, DuplexStream) {
+    pumps_watching(tokio::io::stdin(), tokio::io::stdout(), Some(input_closed))
+}
+
 /// The same pumps over any byte streams (tests use pipes).
 pub fn pumps<I, O>(input: I, output: O) -> (DuplexStream, DuplexStream)
+where
+    I: AsyncRead + Unpin + Send + 'static,
+    O: AsyncWrite + Unpin + Send + 'static,
+{
+    pumps_watching(input, output, None)
+}
+
+fn pumps_watching<I, O>(input: I, output: O, input_closed: Option<CancellationToken>) -> (DuplexStream, DuplexStream)
 where
     I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite + Unpin + Send + 'static,
@@ -21,7 +36,12 @@ where
     let (to_rmcp, rmcp_reads) = tokio::io::duplex(1 << 16);
     let (rmcp_writes, from_rmcp) = tokio::io::duplex(1 << 16);
     let (errors_tx, errors_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-    tokio::spawn(read_input(input, to_rmcp, errors_tx));
+    tokio::spawn(async move {
+        read_input(input, to_rmcp, errors_tx).await;
+        if let Some(token) = input_closed {
+            token.cancel();
+        }
+    });
     tokio::spawn(write_output(from_rmcp, output, errors_rx));
     (rmcp_reads, rmcp_writes)
 }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{Env, parse_args};
-use crate::exec::{self, ErrorContext, Statement, TxMode};
+use crate::exec::{self, ErrorContext, Statement};
 
 pub const NAME: &str = "get_schema";
 
@@ -119,52 +119,89 @@ FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamesp
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
 AND n.nspname NOT LIKE 'pg\\_%' ORDER BY n.nspname, c.relname";
 
-const COLUMNS: &str = "SELECT a.attname AS column_name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS data_type, \
-a.attnum AS ordinal_position, NOT a.attnotnull AS is_nullable, pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS expr, \
-CASE a.attidentity WHEN 'a' THEN 'ALWAYS' WHEN 'd' THEN 'BY DEFAULT' END AS identity, \
-a.attgenerated::text AS generated_kind \
-FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
-WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum";
+/// The candidates' details: every relation whose name matches case-insensitively ($1 the table, $2 the schema or
+/// NULL), so one round trip carries what the exact choice (made afterwards, in [`choose`]) needs.
+macro_rules! candidates {
+    () => {
+        " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         WHERE lower(c.relname) = lower($1::text) AND ($2::text IS NULL OR lower(n.nspname) = lower($2::text)) \
+         AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
+    };
+}
 
-const CONSTRAINTS: &str = "SELECT c.conname AS name, CASE c.contype WHEN 'p' THEN 'PRIMARY KEY' WHEN 'u' THEN 'UNIQUE' \
-WHEN 'c' THEN 'CHECK' WHEN 'f' THEN 'FOREIGN KEY' WHEN 'x' THEN 'EXCLUDE' ELSE c.contype::text END AS type, \
-pg_catalog.pg_get_constraintdef(c.oid, true) AS definition, c.convalidated AS validated, \
-ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey) \
-ORDER BY array_position(c.conkey, a.attnum)) AS columns \
-FROM pg_catalog.pg_constraint c WHERE c.conrelid = $1::oid ORDER BY c.contype, c.conname";
+const COLUMNS: &str = concat!(
+    "SELECT c.oid::int8 AS rel, a.attname AS column_name, \
+     pg_catalog.format_type(a.atttypid, a.atttypmod) AS data_type, a.attnum AS ordinal_position, \
+     NOT a.attnotnull AS is_nullable, pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS expr, \
+     CASE a.attidentity WHEN 'a' THEN 'ALWAYS' WHEN 'd' THEN 'BY DEFAULT' END AS identity, \
+     a.attgenerated::text AS generated_kind \
+     FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
+     LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum",
+    candidates!(),
+    " AND a.attnum > 0 AND NOT a.attisdropped ORDER BY c.oid, a.attnum"
+);
 
-const INDEXES: &str = "SELECT c.relname AS name, pg_catalog.pg_get_indexdef(i.indexrelid) AS definition, \
-i.indisunique AS is_unique, i.indisprimary AS is_primary, i.indisvalid AS is_valid, i.indisready AS is_ready \
-FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = $1::oid \
-ORDER BY c.relname";
+const CONSTRAINTS: &str = concat!(
+    "SELECT c.oid::int8 AS rel, k.conname AS name, CASE k.contype WHEN 'p' THEN 'PRIMARY KEY' \
+     WHEN 'u' THEN 'UNIQUE' WHEN 'c' THEN 'CHECK' WHEN 'f' THEN 'FOREIGN KEY' WHEN 'x' THEN 'EXCLUDE' \
+     ELSE k.contype::text END AS type, pg_catalog.pg_get_constraintdef(k.oid, true) AS definition, \
+     k.convalidated AS validated, \
+     ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a WHERE a.attrelid = k.conrelid \
+     AND a.attnum = ANY(k.conkey) ORDER BY array_position(k.conkey, a.attnum)) AS columns \
+     FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class c ON c.oid = k.conrelid",
+    candidates!(),
+    " ORDER BY c.oid, k.contype, k.conname"
+);
+
+const INDEXES: &str = concat!(
+    "SELECT c.oid::int8 AS rel, x.relname AS name, pg_catalog.pg_get_indexdef(i.indexrelid) AS definition, \
+     i.indisunique AS is_unique, i.indisprimary AS is_primary, i.indisvalid AS is_valid, \
+     i.indisready AS is_ready \
+     FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class x ON x.oid = i.indexrelid \
+     JOIN pg_catalog.pg_class c ON c.oid = i.indrelid",
+    candidates!(),
+    " ORDER BY c.oid, x.relname"
+);
 
 pub async fn call(env: &Env, args: Option<Map<String, Value>>) -> Result<Value, String> {
     let args: Args = parse_args(NAME, args, "{\"table_name\": string}")?;
     let parts = split_name(&args.table_name)?;
     let db = env.database().await?;
-    let query = |sql: &'static str, params: Vec<Value>| {
-        let db = db.clone();
-        let limits = env.settings.limits;
-        async move {
-            let st = [Statement { text: sql.to_string(), command: "SELECT".into(), params, quota: Vec::new() }];
-            let ctx = ErrorContext { statement: None, allow_writes: false, tool: NAME };
-            let limits = exec::Limits { max_rows: usize::MAX, timeout: limits.timeout };
-            exec::run(&db, &st, TxMode::ReadOnly, limits, &ctx, &|_, _| {})
-                .await
-                .map(|o| o.rows)
-                .map_err(|e| e.to_string())
-        }
+    let (schema, table) = match parts.as_slice() {
+        [t] => (Value::Null, Value::String(t.text.clone())),
+        [s, t] => (Value::String(s.text.clone()), Value::String(t.text.clone())),
+        _ => unreachable!("split_name returns one or two parts"),
     };
-    let relations = query(RELATIONS, vec![]).await?;
+    let by_name = vec![table, schema];
+    let statement =
+        |text: String, params: Vec<Value>| Statement { text, command: "SELECT".into(), params, quota: Vec::new() };
+    // One transaction, one round trip: the relation list (for the choice and for suggestions) and the details of
+    // every candidate.
+    let statements = [
+        statement(RELATIONS.to_string(), vec![]),
+        statement(COLUMNS.to_string(), by_name.clone()),
+        statement(CONSTRAINTS.to_string(), by_name.clone()),
+        statement(INDEXES.to_string(), by_name),
+    ];
+    let ctx = ErrorContext { statement: None, allow_writes: false, tool: NAME };
+    let outcome = exec::run_all_rows(&db, &statements, env.settings.limits.unbounded_rows(), &ctx)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut sets = outcome.all_rows.into_iter();
+    let mut next = || sets.next().unwrap_or_default();
+    let (relations, columns, constraints, indexes) = (next(), next(), next(), next());
     let relation = choose(&parts, &relations, &args.table_name)?;
     let oid = relation.get("oid").cloned().unwrap_or(Value::Null);
-    let oid = Value::String(match &oid {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    });
-    let columns = query(COLUMNS, vec![oid.clone()]).await?;
-    let constraints = query(CONSTRAINTS, vec![oid.clone()]).await?;
-    let indexes = query(INDEXES, vec![oid]).await?;
+    let of_relation = |rows: Vec<Map<String, Value>>| -> Vec<Map<String, Value>> {
+        rows.into_iter()
+            .filter(|r| r.get("rel") == Some(&oid))
+            .map(|mut r| {
+                r.remove("rel");
+                r
+            })
+            .collect()
+    };
+    let (columns, constraints, indexes) = (of_relation(columns), of_relation(constraints), of_relation(indexes));
     let result: Vec<Value> = columns.into_iter().map(column_entry).collect();
     let primary_key = constraints
         .iter()

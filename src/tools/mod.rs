@@ -40,7 +40,12 @@ impl Settings {
     pub fn from_args(args: &ServerArgs) -> Settings {
         Settings {
             allow_writes: args.allow_writes,
-            limits: Limits { max_rows: args.max_rows.max(1), timeout: args.statement_timeout() },
+            limits: Limits {
+                max_rows: args.max_rows.max(1),
+                max_bytes: args.max_result_bytes.max(1024),
+                timeout: args.statement_timeout(),
+                max_retries: args.max_retries,
+            },
             rules: args.rules.clone(),
             tenant_column: args.tenant_column.clone(),
             dsql_version: args.dsql_version,
@@ -63,12 +68,14 @@ pub struct Env {
     pub settings: Settings,
     /// The remote documentation server, when --knowledge-server asks for one.
     pub knowledge: Option<crate::docs::remote::KnowledgeServer>,
+    /// Cancelled when the client goes away (EOF on stdin): every running call stops its statement.
+    pub stopping: crate::exec::cancel::CancellationToken,
     db: tokio::sync::Mutex<Option<Arc<Database>>>,
 }
 
 impl Env {
     pub fn new(settings: Settings, knowledge: Option<crate::docs::remote::KnowledgeServer>) -> Env {
-        Env { settings, knowledge, db: tokio::sync::Mutex::new(None) }
+        Env { settings, knowledge, stopping: Default::default(), db: tokio::sync::Mutex::new(None) }
     }
 
     /// The database, connected on first use. A failure is not remembered: the next call tries again (the user may
@@ -108,6 +115,26 @@ impl Env {
             }
             Target::Unconfigured { missing } => Err(unconfigured_message(missing)),
         }
+    }
+
+    /// Open one connection in the background so the first call does not pay for TCP, TLS and authentication. A
+    /// failure is only reported (on stderr); the first call tries again and says why if it fails too.
+    pub fn warm_up(self: &Arc<Self>) {
+        if matches!(self.settings.target, Target::Unconfigured { .. }) {
+            return;
+        }
+        let env = self.clone();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let result = match env.database().await {
+                Ok(db) => db.get().await.map(drop),
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(()) => tracing::info!("database connection ready in {} ms", started.elapsed().as_millis()),
+                Err(e) => tracing::warn!("could not open a database connection in the background: {e}"),
+            }
+        });
     }
 
     /// Close the pool and leave the local sandbox, if one was started.
@@ -164,7 +191,7 @@ pub async fn tenant_tables(env: &Env, db: &Database) -> Result<Option<std::colle
         quota: Vec::new(),
     }];
     let ctx = crate::exec::ErrorContext { statement: None, allow_writes: false, tool: "tenant scoping" };
-    let limits = crate::exec::Limits { max_rows: usize::MAX, timeout: env.settings.limits.timeout };
+    let limits = env.settings.limits.unbounded_rows();
     let outcome = crate::exec::run(db, &st, crate::exec::TxMode::ReadOnly, limits, &ctx, &|_, _| {})
         .await
         .map_err(|e| format!("cannot read which tables have the tenant column {column}: {e}"))?;
@@ -212,10 +239,38 @@ pub fn rows_result(outcome: Outcome, warnings: Vec<String>, with_statements: boo
     if with_statements {
         v["statements"] = json!(outcome.statements);
     }
+    v["attempts"] = json!(outcome.attempts);
+    if let Some(note) = truncation_note(&outcome) {
+        v["truncation"] = json!(note);
+    }
     if !warnings.is_empty() {
         v["warnings"] = json!(warnings);
     }
     v
+}
+
+/// What an agent needs to know when not every row came back: how many did, why, and how to get the rest.
+fn truncation_note(outcome: &Outcome) -> Option<String> {
+    let returned = outcome.rows.len();
+    let total = outcome.rows_seen;
+    let mut note = match outcome.stopped_by? {
+        crate::exec::Limit::Rows(max) => format!(
+            "Returned {returned} of {total} rows (the server's --max-rows is {max}). Get the rest page by page with \
+             ORDER BY … LIMIT {max} OFFSET {returned}, or aggregate in SQL."
+        ),
+        crate::exec::Limit::Bytes(max) => format!(
+            "Returned {returned} of {total} rows: the answer stopped at the server's --max-result-bytes ({max} \
+             bytes). Get the rest with ORDER BY … LIMIT {returned} OFFSET {returned}, or select fewer or shorter \
+             columns."
+        ),
+    };
+    if outcome.values_cut {
+        note.push_str(
+            " A single row was larger than that limit: its longest values were cut and end with \"…[cut: N of M \
+             bytes shown]\"; select parts of them (substr(col, 1, N)) instead.",
+        );
+    }
+    Some(note)
 }
 
 /// Output schema of the database tools: upstream's `{"result": [objects]}` plus our fields.
@@ -226,7 +281,9 @@ pub fn rows_output_schema(title: &str, with_statements: bool) -> Value {
         "columns": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "type": {"type": "string"}}},
                     "description": "Column names and PostgreSQL types, in order"},
         "row_count": {"type": "integer", "description": "Number of rows in result"},
-        "truncated": {"type": "boolean", "description": "True when more rows existed than --max-rows allows"},
+        "truncated": {"type": "boolean", "description": "True when not every row came back (--max-rows or --max-result-bytes)"},
+        "truncation": {"type": "string", "description": "When truncated: how many rows came back, which limit stopped them, and how to get the rest"},
+        "attempts": {"type": "integer", "description": "How many times the transaction ran (more than 1 after optimistic-concurrency conflicts, retried automatically)"},
         "warnings": {"type": "array", "items": {"type": "string"}, "description": "DSQL rule warnings"},
     });
     if with_statements {

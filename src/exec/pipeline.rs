@@ -1,0 +1,192 @@
+//! One attempt as ONE network round trip: `BEGIN`, every statement and the end (`COMMIT`, or `ROLLBACK` after
+//! reads) are written to the connection together, and their answers read in order.
+//!
+//! tokio-postgres sends a request when its future is first polled, and answers requests in the order they were
+//! sent; [`in_order`] polls the futures in order, so the requests leave in order, and keeps polling all of them so
+//! each drains its own answers. Statements run as unnamed statements (`query_typed`): no separate prepare round
+//! trip, parameter types inferred by the server from text values, as a prepared statement would.
+//!
+//! Atomicity does not depend on reading the answers first: when a statement fails, PostgreSQL answers the
+//! following ones with `25P02` and the `COMMIT` with `ROLLBACK`, so nothing is committed.
+
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::task::Poll;
+
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use serde_json::Value;
+use tokio_postgres::types::{Kind, ToSql, Type};
+use tokio_postgres::{Client, Error};
+
+use super::params::TextParam;
+use super::rows::{Collected, Collector};
+use super::{Attempt, ExecError, Failure, Outcome, Statement, StatementReport, TxMode, local_dsql};
+
+/// Poll `futures` in order until all are done; their outputs in the same order.
+pub(super) async fn in_order<F: Future + Unpin>(mut futures: Vec<F>) -> Vec<F::Output> {
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    futures::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, out) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if out.is_none() {
+                match std::pin::Pin::new(f).poll(cx) {
+                    Poll::Ready(v) => *out = Some(v),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { Poll::Pending } else { Poll::Ready(()) }
+    })
+    .await;
+    outputs.into_iter().map(|o| o.expect("every future completed")).collect()
+}
+
+/// The parameter type "unspecified" (OID 0): the server infers it, as when preparing.
+pub(super) fn unspecified() -> Type {
+    Type::new("unknown".into(), 0, Kind::Pseudo, "pg_catalog".into())
+}
+
+pub(super) type StatementDone = (StatementReport, Collected);
+
+/// Run one statement and read all of its answer. `prepared` is given when the parameter types had to be known
+/// first (a JSON array bound to an array parameter becomes an array literal, to anything else JSON text).
+pub(super) async fn run_one(
+    client: &Client,
+    text: &str,
+    st: &Statement,
+    prepared: Option<&tokio_postgres::Statement>,
+    collector: Collector,
+) -> Result<StatementDone, Error> {
+    let stream = match prepared {
+        Some(p) => {
+            let values: Vec<TextParam> =
+                p.params().iter().zip(&st.params).map(|(ty, v)| TextParam::from_json(v, ty)).collect();
+            client.query_raw(p, values.iter().map(|v| v as &dyn ToSql)).await?
+        }
+        None => {
+            let ty = unspecified();
+            let values = st.params.iter().map(|v| (TextParam::from_json(v, &ty), ty.clone()));
+            client.query_typed_raw(text, values).await?
+        }
+    };
+    futures::pin_mut!(stream);
+    let mut collector = collector;
+    while let Some(row) = stream.next().await {
+        collector.push(&row?);
+    }
+    let report = StatementReport { command: st.command.clone(), rows_affected: stream.rows_affected() };
+    Ok((report, collector.finish()))
+}
+
+/// The text sent for a statement: in the local sandbox, DSQL-only syntax rewritten for PostgreSQL.
+pub(super) fn text_to_send(st: &Statement, emulate: bool) -> String {
+    if emulate { local_dsql::adapt(&st.text).text } else { st.text.clone() }
+}
+
+enum Step {
+    Begin(Result<(), Error>),
+    Statement(Result<StatementDone, Error>),
+    End(Result<(), Error>),
+}
+
+pub(super) async fn attempt(client: &Client, a: &Attempt<'_>) -> Result<Outcome, Failure> {
+    if client.is_closed() {
+        return Err(Failure::Retry(super::connection_lost(
+            "the pooled connection had closed before anything was sent; nothing was committed".into(),
+        )));
+    }
+    let n = a.statements.len();
+    let texts: Vec<String> = a.statements.iter().map(|st| text_to_send(st, a.emulate)).collect();
+    // Rare: a JSON array value needs its parameter's type to be encoded; only then is the statement described
+    // first (one more round trip).
+    let mut prepared: Vec<Option<tokio_postgres::Statement>> = Vec::with_capacity(n);
+    for (i, st) in a.statements.iter().enumerate() {
+        prepared.push(if st.params.iter().any(Value::is_array) {
+            Some(client.prepare(&texts[i]).await.map_err(|e| super::statement_failure(&e, st, i, a))?)
+        } else {
+            None
+        });
+    }
+
+    let mut steps: Vec<BoxFuture<'_, Step>> = Vec::with_capacity(n + 2);
+    steps.push(Box::pin(async { Step::Begin(client.batch_execute(a.mode.begin()).await) }));
+    for (i, st) in a.statements.iter().enumerate() {
+        let keep = a.all_rows || i + 1 == n;
+        let collector = Collector::new(keep, a.limits.max_rows, a.limits.max_bytes);
+        let (text, prepared) = (&texts[i], prepared[i].as_ref());
+        steps.push(Box::pin(async move {
+            let done = run_one(client, text, st, prepared, collector).await;
+            if done.is_ok() {
+                (a.on_statement_done)(i + 1, n);
+            }
+            Step::Statement(done)
+        }));
+    }
+    steps.push(Box::pin(async { Step::End(client.batch_execute(a.mode.end()).await) }));
+
+    let mut begin = Ok(());
+    let mut end = Ok(());
+    let mut done = Vec::with_capacity(n);
+    for step in in_order(steps).await {
+        match step {
+            Step::Begin(r) => begin = r,
+            Step::Statement(r) => done.push(r),
+            Step::End(r) => end = r,
+        }
+    }
+    let lost = |e: &Error| e.as_db_error().is_none();
+    if [&begin, &end].into_iter().any(|r| r.as_ref().is_err_and(lost))
+        || done.iter().any(|r| r.as_ref().is_err_and(lost))
+    {
+        a.poisoned.store(true, Ordering::Relaxed);
+    }
+
+    if let Err(e) = &begin
+        && !lost(e)
+    {
+        // BEGIN itself was refused (it should never be): the statements may have run outside a transaction.
+        if a.mode == TxMode::ReadWrite && done.iter().any(Result::is_ok) {
+            return Err(Failure::Final(ExecError::CommitUnknown {
+                detail: format!("BEGIN failed ({e}), so the statements may have run without a transaction"),
+            }));
+        }
+        return Err(Failure::Final(super::errors::from_pg(e, a.ctx)));
+    }
+    // The first statement the database refused; the rest answered 25P02 and COMMIT answered ROLLBACK.
+    if let Some((i, e)) =
+        done.iter().enumerate().find_map(|(i, r)| r.as_ref().err().filter(|e| !lost(e)).map(|e| (i, e)))
+    {
+        return Err(super::statement_failure(e, &a.statements[i], i, a));
+    }
+    let lost_error = [&begin, &end]
+        .into_iter()
+        .filter_map(|r| r.as_ref().err())
+        .chain(done.iter().filter_map(|r| r.as_ref().err()))
+        .find(|e| lost(e));
+    if let Some(e) = lost_error {
+        let detail = crate::pool::dsql::error_chain(e);
+        return Err(match a.mode {
+            TxMode::ReadOnly => Failure::Retry(super::connection_lost(format!(
+                "the database connection was lost ({detail}); this was a read-only transaction, so nothing was \
+                 changed"
+            ))),
+            TxMode::ReadWrite => match &end {
+                Err(commit) if !lost(commit) => commit_failure(commit, a),
+                _ => Failure::Final(ExecError::CommitUnknown { detail }),
+            },
+        });
+    }
+    if let Err(commit) = &end {
+        return Err(commit_failure(commit, a));
+    }
+
+    let done: Vec<StatementDone> = done.into_iter().map(|r| r.expect("errors were returned above")).collect();
+    Ok(super::outcome_from(client, done, a.all_rows).await)
+}
+
+/// COMMIT (or the final ROLLBACK) was refused: nothing was committed. DSQL reports most conflicts here.
+fn commit_failure(e: &Error, a: &Attempt<'_>) -> Failure {
+    let ctx = super::ErrorContext { statement: None, allow_writes: a.ctx.allow_writes, tool: a.ctx.tool };
+    super::classify(super::errors::from_pg(e, &ctx), e)
+}
