@@ -250,7 +250,7 @@ impl ServerHandler for DsqlServer {
                 let notes = result_notes(&value);
                 let mut result = CallToolResult::structured(value);
                 if !notes.is_empty() {
-                    result.content.insert(0, ContentBlock::text(notes.join("\n")));
+                    result.content.push(ContentBlock::text(notes.join("\n")));
                 }
                 result
             }

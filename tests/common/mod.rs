@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -144,6 +146,31 @@ impl Server {
             }
             self.notifications.push(msg);
         }
+    }
+
+    /// Send a tools/call without waiting for its answer; returns its id (see [`Server::response`]).
+    pub fn start_call(&mut self, tool: &str, args: Value) -> Value {
+        let id = json!(self.next_id);
+        self.next_id += 1;
+        let msg =
+            json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool, "arguments": args}});
+        self.send_raw(&msg.to_string());
+        id
+    }
+
+    /// The response to request `id` (one sent with [`Server::start_call`]), whole.
+    pub fn response(&mut self, id: &Value) -> Value {
+        self.wait_for(|m| m.get("id") == Some(id) && (m.get("result").is_some() || m.get("error").is_some()))
+    }
+
+    /// Close stdin without waiting for the exit.
+    pub fn close_stdin(&mut self) {
+        self.stdin.take();
+    }
+
+    /// Wait for the process to exit (after [`Server::close_stdin`]).
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        wait_with_limit(&mut self.child)
     }
 
     /// tools/call; returns the `result` object.

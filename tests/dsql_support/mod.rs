@@ -83,6 +83,46 @@ pub struct PgCluster {
 impl PgCluster {
     /// initdb + TLS + hostssl/SCRAM-only pg_hba, started on a free port. Panics with the server log on failure.
     pub fn start() -> Self {
+        Self::start_with_hba(
+            "local all postgres trust\n\
+             hostssl all all 127.0.0.1/32 scram-sha-256\n\
+             hostnossl all all 0.0.0.0/0 reject\n",
+        )
+    }
+
+    /// The same server, reachable over plain TCP and TLS from 127.0.0.1 without a password (tests that count or
+    /// cut what crosses the network, and benchmarks).
+    pub fn start_trusting() -> Self {
+        Self::start_with_hba("local all all trust\nhost all all 127.0.0.1/32 trust\n")
+    }
+
+    /// `postgres://postgres@127.0.0.1:<port>/postgres?sslmode=disable` for a [`PgCluster::start_trusting`] server
+    /// reached on `port` (its own, or a proxy's).
+    pub fn plain_url(port: u16) -> String {
+        format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=disable")
+    }
+
+    /// A psql session kept open: each line written to its stdin runs when written (to hold locks across steps).
+    pub fn session(&self) -> std::process::Child {
+        let exe = self.bindir.join("psql");
+        let mut cmd = if self.as_root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        };
+        let sock = self.sock.display().to_string();
+        let port = self.port.to_string();
+        cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", &sock, "-p", &port, "-U", "postgres", "-d", "postgres"])
+            .current_dir("/tmp")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start psql")
+    }
+
+    fn start_with_hba(hba: &str) -> Self {
         let bindir = pg_bindir();
         let as_root = std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false);
         let dir = tempfile::Builder::new().prefix("dsql-pg-").tempdir().unwrap();
@@ -106,13 +146,7 @@ impl PgCluster {
             "initdb",
             &["-D", &cluster.data_str(), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C"],
         );
-        std::fs::write(
-            cluster.data.join("pg_hba.conf"),
-            "local all postgres trust\n\
-             hostssl all all 127.0.0.1/32 scram-sha-256\n\
-             hostnossl all all 0.0.0.0/0 reject\n",
-        )
-        .unwrap();
+        std::fs::write(cluster.data.join("pg_hba.conf"), hba).unwrap();
         cluster.start_on_free_port();
         cluster
     }

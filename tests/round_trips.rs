@@ -1,0 +1,150 @@
+//! Round trips per tool call, counted on the wire without any timing: a proxy between the real server binary and
+//! PostgreSQL holds the database's answers, and the test checks that every request of a call reached the database
+//! before any answer reached the server (one round trip), then lets the answers through and checks that nothing
+//! more was sent. A call that needed an answer before sending its next request would never get there.
+
+mod common;
+mod dsql_support;
+
+use std::time::Duration;
+
+use common::proxy::Proxy;
+use common::{Server, text};
+use dsql_support::PgCluster;
+use serde_json::{Value, json};
+
+fn url_server(proxy: &Proxy, extra: &[&str]) -> Server {
+    let url = PgCluster::plain_url(proxy.port);
+    let mut args = vec!["--database-url", url.as_str(), "--pool-size", "1"];
+    args.extend_from_slice(extra);
+    Server::start(&args)
+}
+
+/// Run one call with the database's answers held until `requests` requests (each a Sync or a simple Query) have
+/// been answered; returns the call's result.
+fn one_round_trip(s: &mut Server, proxy: &Proxy, tool: &str, args: Value, requests: u64) -> Value {
+    let before = proxy.counters();
+    proxy.hold();
+    let id = s.start_call(tool, args.clone());
+    proxy.wait_until(&format!("{tool}: {requests} requests sent and answered with no answer delivered"), |c| {
+        c.requests >= before.requests + requests && c.ready >= before.requests + requests
+    });
+    proxy.release();
+    let response = s.response(&id);
+    let after = proxy.counters();
+    assert_eq!(
+        after.requests - before.requests,
+        requests,
+        "{tool}({args}): requests sent after the first answers arrived (more than one round trip)"
+    );
+    assert_eq!(after.connections, before.connections, "{tool}: the warm connection was not reused");
+    assert_eq!(response["result"]["isError"], json!(false), "{tool}({args}) failed: {}", text(&response["result"]));
+    response["result"]["structuredContent"].clone()
+}
+
+#[test]
+fn every_database_tool_costs_one_round_trip_on_a_warm_connection() {
+    let pg = PgCluster::start_trusting();
+    pg.psql("CREATE TABLE rt_items (id int PRIMARY KEY, name text NOT NULL, price numeric(10,2))");
+    let proxy = Proxy::start(pg.port, Duration::ZERO);
+    let mut s = url_server(&proxy, &["--allow-writes"]);
+    s.ok("readonly_query", json!({"sql": "SELECT 1 AS warm"}));
+
+    // BEGIN READ ONLY, the statement, ROLLBACK.
+    let r = one_round_trip(&mut s, &proxy, "readonly_query", json!({"sql": "SELECT 1 AS one"}), 3);
+    assert_eq!(r["result"], json!([{"one": 1}]));
+    let r = one_round_trip(
+        &mut s,
+        &proxy,
+        "readonly_query",
+        json!({"sql": "SELECT $1::int + 1 AS n, $2 AS s", "params": ["41", "text"]}),
+        3,
+    );
+    assert_eq!(r["result"], json!([{"n": 42, "s": "text"}]));
+    assert_eq!(r["columns"], json!([{"name": "n", "type": "int4"}, {"name": "s", "type": "text"}]));
+
+    // BEGIN, one DDL, COMMIT.
+    let r = one_round_trip(
+        &mut s,
+        &proxy,
+        "transact",
+        json!({"sql_list": ["CREATE TABLE rt_more (id int PRIMARY KEY)"]}),
+        3,
+    );
+    assert_eq!(r["statements"], json!([{"command": "CREATE TABLE", "rows_affected": 0}]));
+
+    // BEGIN, N INSERTs, COMMIT: one round trip for any N.
+    for n in [5u64, 50] {
+        let base = if n == 5 { 0 } else { 100 };
+        let sql_list: Vec<&str> =
+            (0..n).map(|_| "INSERT INTO rt_items (id, name, price) VALUES ($1, $2, $3)").collect();
+        let params: Vec<Value> = (0..n).map(|i| json!([(base + i).to_string(), format!("item {i}"), "9.99"])).collect();
+        let r = one_round_trip(&mut s, &proxy, "transact", json!({"sql_list": sql_list, "params_list": params}), n + 2);
+        let statements = r["statements"].as_array().unwrap();
+        assert_eq!(statements.len() as u64, n);
+        assert!(statements.iter().all(|st| st == &json!({"command": "INSERT", "rows_affected": 1})), "{r}");
+        assert_eq!(r["attempts"], json!(1));
+    }
+    assert_eq!(pg.psql("SELECT count(*) FROM rt_items").trim(), "55");
+
+    // The relation list and the table's columns, constraints and indexes: BEGIN READ ONLY, 4 reads, ROLLBACK.
+    let r = one_round_trip(&mut s, &proxy, "get_schema", json!({"table_name": "RT_ITEMS"}), 6);
+    let cols: Vec<&str> = r["result"].as_array().unwrap().iter().map(|c| c["column_name"].as_str().unwrap()).collect();
+    assert_eq!(cols, vec!["id", "name", "price"]);
+    assert_eq!(r["primary_key"], json!(["id"]));
+    assert_eq!(r["indexes"].as_array().unwrap().len(), 1, "{r}");
+}
+
+#[test]
+fn a_failing_statement_in_a_pipelined_transaction_commits_nothing() {
+    let pg = PgCluster::start_trusting();
+    pg.psql("CREATE TABLE rt_atomic (id int PRIMARY KEY)");
+    let proxy = Proxy::start(pg.port, Duration::ZERO);
+    let mut s = url_server(&proxy, &["--allow-writes"]);
+    s.ok("readonly_query", json!({"sql": "SELECT 1 AS warm"}));
+    let before = proxy.counters();
+    let msg = s.err(
+        "transact",
+        json!({"sql_list": [
+            "INSERT INTO rt_atomic VALUES (1)",
+            "INSERT INTO rt_atomic VALUES (1)",
+            "INSERT INTO rt_atomic VALUES (2)",
+        ]}),
+    );
+    assert!(msg.contains("ERROR 23505") && msg.contains("statement 2 of 3"), "{msg}");
+    assert!(msg.contains("nothing from this call was committed"), "{msg}");
+    // The third statement answered 25P02 and COMMIT answered ROLLBACK: nothing is there.
+    assert_eq!(pg.psql("SELECT count(*) FROM rt_atomic").trim(), "0");
+    // An integrity error is never retried: one attempt, five requests.
+    assert_eq!(proxy.counters().requests - before.requests, 5);
+    // The connection is clean for the next call.
+    s.ok("transact", json!({"sql_list": ["INSERT INTO rt_atomic VALUES (3)"]}));
+    assert_eq!(pg.psql("SELECT count(*) FROM rt_atomic").trim(), "1");
+}
+
+#[test]
+fn placeholder_counts_are_checked_before_anything_is_sent() {
+    let pg = PgCluster::start_trusting();
+    let proxy = Proxy::start(pg.port, Duration::ZERO);
+    let mut s = url_server(&proxy, &[]);
+    s.ok("readonly_query", json!({"sql": "SELECT 1 AS warm"}));
+    let before = proxy.counters();
+    let msg = s.err("readonly_query", json!({"sql": "SELECT $1::int + $2::int", "params": ["1"]}));
+    assert!(msg.contains("2 placeholder(s) but 1 parameter(s)"), "{msg}");
+    assert_eq!(proxy.counters(), before, "a refused call sent something");
+}
+
+#[test]
+fn json_array_parameters_still_bind_to_arrays_and_to_json() {
+    let pg = PgCluster::start_trusting();
+    pg.psql("CREATE TABLE rt_arrays (tags text[], doc jsonb)");
+    let proxy = Proxy::start(pg.port, Duration::ZERO);
+    let mut s = url_server(&proxy, &["--allow-writes"]);
+    s.ok(
+        "transact",
+        json!({"sql_list": ["INSERT INTO rt_arrays (tags, doc) VALUES ($1, $2)"],
+               "params_list": [[["a", "b c"], {"k": [1, 2]}]]}),
+    );
+    let rows = s.rows("SELECT tags, doc FROM rt_arrays");
+    assert_eq!(rows, vec![json!({"tags": ["a", "b c"], "doc": {"k": [1, 2]}})]);
+}
