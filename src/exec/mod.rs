@@ -270,8 +270,7 @@ async fn attempt_once(
                 // The cancel request travels on its own connection while this one keeps reading, so the statement
                 // ends with 57014 and the transaction with ROLLBACK; a server that does not answer loses the
                 // connection instead.
-                let (_, ended) =
-                    futures::join!(db.cancel(cancel_token), tokio::time::timeout(Duration::from_secs(5), &mut work));
+                let ended = cancel_until_done(db, &cancel_token, &mut work).await;
                 match ended {
                     // It finished before the cancel reached it: the result is complete and true.
                     Ok(Ok(outcome)) => (Ok(outcome), false),
@@ -289,6 +288,28 @@ async fn attempt_once(
         attempt.poisoned.store(true, Ordering::Relaxed);
     }
     finish(client, attempt, result)
+}
+
+/// Send cancel requests until the attempt ends, for at most 5 s. PostgreSQL ignores a cancel that arrives while
+/// the backend reads its next message (between the pipelined requests), so one request is not enough. Each cancel
+/// request is awaited to its end before the attempt's connection can be reused: a late one must not reach the next
+/// call's statement.
+async fn cancel_until_done<F: std::future::Future + Unpin>(
+    db: &Database,
+    token: &tokio_postgres::CancelToken,
+    work: &mut F,
+) -> Result<F::Output, ()> {
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, ended) =
+            futures::join!(db.cancel(token.clone()), tokio::time::timeout(Duration::from_millis(250), &mut *work));
+        if let Ok(output) = ended {
+            return Ok(output);
+        }
+        if tokio::time::Instant::now() >= give_up {
+            return Err(());
+        }
+    }
 }
 
 /// Return the connection to the pool only when its state is known to be clean: a connection that was closed, or

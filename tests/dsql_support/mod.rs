@@ -260,7 +260,7 @@ impl Drop for PgCluster {
 }
 
 /// PostgreSQL's bindir: `pg_config --bindir`, then `initdb` on PATH, then the newest /usr/lib/postgresql/*/bin.
-fn pg_bindir() -> PathBuf {
+pub fn pg_bindir() -> PathBuf {
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output()
         && out.status.success()
     {
