@@ -123,7 +123,7 @@ fn a_backend_terminated_before_commit_is_retried_on_a_fresh_connection() {
         json!({"sql_list": ["INSERT INTO journal VALUES ('once')", "UPDATE gate SET n = n + 1 WHERE id = 1"]}),
     );
     wait_for_count(&pg, SERVER_WAITING_ON_A_LOCK, "1");
-    let pid_before = pg.psql(&format!("SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name LIKE 'aurora-dsql-mcp-server%'"));
+    let pid_before = pg.psql("SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name LIKE 'aurora-dsql-mcp-server%'");
     pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name LIKE 'aurora-dsql-mcp-server%'");
     // The server runs the transaction again on a new connection, which waits for the same lock.
     wait_for_count(&pg, &format!("{SERVER_WAITING_ON_A_LOCK} AND pid <> {}", pid_before.trim()), "1");
@@ -337,7 +337,7 @@ fn ten_thousand_calls_with_eight_in_flight_leak_nothing() {
         let mut done = from;
         while done < to {
             while next < to && in_flight.len() < 8 {
-                let call = if next % 2 == 0 {
+                let call = if next.is_multiple_of(2) {
                     json!({"name": "transact", "arguments": {"sql_list": [format!("INSERT INTO {t} VALUES ($1, $2)")], "params_list": [[next.to_string(), format!("v{next}")]]}})
                 } else {
                     json!({"name": "readonly_query", "arguments": {"sql": format!("SELECT count(*) AS n FROM {t} WHERE id < $1"), "params": [next.to_string()]}})
