@@ -39,8 +39,13 @@ fn wait_for_count(pg: &PgCluster, sql: &str, want: &str) {
 const HOLDER_IN_TRANSACTION: &str =
     "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'psql' AND state = 'idle in transaction'";
 
-const SERVER_WAITING_ON_A_LOCK: &str = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
-     AND application_name LIKE 'aurora-dsql-mcp-server%'";
+/// The server's backends waiting for a lock (its connections are named after the package).
+fn server_waiting_on_a_lock() -> String {
+    format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name LIKE '{}%'",
+        env!("CARGO_PKG_NAME")
+    )
+}
 
 fn write_line(session: &mut std::process::Child, sql: &str) {
     let stdin = session.stdin.as_mut().unwrap();
@@ -65,7 +70,7 @@ fn a_conflict_is_retried_and_reported_and_retries_can_run_out() {
         write_line(&mut other, "BEGIN; UPDATE gate SET n = n + 100 WHERE id = 1;");
         wait_for_count(&pg, HOLDER_IN_TRANSACTION, "1");
         let id = s.start_call("transact", conflicting.clone());
-        wait_for_count(&pg, SERVER_WAITING_ON_A_LOCK, "1");
+        wait_for_count(&pg, &server_waiting_on_a_lock(), "1");
         write_line(&mut other, "COMMIT;");
         drop(other.stdin.take());
         other.wait().unwrap();
@@ -122,11 +127,11 @@ fn a_backend_terminated_before_commit_is_retried_on_a_fresh_connection() {
         "transact",
         json!({"sql_list": ["INSERT INTO journal VALUES ('once')", "UPDATE gate SET n = n + 1 WHERE id = 1"]}),
     );
-    wait_for_count(&pg, SERVER_WAITING_ON_A_LOCK, "1");
-    let pid_before = pg.psql("SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name LIKE 'aurora-dsql-mcp-server%'");
-    pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name LIKE 'aurora-dsql-mcp-server%'");
+    wait_for_count(&pg, &server_waiting_on_a_lock(), "1");
+    let pid_before = pg.psql(&server_waiting_on_a_lock().replace("count(*)", "pid"));
+    pg.psql(&server_waiting_on_a_lock().replace("count(*)", "pg_terminate_backend(pid)"));
     // The server runs the transaction again on a new connection, which waits for the same lock.
-    wait_for_count(&pg, &format!("{SERVER_WAITING_ON_A_LOCK} AND pid <> {}", pid_before.trim()), "1");
+    wait_for_count(&pg, &format!("{} AND pid <> {}", server_waiting_on_a_lock(), pid_before.trim()), "1");
     write_line(&mut other, "COMMIT;");
     drop(other.stdin.take());
     other.wait().unwrap();
@@ -367,7 +372,10 @@ fn ten_thousand_calls_with_eight_in_flight_leak_nothing() {
     assert!(fds2 <= fds + 2, "file descriptors grew from {fds} to {fds2}");
     let conns = count(
         &mut s,
-        "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name LIKE 'aurora-dsql-mcp-server%'",
+        &format!(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name LIKE '{}%'",
+            env!("CARGO_PKG_NAME")
+        ),
     );
     assert!(conns <= 8, "{conns} connections for a pool of 8");
 }

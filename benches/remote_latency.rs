@@ -1,0 +1,275 @@
+//! What a tool call costs against a cluster that is far away: the server in DSQL mode (TLS, IAM token, verified
+//! certificate through `--hostaddr`) and, when installed, AWS's Python server, both behind the same delay proxy in
+//! front of a TLS PostgreSQL. Prints the median latency of warm calls in round trips (latency / RTT), and the
+//! localhost figures (no proxy) next to a raw tokio-postgres round trip.
+//!
+//! Run: `cargo bench --bench remote_latency`. Needs PostgreSQL's server binaries and port 5432 free (the Python
+//! server hard-codes it). Python server: `python3 -m venv /tmp/venv-dsql && /tmp/venv-dsql/bin/pip install
+//! awslabs.aurora-dsql-mcp-server==1.1.4`, then `AURORA_DSQL_PYTHON_SERVER=/tmp/venv-dsql/bin/awslabs.aurora-dsql-mcp-server`.
+//! `BENCH_RTT_MS` (default 20) sets the simulated round trip, `BENCH_RUNS` (default 15) the calls per case.
+
+#[path = "../tests/dsql_support/mod.rs"]
+#[allow(dead_code, unused_imports)]
+mod dsql_support;
+#[path = "../tests/common/proxy.rs"]
+#[allow(dead_code)]
+mod proxy;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use dsql_support::{DSQL_NAME, PgCluster};
+use proxy::Proxy;
+
+const BIN: &str = env!("CARGO_BIN_EXE_aurora-dsql-mcp-server");
+
+/// A minimal MCP client over a child's stdio.
+struct Client {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<String>,
+    next_id: i64,
+}
+
+impl Client {
+    fn start(cmd: &mut Command) -> Client {
+        let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut c = Client { child, stdin, lines: rx, next_id: 0 };
+        c.request("initialize", json!({"protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "bench", "version": "0"}}));
+        c.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        c
+    }
+
+    fn send(&mut self, msg: Value) {
+        writeln!(self.stdin, "{msg}").unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        loop {
+            let line = self.lines.recv_timeout(Duration::from_secs(120)).expect("answer");
+            let msg: Value = serde_json::from_str(&line).expect("json");
+            if msg["id"] == json!(id) {
+                return msg;
+            }
+        }
+    }
+
+    /// A tools/call; returns its latency, and panics if it failed.
+    fn call(&mut self, tool: &str, args: &Value) -> Duration {
+        let t = Instant::now();
+        let r = self.request("tools/call", json!({"name": tool, "arguments": args}));
+        let took = t.elapsed();
+        let result = &r["result"];
+        assert!(result["isError"] != json!(true) && r.get("error").is_none(), "{tool}({args}) failed: {r}");
+        took
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+struct Case {
+    name: &'static str,
+    tool: &'static str,
+    args: Box<dyn Fn(usize) -> Value>,
+}
+
+fn inserts(n: usize, params: bool) -> Box<dyn Fn(usize) -> Value> {
+    Box::new(move |run| {
+        let sql: Vec<String> = (0..n)
+            .map(|i| {
+                let id = run * 1000 + i + if params { 500 } else { 0 };
+                if params {
+                    "INSERT INTO bench_items (id, name) VALUES (%s, %s)".to_string()
+                } else {
+                    format!("INSERT INTO bench_items (id, name) VALUES ({id}, 'item {id}')")
+                }
+            })
+            .collect();
+        if params {
+            let p: Vec<Value> = (0..n).map(|i| json!([(run * 1000 + i + 500).to_string(), "item"])).collect();
+            json!({"sql_list": sql, "params_list": p})
+        } else {
+            json!({"sql_list": sql})
+        }
+    })
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case { name: "readonly_query SELECT 1", tool: "readonly_query", args: Box::new(|_| json!({"sql": "SELECT 1"})) },
+        Case {
+            name: "readonly_query with params",
+            tool: "readonly_query",
+            args: Box::new(|_| json!({"sql": "SELECT name FROM bench_items WHERE id = %s", "params": ["1"]})),
+        },
+        Case {
+            name: "transact, 1 DDL",
+            tool: "transact",
+            args: Box::new(|run| json!({"sql_list": [format!("CREATE TABLE bench_ddl_{run}_{} (id int PRIMARY KEY)", std::process::id())]})),
+        },
+        Case { name: "transact, 5 INSERTs", tool: "transact", args: inserts(5, false) },
+        Case { name: "transact, 50 INSERTs", tool: "transact", args: inserts(50, false) },
+        Case { name: "get_schema", tool: "get_schema", args: Box::new(|_| json!({"table_name": "bench_items"})) },
+    ]
+}
+
+/// Median latency of each case, plus the first call after start, for one server command.
+fn measure(label: &str, mut command: impl FnMut() -> Command, runs: usize, offset: usize) -> Vec<(String, Duration)> {
+    let mut out = Vec::new();
+    // The first call: spawn, initialize, then at once a query (connection set-up included, unless warmed).
+    let mut firsts = Vec::new();
+    for _ in 0..3 {
+        let mut c = Client::start(&mut command());
+        firsts.push(c.call("readonly_query", &json!({"sql": "SELECT 1"})));
+    }
+    out.push(("first call after start".to_string(), median(firsts)));
+    let mut c = Client::start(&mut command());
+    c.call("readonly_query", &json!({"sql": "SELECT 1"}));
+    for case in cases() {
+        let mut times = Vec::new();
+        for run in 0..runs {
+            let args = (case.args)(offset + run);
+            times.push(c.call(case.tool, &args));
+        }
+        out.push((case.name.to_string(), median(times)));
+    }
+    eprintln!("{label}: done");
+    out
+}
+
+fn raw_round_trip(pg: &PgCluster, runs: usize) -> Duration {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let roots = {
+            let mut store = rustls::RootCertStore::empty();
+            let pem = std::fs::read(&pg.ca_file).unwrap();
+            for cert in rustls_pki_types_certs(&pem) {
+                store.add(cert).unwrap();
+            }
+            store
+        };
+        let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(config);
+        let mut cfg = tokio_postgres::Config::new();
+        cfg.host(DSQL_NAME).hostaddr("127.0.0.1".parse().unwrap()).port(pg.port).user("postgres").dbname("postgres");
+        cfg.ssl_mode(tokio_postgres::config::SslMode::Require);
+        let (client, conn) = cfg.connect(tls).await.expect("raw connect");
+        tokio::spawn(conn);
+        let mut times = Vec::new();
+        for _ in 0..runs * 10 {
+            let t = Instant::now();
+            client.query_typed("SELECT 1", &[]).await.unwrap();
+            times.push(t.elapsed());
+        }
+        median(times)
+    })
+}
+
+fn rustls_pki_types_certs(pem: &[u8]) -> Vec<rustls::pki_types::CertificateDer<'static>> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::pem_slice_iter(pem).map(|c| c.unwrap()).collect()
+}
+
+fn ours(pg: &PgCluster, port: u16) -> impl FnMut() -> Command {
+    let ca = pg.ca_file.clone();
+    move || {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["--cluster_endpoint", &format!("{DSQL_NAME}:{port}"), "--region", "us-east-1"])
+            .args(["--database_user", "postgres", "--hostaddr", "127.0.0.1", "--allow-writes"])
+            .arg("--ssl-root-cert")
+            .arg(&ca)
+            .env("AWS_ACCESS_KEY_ID", "AKIDBENCHEXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", "bench/secret")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AURORA_DSQL_MCP_LOG", "error");
+        cmd
+    }
+}
+
+fn python(exe: String) -> impl FnMut() -> Command {
+    move || {
+        let mut cmd = Command::new(&exe);
+        cmd.args(["--cluster_endpoint", "127.0.0.1", "--region", "us-east-1", "--database_user", "postgres"])
+            .arg("--allow-writes")
+            .env("AWS_ACCESS_KEY_ID", "AKIDBENCHEXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", "bench/secret")
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+        if let Some(dir) = std::path::Path::new(&exe).parent() {
+            let path = format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default());
+            cmd.env("PATH", path);
+        }
+        cmd
+    }
+}
+
+fn main() {
+    let rtt_ms: u64 = std::env::var("BENCH_RTT_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
+    let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(15);
+    let py = std::env::var("AURORA_DSQL_PYTHON_SERVER").ok();
+    let pg = PgCluster::start_trusting();
+    pg.psql("CREATE TABLE bench_items (id int PRIMARY KEY, name text NOT NULL); INSERT INTO bench_items VALUES (1, 'one')");
+    let rtt = Duration::from_millis(rtt_ms);
+
+    // Far away: every byte waits rtt/2 each way.
+    let far = Proxy::start_on(5432, pg.port, rtt / 2);
+    let ours_far = measure("ours, remote", ours(&pg, far.port), runs, 10_000);
+    let python_far = py.clone().map(|exe| measure("python, remote", python(exe), runs, 20_000));
+    drop(far);
+
+    println!("\n## Against a cluster {rtt_ms} ms away (RTT {rtt_ms} ms; median of {runs} warm calls; round trips = latency / RTT)\n");
+    println!("| call | ours | Python server 1.1.4 |");
+    println!("|---|---|---|");
+    for (i, (name, d)) in ours_far.iter().enumerate() {
+        let rt = |d: &Duration| format!("{:.2} RTT ({:.1} ms)", d.as_secs_f64() / rtt.as_secs_f64(), d.as_secs_f64() * 1e3);
+        let theirs = python_far.as_ref().map(|p| rt(&p[i].1)).unwrap_or_else(|| "not run".into());
+        println!("| {name} | {} | {theirs} |", rt(d));
+    }
+
+    // Localhost: the same TLS connection, no delay.
+    let near = Proxy::start_on(5432, pg.port, Duration::ZERO);
+    let ours_near = measure("ours, localhost", ours(&pg, near.port), runs * 4, 30_000);
+    let python_near = py.map(|exe| measure("python, localhost", python(exe), runs, 40_000));
+    drop(near);
+    let raw = raw_round_trip(&pg, runs);
+    println!("\n## Localhost (TLS, through a pass-through proxy; median)\n");
+    println!("| call | ours | Python server 1.1.4 |");
+    println!("|---|---|---|");
+    for (i, (name, d)) in ours_near.iter().enumerate() {
+        let theirs = python_near.as_ref().map(|p| format!("{:.2} ms", p[i].1.as_secs_f64() * 1e3)).unwrap_or_else(|| "not run".into());
+        println!("| {name} | {:.3} ms | {theirs} |", d.as_secs_f64() * 1e3);
+    }
+    println!("\nraw tokio-postgres `SELECT 1` round trip on a direct TLS connection: {:.3} ms", raw.as_secs_f64() * 1e3);
+}
