@@ -23,7 +23,9 @@ use serde_json::{Value, json};
 
 use crate::config::Target;
 use crate::docs;
-use crate::tools::{Env, docs as doc_tools, dsql_lint, get_schema, readonly_query, transact};
+use crate::tools::{
+    Env, apply_migration, backfill, docs as doc_tools, dsql_lint, get_schema, list_migrations, readonly_query, transact,
+};
 
 pub const SERVER_NAME: &str = "aurora-dsql-mcp-server";
 
@@ -49,6 +51,10 @@ impl DsqlServer {
             vec![readonly_query::definition(), transact::definition(&env.settings), get_schema::definition()];
         definitions.extend(doc_tools::definitions(env.knowledge.is_some()));
         definitions.push(dsql_lint::definition());
+        if env.settings.allow_writes {
+            // Ours, after the Python server's tools: migrations need writes.
+            definitions.extend([apply_migration::definition(), list_migrations::definition(), backfill::definition()]);
+        }
         let tools = definitions
             .into_iter()
             .map(|d| serde_json::from_value::<Tool>(d).expect("tool definitions are valid MCP tools"))
@@ -329,6 +335,31 @@ fn progress_reporter(context: &RequestContext<RoleServer>) -> impl Fn(usize, usi
     move |done, total| {
         if let Some(tx) = &sender {
             let _ = tx.send((done, total));
+        }
+    }
+}
+
+/// Like [`progress_reporter`], for callers that say what happened: (progress, total, message), sent in order.
+fn progress_messages(context: &RequestContext<RoleServer>) -> impl Fn(u64, Option<u64>, String) + Sync + use<> {
+    let token = context.meta.get_progress_token();
+    let sender = token.map(|token| {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Option<u64>, String)>();
+        let peer = context.peer.clone();
+        tokio::spawn(async move {
+            while let Some((progress, total, message)) = rx.recv().await {
+                let param: Result<ProgressNotificationParam, _> = serde_json::from_value(json!({
+                    "progressToken": token, "progress": progress, "total": total, "message": message,
+                }));
+                if let Ok(p) = param {
+                    let _ = peer.notify_progress(p).await;
+                }
+            }
+        });
+        tx
+    });
+    move |progress, total, message| {
+        if let Some(tx) = &sender {
+            let _ = tx.send((progress, total, message));
         }
     }
 }
