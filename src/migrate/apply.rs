@@ -78,7 +78,8 @@ pub async fn apply(ctx: &Ctx<'_>, name: &str, plan: &Plan, reporter: &Reporter<'
     let steps_json = serde_json::to_value(&plan.steps).unwrap_or(Value::Null);
     history::start(ctx, name, &plan.checksum, &steps_json, resume_at).await?;
     if resume_at > 0 {
-        reporter.note(format!("migration {name}: steps 1–{resume_at} already applied; resuming at step {}", resume_at + 1));
+        reporter
+            .note(format!("migration {name}: steps 1–{resume_at} already applied; resuming at step {}", resume_at + 1));
     }
     let mut results = Vec::new();
     let mut pending: Vec<(String, usize, Vec<String>)> = Vec::new();
@@ -241,8 +242,7 @@ pub async fn run_step(
                 v["job_id"] = json!(job);
             }
             if step.kind == StepKind::Dml {
-                let rows: u64 =
-                    outcome.statements.iter().take(step.sql.len()).filter_map(|s| s.rows_affected).sum();
+                let rows: u64 = outcome.statements.iter().take(step.sql.len()).filter_map(|s| s.rows_affected).sum();
                 v["rows"] = json!(rows);
             }
             Ok(v)

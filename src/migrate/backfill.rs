@@ -111,14 +111,14 @@ impl BackfillSpec {
         }
         let first = self.batch_sql(&key, false);
         let next = self.batch_sql(&key, true);
-        let checked = |text: String| -> Result<Statement, String> {
-            let input = [sql::StatementInput { sql: &text, param_count: None }];
+        let checked = |text: String, params: usize| -> Result<Statement, String> {
+            let input = [sql::StatementInput { sql: &text, param_count: (params > 0).then_some(params) }];
             let c = sql::check(sql::Tool::Transact, &input, &ctx.policy, None)
                 .map_err(|f| format!("the backfill statement is refused: {f}\nStatement: {text}"))?;
             let p = c.statements.into_iter().next().ok_or("no statement")?;
             Ok(Statement { text: p.text, command: p.command, params: Vec::new(), quota: Vec::new() })
         };
-        Ok(Prepared { first: checked(first)?, next: checked(next)?, key })
+        Ok(Prepared { first: checked(first, 0)?, next: checked(next, key.len())?, key })
     }
 
     fn batch_sql(&self, key: &[String], after_key: bool) -> String {
@@ -136,7 +136,10 @@ impl BackfillSpec {
         let change = match (&self.set, self.delete) {
             (_, true) => format!("DELETE FROM {table} WHERE ({cols}) IN ({pick}) RETURNING {cols}"),
             (set, false) => {
-                format!("UPDATE {table} SET {} WHERE ({cols}) IN ({pick}) RETURNING {cols}", set.as_deref().unwrap_or(""))
+                format!(
+                    "UPDATE {table} SET {} WHERE ({cols}) IN ({pick}) RETURNING {cols}",
+                    set.as_deref().unwrap_or("")
+                )
             }
         };
         let keys = key.iter().enumerate().map(|(i, k)| format!("{} AS k{i}", quote_ident(k))).collect::<Vec<_>>();
@@ -171,7 +174,11 @@ pub async fn primary_key(ctx: &Ctx<'_>, table: &str) -> Result<Vec<String>, Stri
 }
 
 /// Run the batches until one changes nothing. `on_batch(rows so far, batches so far)` after each committed batch.
-pub async fn run(ctx: &Ctx<'_>, prepared: &Prepared, on_batch: &(dyn Fn(u64, u64) + Sync)) -> Result<BackfillReport, String> {
+pub async fn run(
+    ctx: &Ctx<'_>,
+    prepared: &Prepared,
+    on_batch: &(dyn Fn(u64, u64) + Sync),
+) -> Result<BackfillReport, String> {
     let mut report = BackfillReport { key: prepared.key.clone(), ..Default::default() };
     let mut last: Option<Vec<Value>> = None;
     loop {
@@ -202,7 +209,8 @@ pub async fn run(ctx: &Ctx<'_>, prepared: &Prepared, on_batch: &(dyn Fn(u64, u64
         report.rows += n;
         report.batches += 1;
         on_batch(report.rows, report.batches);
-        last = Some((0..prepared.key.len()).map(|i| row.get(&format!("k{i}")).cloned().unwrap_or(Value::Null)).collect());
+        last =
+            Some((0..prepared.key.len()).map(|i| row.get(&format!("k{i}")).cloned().unwrap_or(Value::Null)).collect());
     }
     Ok(report)
 }

@@ -98,11 +98,16 @@ pub fn plan(sql: &str, fix: bool, policy: &sql::Policy) -> Result<Plan, String> 
         return Err("the migration has no SQL statements".into());
     }
     let mut items: Vec<(Item, usize)> = Vec::new();
-    let mut skipped = Vec::new();
+    let skipped: Vec<String> = sql::split_script(sql)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|st| is_transaction_control(sql::parse_statement(&st.text).as_ref()))
+        .map(|st| format!("line {}: {} (each step runs in its own transaction)", st.line, st.text))
+        .collect();
     for st in statements {
         let ast = sql::parse_statement(&st.text);
-        if matches!(ast, Some(Ast::StartTransaction { .. } | Ast::Commit { .. } | Ast::Rollback { .. })) {
-            skipped.push(format!("line {}: {} (each step runs in its own transaction)", st.line, st.text));
+        if is_transaction_control(ast.as_ref()) {
+            // Reported from the file as given below (dsql-lint's fix adds its own BEGIN/COMMIT pairs).
             continue;
         }
         if let Some(ast) = &ast {
@@ -151,10 +156,9 @@ pub fn plan(sql: &str, fix: bool, policy: &sql::Policy) -> Result<Plan, String> 
                 });
             }
             Item::Sql { text, ast } => {
-                let (class, command, tables) = ast.as_ref().map_or_else(
-                    || (StatementClass::Other, String::from("statement"), Vec::new()),
-                    sql::describe,
-                );
+                let (class, command, tables) = ast
+                    .as_ref()
+                    .map_or_else(|| (StatementClass::Other, String::from("statement"), Vec::new()), sql::describe);
                 let is_data = matches!(class, StatementClass::Dml | StatementClass::Read);
                 if is_data && let Some(last) = steps.last_mut().filter(|s| s.kind == StepKind::Dml) {
                     let mut candidate = last.sql.clone();
@@ -202,6 +206,10 @@ pub fn plan(sql: &str, fix: bool, policy: &sql::Policy) -> Result<Plan, String> 
     let lint = json!({"summary": lint["summary"], "diagnostics": diagnostics,
                       "transaction_diagnostics_resolved_by_steps": lint["transaction_diagnostics"].as_array().map_or(0, Vec::len)});
     Ok(Plan { checksum: checksum(sql), steps, rewrites, lint, skipped })
+}
+
+fn is_transaction_control(ast: Option<&Ast>) -> bool {
+    matches!(ast, Some(Ast::StartTransaction { .. } | Ast::Commit { .. } | Ast::Rollback { .. }))
 }
 
 /// What DSQL's rules (the `transact` checks) say against running `statements` as one transaction.

@@ -67,7 +67,9 @@ pub async fn rehearse(
     let result = in_scratch(target, plan, &sandbox, &name, &copy, reporter).await;
     let cleanup = drop_scratch(&sandbox, &name).await;
     let mut sandbox = sandbox;
-    if let Err(e) = tokio::task::spawn_blocking(move || sandbox.release()).await.map_err(|e| e.to_string()).and_then(|r| r) {
+    if let Err(e) =
+        tokio::task::spawn_blocking(move || sandbox.release()).await.map_err(|e| e.to_string()).and_then(|r| r)
+    {
         tracing::warn!("rehearsal: leaving the sandbox failed: {e}");
     }
     let mut report = result?;
@@ -163,10 +165,9 @@ async fn run_in(scratch: &Ctx<'_>, plan: &Plan, copy: &Copy, reporter: &Reporter
 async fn connect(sandbox: &Sandbox, dbname: &str) -> Result<tokio_postgres::Client, String> {
     let mut cfg = sandbox.pg_config(&crate::pool::application_name());
     cfg.dbname(dbname);
-    let (client, conn) = cfg
-        .connect(tokio_postgres::NoTls)
-        .await
-        .map_err(|e| format!("rehearsal: cannot connect to the local sandbox: {}", crate::pool::dsql::error_chain(&e)))?;
+    let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.map_err(|e| {
+        format!("rehearsal: cannot connect to the local sandbox: {}", crate::pool::dsql::error_chain(&e))
+    })?;
     tokio::spawn(async move {
         if let Err(e) = conn.await {
             tracing::debug!("rehearsal connection ended: {e}");
@@ -193,7 +194,8 @@ async fn read_schema(target: &Ctx<'_>, plan: &Plan, sample_rows: usize) -> Resul
             }
         }
     }
-    let field = |r: &serde_json::Map<String, Value>, k: &str| r.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let field =
+        |r: &serde_json::Map<String, Value>, k: &str| r.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let mut found = Vec::new();
     for n in &names {
         let rel = target
@@ -270,8 +272,12 @@ async fn read_schema(target: &Ctx<'_>, plan: &Plan, sample_rows: usize) -> Resul
         tables.push(format!("CREATE TABLE {qualified} ({})", defs.join(", ")));
         copy.tables.push(qualified.clone());
         if sample_rows > 0 {
-            let sql = format!("SELECT row_to_json(x)::text AS r FROM (SELECT * FROM {qualified} LIMIT {sample_rows}) x");
-            let rows = target.read(&sql, vec![]).await.map_err(|e| format!("rehearsal: cannot read sample rows of {qualified}: {e}"))?;
+            let sql =
+                format!("SELECT row_to_json(x)::text AS r FROM (SELECT * FROM {qualified} LIMIT {sample_rows}) x");
+            let rows = target
+                .read(&sql, vec![])
+                .await
+                .map_err(|e| format!("rehearsal: cannot read sample rows of {qualified}: {e}"))?;
             for r in &rows.rows {
                 copy.rows.push((qualified.clone(), insertable.join(", "), field(r, "r")));
             }

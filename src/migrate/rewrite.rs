@@ -61,7 +61,8 @@ pub fn split_add_column(stmt: &Statement) -> Option<(Vec<Piece>, String)> {
     if not_null {
         let bare_table = at.name.0.last().map(|p| p.to_string()).unwrap_or_default();
         let name = constraint_name(&bare_table, &column_def.name.value);
-        pieces.push(Piece::Sql(format!("ALTER TABLE {table} ADD CONSTRAINT {name} CHECK ({col} IS NOT NULL) NOT VALID")));
+        pieces
+            .push(Piece::Sql(format!("ALTER TABLE {table} ADD CONSTRAINT {name} CHECK ({col} IS NOT NULL) NOT VALID")));
         pieces.push(Piece::Sql(format!("ALTER TABLE ASYNC {table} VALIDATE CONSTRAINT {name}")));
         said.push(format!(
             "NOT NULL as CHECK ({col} IS NOT NULL) NOT VALID, then ALTER TABLE ASYNC … VALIDATE CONSTRAINT {name} (an \
@@ -169,7 +170,10 @@ mod tests {
     #[test]
     fn simple_updates_and_deletes_are_backfills() {
         let b = as_backfill(&parse("UPDATE t SET a = 1, b = b + 1 WHERE a IS NULL")).unwrap();
-        assert_eq!((b.table.as_str(), b.set.as_deref(), b.filter.as_deref()), ("t", Some("a = 1, b = b + 1"), Some("a IS NULL")));
+        assert_eq!(
+            (b.table.as_str(), b.set.as_deref(), b.filter.as_deref()),
+            ("t", Some("a = 1, b = b + 1"), Some("a IS NULL"))
+        );
         let b = as_backfill(&parse("DELETE FROM app.t WHERE created < '2020-01-01'")).unwrap();
         assert!(b.delete && b.table == "app.t");
         assert!(as_backfill(&parse("UPDATE t SET a = 1 RETURNING id")).is_none());

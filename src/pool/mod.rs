@@ -74,7 +74,11 @@ impl Database {
 
     /// Pool connections to one database of a running local sandbox (a migration rehearsal's scratch database),
     /// answering like DSQL as the sandbox does. The caller owns the sandbox registration.
-    pub async fn local_database(cfg: tokio_postgres::Config, pool_size: usize, label: String) -> Result<Database, String> {
+    pub async fn local_database(
+        cfg: tokio_postgres::Config,
+        pool_size: usize,
+        label: String,
+    ) -> Result<Database, String> {
         let pool = plain_pool(cfg, pool_size)?;
         let client = pool.get().await.map_err(|e| format!("cannot connect to {label}: {e}"))?;
         sys_schema::install(&client)

@@ -286,6 +286,23 @@ impl DsqlServer {
             }
             get_schema::NAME => get_schema::call(env, args).await,
             dsql_lint::NAME => dsql_lint::call(args, env.settings.dsql_version).await,
+            apply_migration::NAME | list_migrations::NAME | backfill::NAME if !env.settings.allow_writes => Err(format!(
+                "{name} needs writes: restart the server with --allow-writes (after the user agrees). In read-only \
+                 mode, dsql_lint checks a migration file without running it."
+            )),
+            apply_migration::NAME => {
+                let sink = ProgressSink::new(context);
+                let result = apply_migration::call(env, args, &|p, t, m| sink.send(p, t, m)).await;
+                sink.finish().await;
+                result
+            }
+            list_migrations::NAME => list_migrations::call(env, args).await,
+            backfill::NAME => {
+                let sink = ProgressSink::new(context);
+                let result = backfill::call(env, args, &|p, t, m| sink.send(p, t, m)).await;
+                sink.finish().await;
+                result
+            }
             doc_tools::SEARCH | doc_tools::READ | doc_tools::RECOMMEND => doc_tools::call(env, name, args).await,
             other => Err(format!("Unknown tool: {other}. Available tools: {}.", self.tool_names().join(", "))),
         }
@@ -339,13 +356,19 @@ fn progress_reporter(context: &RequestContext<RoleServer>) -> impl Fn(usize, usi
     }
 }
 
-/// Like [`progress_reporter`], for callers that say what happened: (progress, total, message), sent in order.
-fn progress_messages(context: &RequestContext<RoleServer>) -> impl Fn(u64, Option<u64>, String) + Sync + use<> {
-    let token = context.meta.get_progress_token();
-    let sender = token.map(|token| {
+/// Progress notifications for callers that say what happened: (progress, total, message), sent in order, and
+/// all of them before the tool's response (`finish` waits until the last one is written).
+struct ProgressSink {
+    tx: Option<tokio::sync::mpsc::UnboundedSender<(u64, Option<u64>, String)>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl ProgressSink {
+    fn new(context: &RequestContext<RoleServer>) -> ProgressSink {
+        let Some(token) = context.meta.get_progress_token() else { return ProgressSink { tx: None, task: None } };
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Option<u64>, String)>();
         let peer = context.peer.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             while let Some((progress, total, message)) = rx.recv().await {
                 let param: Result<ProgressNotificationParam, _> = serde_json::from_value(json!({
                     "progressToken": token, "progress": progress, "total": total, "message": message,
@@ -355,11 +378,19 @@ fn progress_messages(context: &RequestContext<RoleServer>) -> impl Fn(u64, Optio
                 }
             }
         });
-        tx
-    });
-    move |progress, total, message| {
-        if let Some(tx) = &sender {
+        ProgressSink { tx: Some(tx), task: Some(task) }
+    }
+
+    fn send(&self, progress: u64, total: Option<u64>, message: String) {
+        if let Some(tx) = &self.tx {
             let _ = tx.send((progress, total, message));
+        }
+    }
+
+    async fn finish(mut self) {
+        self.tx.take();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
         }
     }
 }

@@ -50,7 +50,11 @@ pub fn definition() -> Value {
     })
 }
 
-pub async fn call(env: &Env, args: Option<Map<String, Value>>, progress: migrate::Progress<'_>) -> Result<Value, String> {
+pub async fn call(
+    env: &Env,
+    args: Option<Map<String, Value>>,
+    progress: migrate::Progress<'_>,
+) -> Result<Value, String> {
     let args: Args = parse_args(
         NAME,
         args,
