@@ -336,3 +336,22 @@ fn rehearsal_catches_a_failing_step_without_touching_the_target() {
     // No scratch database is left behind.
     assert_eq!(count(&mut local, "SELECT count(*) AS n FROM pg_database WHERE datname LIKE 'rehearsal\\_%'"), 0);
 }
+
+/// The power, the migrations guide, the safe-migration prompt and the README describe the migration tools.
+#[test]
+fn guides_and_prompt_describe_the_migration_tools() {
+    let lib = aurora_dsql_mcp_server::docs::Library::embedded();
+    let power = &lib.document("power").unwrap().text;
+    let guide = &lib.document("dsql://steering/migrations").unwrap().text;
+    for tool in ["apply_migration", "list_migrations", "backfill"] {
+        assert!(power.contains(&format!("`{tool}`")), "POWER.md does not describe {tool}");
+        assert!(guide.contains(&format!("`{tool}`")) || tool == "list_migrations", "the migrations guide lacks {tool}");
+    }
+    let readme = include_str!("../README.md");
+    for tool in ["apply_migration", "list_migrations", "backfill"] {
+        assert!(readme.contains(&format!("| `{tool}` |")), "README's tool table lacks {tool}");
+    }
+    let args = json!({"table_name": "orders", "change": "add a status column"});
+    let prompt = aurora_dsql_mcp_server::docs::prompts::get("safe-migration", args.as_object().unwrap()).unwrap();
+    assert!(prompt.contains("apply_migration") && prompt.contains("rehearse=true") && prompt.contains("backfill"));
+}

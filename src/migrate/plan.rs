@@ -72,7 +72,7 @@ pub fn checksum(sql: &str) -> String {
 }
 
 enum Item {
-    Sql { text: String, ast: Option<Ast> },
+    Sql { text: String, ast: Option<Box<Ast>> },
     Backfill { spec: BackfillSpec, notes: Vec<String> },
 }
 
@@ -116,7 +116,7 @@ pub fn plan(sql: &str, fix: bool, policy: &sql::Policy) -> Result<Plan, String> 
                 for p in pieces {
                     items.push((
                         match p {
-                            Piece::Sql(text) => Item::Sql { ast: sql::parse_statement(&text), text },
+                            Piece::Sql(text) => Item::Sql { ast: sql::parse_statement(&text).map(Box::new), text },
                             Piece::Backfill(spec) => Item::Backfill { spec, notes: Vec::new() },
                         },
                         st.line,
@@ -130,7 +130,7 @@ pub fn plan(sql: &str, fix: bool, policy: &sql::Policy) -> Result<Plan, String> 
                 continue;
             }
         }
-        items.push((Item::Sql { text: st.text, ast }, st.line));
+        items.push((Item::Sql { text: st.text, ast: ast.map(Box::new) }, st.line));
     }
     let mut steps: Vec<Step> = Vec::new();
     for (item, line) in items {
@@ -157,7 +157,7 @@ pub fn plan(sql: &str, fix: bool, policy: &sql::Policy) -> Result<Plan, String> 
             }
             Item::Sql { text, ast } => {
                 let (class, command, tables) = ast
-                    .as_ref()
+                    .as_deref()
                     .map_or_else(|| (StatementClass::Other, String::from("statement"), Vec::new()), sql::describe);
                 let is_data = matches!(class, StatementClass::Dml | StatementClass::Read);
                 if is_data && let Some(last) = steps.last_mut().filter(|s| s.kind == StepKind::Dml) {

@@ -34,3 +34,43 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    fn conflict() -> ExecError {
+        ExecError::Db { sqlstate: Some("40001".into()), text: "ERROR 40001: change conflicts (OC000)".into() }
+    }
+
+    #[tokio::test]
+    async fn conflicts_are_retried_and_counted() {
+        let calls = Cell::new(0);
+        let r = on_conflict(|| {
+            calls.set(calls.get() + 1);
+            let n = calls.get();
+            async move { if n < 3 { Err(conflict()) } else { Ok(n) } }
+        })
+        .await;
+        assert_eq!(r.ok(), Some((3, 3)));
+        // Other errors are not retried.
+        calls.set(0);
+        let r: Result<((), u32), _> = on_conflict(|| {
+            calls.set(calls.get() + 1);
+            async { Err(ExecError::Db { sqlstate: Some("23505".into()), text: "dup".into() }) }
+        })
+        .await;
+        assert_eq!(r.err().and_then(|e| e.sqlstate().map(str::to_string)).as_deref(), Some("23505"));
+        assert_eq!(calls.get(), 1);
+        // A conflict that never clears stops after MAX_ATTEMPTS.
+        calls.set(0);
+        let r: Result<((), u32), _> = on_conflict(|| {
+            calls.set(calls.get() + 1);
+            async { Err(conflict()) }
+        })
+        .await;
+        assert!(r.is_err());
+        assert_eq!(calls.get(), MAX_ATTEMPTS);
+    }
+}

@@ -97,13 +97,21 @@ impl DsqlServer {
         } else {
             String::new()
         };
+        let migrations = if s.allow_writes {
+            "- apply_migration(name, sql, dry_run?, fix?, rehearse?): plan a migration file into DSQL-legal steps, rehearse \
+             it in the local sandbox, apply it step by step with a history (re-runs are no-ops or resume).\n\
+             - list_migrations(): the migration history.\n\
+             - backfill(table, set, where?, batch_size?): a large UPDATE/DELETE in batches under the 3,000-row limit.\n"
+        } else {
+            ""
+        };
         format!(
             "# Aurora DSQL MCP server\nConnected to {target}. Mode: {mode}.{rules}\n\n## Tools\n\
              - readonly_query(sql, params?): one read-only statement; rows come back as JSON objects.\n\
              - transact(sql_list, params_list?): several statements in one transaction (BEGIN/COMMIT added for you).\n\
              - get_schema(table_name): columns, keys, constraints and indexes of a table.\n\
              - dsql_lint(sql, fix?): DSQL compatibility check and auto-fix for SQL you have not run yet.\n\
-             - dsql_search_documentation / dsql_read_documentation / dsql_recommend: DSQL guides, offline.\n\n\
+             - dsql_search_documentation / dsql_read_documentation / dsql_recommend: DSQL guides, offline.\n{migrations}\n\
              Every statement is parsed and checked against DSQL's rules before it is sent; a refusal says what DSQL \
              would say and how to fix it. Use $1, $2… placeholders with params instead of putting values in SQL. \
              On SQLSTATE 40001 (OC000/OC001) retry the whole transaction."
