@@ -267,7 +267,7 @@ pub async fn run_step(
             };
             let report = backfill::run(ctx, &prepared, &on_batch).await?;
             Ok(json!({"status": "applied", "rows": report.rows, "batches": report.batches,
-                      "attempts": report.attempts, "key": report.key}))
+                      "retries": report.retries, "key": report.key}))
         }
     }
 }

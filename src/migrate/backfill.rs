@@ -1,5 +1,5 @@
 //! Batched backfills: an UPDATE (or DELETE) run in batches of at most `batch_size` rows, each its own
-//! transaction (retried on conflicts), walking the primary key upwards so every matching row is visited once per
+//! transaction (run again on conflicts by `exec::run`), walking the primary key upwards so every matching row is visited once per
 //! run and the walk always ends. A re-run after an interruption starts again from the lowest key: with a WHERE that
 //! selects only rows still to do (`col IS NULL`), it changes each remaining row exactly once.
 
@@ -32,8 +32,8 @@ pub struct BackfillReport {
     pub rows: u64,
     /// Batches that changed at least one row (each one committed transaction).
     pub batches: u64,
-    /// Transactions attempted, including conflict retries and the final empty batch.
-    pub attempts: u64,
+    /// Batches run again after an optimistic conflict (40001; `exec::run` retries them).
+    pub retries: u64,
     /// The primary-key columns the walk followed.
     pub key: Vec<String>,
 }
@@ -196,7 +196,7 @@ pub async fn run(
                 report.batches
             )
         })?;
-        report.attempts += u64::from(attempts);
+        report.retries += u64::from(attempts.saturating_sub(1));
         let Some(row) = outcome.rows.first() else { break };
         let n = match row.get("n") {
             Some(Value::Number(n)) => n.as_u64().unwrap_or(0),

@@ -11,7 +11,6 @@ pub mod history;
 pub mod jobs;
 pub mod plan;
 pub mod rehearse;
-pub mod retry;
 pub mod rewrite;
 
 use serde_json::Value;
@@ -35,15 +34,19 @@ impl Ctx<'_> {
     pub async fn read(&self, sql: &str, params: Vec<Value>) -> Result<Outcome, String> {
         let st = [Statement { text: sql.to_string(), command: "SELECT".into(), params, quota: Vec::new() }];
         let ctx = ErrorContext { statement: None, allow_writes: false, tool: self.tool };
-        let limits = Limits { max_rows: usize::MAX, timeout: self.limits.timeout };
-        exec::run(self.db, &st, TxMode::ReadOnly, limits, &ctx, &|_, _| {}).await.map_err(|e| e.to_string())
+        exec::run(self.db, &st, TxMode::ReadOnly, self.limits.unbounded_rows(), &ctx, &|_, _| {})
+            .await
+            .map_err(|e| e.to_string())
     }
 
-    /// One read-write transaction, retried on conflicts (40001); returns the outcome and the attempts it took.
+    /// One read-write transaction (`exec::run` runs it again on conflicts, 40001); returns the outcome and the
+    /// attempts it took.
     pub async fn write(&self, statements: &[Statement]) -> Result<(Outcome, u32), ExecError> {
         let ctx = ErrorContext { statement: None, allow_writes: true, tool: self.tool };
-        let limits = Limits { max_rows: usize::MAX, timeout: self.limits.timeout };
-        retry::on_conflict(|| exec::run(self.db, statements, TxMode::ReadWrite, limits, &ctx, &|_, _| {})).await
+        let outcome =
+            exec::run(self.db, statements, TxMode::ReadWrite, self.limits.unbounded_rows(), &ctx, &|_, _| {}).await?;
+        let attempts = outcome.attempts.max(1);
+        Ok((outcome, attempts))
     }
 }
 

@@ -294,10 +294,12 @@ impl DsqlServer {
             }
             get_schema::NAME => get_schema::call(env, args).await,
             dsql_lint::NAME => dsql_lint::call(args, env.settings.dsql_version).await,
-            apply_migration::NAME | list_migrations::NAME | backfill::NAME if !env.settings.allow_writes => Err(format!(
-                "{name} needs writes: restart the server with --allow-writes (after the user agrees). In read-only \
+            apply_migration::NAME | list_migrations::NAME | backfill::NAME if !env.settings.allow_writes => {
+                Err(format!(
+                    "{name} needs writes: restart the server with --allow-writes (after the user agrees). In read-only \
                  mode, dsql_lint checks a migration file without running it."
-            )),
+                ))
+            }
             apply_migration::NAME => {
                 let sink = ProgressSink::new(context);
                 let result = apply_migration::call(env, args, &|p, t, m| sink.send(p, t, m)).await;

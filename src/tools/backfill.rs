@@ -32,7 +32,7 @@ pub fn definition() -> Value {
     1000, at most 3000), each batch its own transaction retried on conflicts (40001), walking the primary key until no \
     row matches. Sends progress notifications with the rows done when the request has a progressToken. Safe to run \
     again after an interruption when `where` selects only rows still to do (e.g. `status IS NULL`). Returns rows \
-    changed, batches run and attempts. Example: backfill(table=\"orders\", set=\"status = 'open'\", where=\"status IS NULL\").",
+    changed, batches run and conflict retries. Example: backfill(table=\"orders\", set=\"status = 'open'\", where=\"status IS NULL\").",
         "inputSchema": {
             "type": "object",
             "title": "backfillArguments",
@@ -77,7 +77,7 @@ pub async fn call(
     Ok(json!({
         "rows": report.rows,
         "batches": report.batches,
-        "attempts": report.attempts,
+        "retries": report.retries,
         "key": report.key,
         "statement": spec.describe(),
         "batch_size": spec.batch_size,
