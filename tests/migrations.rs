@@ -355,3 +355,54 @@ fn guides_and_prompt_describe_the_migration_tools() {
     let prompt = aurora_dsql_mcp_server::docs::prompts::get("safe-migration", args.as_object().unwrap()).unwrap();
     assert!(prompt.contains("apply_migration") && prompt.contains("rehearse=true") && prompt.contains("backfill"));
 }
+
+/// A run that stopped after a DDL step committed but before the history recorded it: the re-run counts the step
+/// as applied (its object exists) and goes on.
+#[test]
+fn a_run_stopped_before_recording_a_ddl_step_resumes() {
+    let mut s = writer();
+    let t = table("crash");
+    let name = format!("{t}_m");
+    let file = format!(
+        "CREATE TABLE {t} (id integer PRIMARY KEY);\nALTER TABLE {t} ADD COLUMN note text;\n\
+         INSERT INTO {t} (id, note) VALUES (1, 'x');\n"
+    );
+    assert_eq!(s.ok("apply_migration", json!({"name": name, "sql": file}))["result"]["status"], "applied");
+    // As if the server had died right after step 2's ALTER committed, before step 2 and 3 were recorded.
+    s.ok(
+        "transact",
+        json!({"sql_list": [
+            "UPDATE public.mcp_migrations SET status = 'running', steps_done = 1, applied_at = NULL WHERE name = $1",
+            format!("DELETE FROM {t}")
+        ], "params_list": [[name], null]}),
+    );
+    let r = s.ok("apply_migration", json!({"name": name, "sql": file}));
+    let result = &r["result"];
+    assert_eq!(result["status"], "applied", "{r}");
+    assert_eq!(result["resumed_from_step"], 2);
+    assert_eq!(result["steps"][0]["status"], "already_there", "{r}");
+    assert!(result["steps"][0]["note"].as_str().unwrap().contains("42701"), "{r}");
+    assert_eq!(result["steps"][1]["number"], 3);
+    assert_eq!(count(&mut s, &format!("SELECT count(*) AS n FROM {t} WHERE note = 'x'")), 1);
+    let again = s.ok("apply_migration", json!({"name": name, "sql": file}));
+    assert_eq!(again["result"]["status"], "already_applied");
+}
+
+/// With --tenant-column, a backfill is scoped like any statement: its WHERE must constrain the tenant.
+#[test]
+fn backfill_respects_tenant_scoping() {
+    let t = table("tenants");
+    {
+        let mut s = writer();
+        seed_rows(&mut s, &t, 10, ", tenant_id text, v text");
+        s.ok(
+            "transact",
+            json!({"sql_list": [format!("UPDATE {t} SET tenant_id = CASE WHEN id <= 4 THEN 'a' ELSE 'b' END")]}),
+        );
+    }
+    let mut s = Server::local(&["--allow-writes", "--tenant-column", "tenant_id"]);
+    let e = s.err("backfill", json!({"table": t, "set": "v = 'x'", "where": "v IS NULL"}));
+    assert!(e.contains("tenant_id"), "{e}");
+    let r = s.ok("backfill", json!({"table": t, "set": "v = 'x'", "where": "tenant_id = 'a' AND v IS NULL"}));
+    assert_eq!(r["rows"], 4);
+}

@@ -249,7 +249,7 @@ pub async fn run_step(
         }
         StepKind::Backfill => {
             let spec = step.backfill.as_ref().ok_or_else(|| "backfill step without its spec".to_string())?;
-            let prepared = match spec.prepare(ctx).await {
+            let prepared = match spec.prepare(ctx, None).await {
                 Ok(p) => p,
                 Err(e) if e.contains("has no primary key") => {
                     // Cannot walk it: one transaction, which DSQL refuses beyond 3,000 rows.

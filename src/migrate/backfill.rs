@@ -95,7 +95,12 @@ impl BackfillSpec {
     }
 
     /// Look up the primary key and build the batch statements, checked like any `transact` statement.
-    pub async fn prepare(&self, ctx: &Ctx<'_>) -> Result<Prepared, String> {
+    /// `tenant`: with --tenant-column, the tables that have it (the batch statement is scoped like any other).
+    pub async fn prepare(
+        &self,
+        ctx: &Ctx<'_>,
+        tenant: Option<&std::collections::HashSet<String>>,
+    ) -> Result<Prepared, String> {
         self.validate()?;
         let key = primary_key(ctx, &self.table).await?;
         if !self.delete
@@ -113,7 +118,7 @@ impl BackfillSpec {
         let next = self.batch_sql(&key, true);
         let checked = |text: String, params: usize| -> Result<Statement, String> {
             let input = [sql::StatementInput { sql: &text, param_count: (params > 0).then_some(params) }];
-            let c = sql::check(sql::Tool::Transact, &input, &ctx.policy, None)
+            let c = sql::check(sql::Tool::Transact, &input, &ctx.policy, tenant)
                 .map_err(|f| format!("the backfill statement is refused: {f}\nStatement: {text}"))?;
             let p = c.statements.into_iter().next().ok_or("no statement")?;
             Ok(Statement { text: p.text, command: p.command, params: Vec::new(), quota: Vec::new() })
@@ -134,10 +139,10 @@ impl BackfillSpec {
         let pick =
             format!("SELECT {cols} FROM {table} WHERE {filter}{after} ORDER BY {cols} LIMIT {}", self.batch_size);
         let change = match (&self.set, self.delete) {
-            (_, true) => format!("DELETE FROM {table} WHERE ({cols}) IN ({pick}) RETURNING {cols}"),
+            (_, true) => format!("DELETE FROM {table} WHERE {filter} AND ({cols}) IN ({pick}) RETURNING {cols}"),
             (set, false) => {
                 format!(
-                    "UPDATE {table} SET {} WHERE ({cols}) IN ({pick}) RETURNING {cols}",
+                    "UPDATE {table} SET {} WHERE {filter} AND ({cols}) IN ({pick}) RETURNING {cols}",
                     set.as_deref().unwrap_or("")
                 )
             }

@@ -1,5 +1,5 @@
 //! The migration history: one row per migration name in `public.mcp_migrations` (checksum of the file, its
-//! planned steps, how many are applied, status, times). Created on first use, in its own transaction (DDL).
+//! planned steps as JSON text (not jsonb, which DSQL clusters before 2026-06-05 lack), how many are applied, status, times). Created on first use, in its own transaction (DDL).
 //! A step's progress is recorded in the step's own transaction when the step is data (so it is exactly once), and
 //! right after it when the step is DDL (DSQL allows no DML beside DDL).
 
@@ -17,7 +17,7 @@ const CREATE: &str = "CREATE TABLE IF NOT EXISTS public.mcp_migrations (\
     status text NOT NULL, \
     steps_total integer NOT NULL, \
     steps_done integer NOT NULL, \
-    steps jsonb NOT NULL, \
+    steps text NOT NULL, \
     error text, \
     started_at timestamptz NOT NULL DEFAULT now(), \
     applied_at timestamptz, \
@@ -113,7 +113,7 @@ pub async fn start(ctx: &Ctx<'_>, name: &str, checksum: &str, steps: &Value, don
     let total = steps.as_array().map_or(0, Vec::len);
     let sql = format!(
         "INSERT INTO {TABLE} (name, checksum, status, steps_total, steps_done, steps) \
-         VALUES ($1, $2, '{RUNNING}', $3, $4, $5::jsonb) \
+         VALUES ($1, $2, '{RUNNING}', $3, $4, $5) \
          ON CONFLICT (name) DO UPDATE SET checksum = EXCLUDED.checksum, status = EXCLUDED.status, \
          steps_total = EXCLUDED.steps_total, steps_done = EXCLUDED.steps_done, steps = EXCLUDED.steps, error = NULL"
     );

@@ -40,7 +40,14 @@ pub async fn wait(ctx: &Ctx<'_>, id: &str, on_look: &(dyn Fn(&str) + Sync)) -> R
                 WAIT_LIMIT.as_secs()
             ));
         }
-        tokio::time::sleep(pause).await;
+        let stop = crate::exec::cancel::current();
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = crate::exec::cancel::stopped(stop.as_ref()) => {
+                return Err(format!("stopped while waiting for job {id} (the call was cancelled); the job goes on in \
+                                    the background, and a re-run of the migration resumes after this step"));
+            }
+        }
         pause = (pause * 2).min(Duration::from_secs(5));
     }
 }

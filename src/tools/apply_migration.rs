@@ -75,7 +75,8 @@ pub async fn call(
     if args.sample_rows > rehearse::MAX_SAMPLE {
         return Err(format!("sample_rows is at most {}; use fewer rows", rehearse::MAX_SAMPLE));
     }
-    let policy = super::transact::policy(env);
+    // A migration is schema work by the operator: --tenant-column scopes application queries, not these steps.
+    let policy = crate::sql::Policy { tenant_column: None, ..super::transact::policy(env) };
     let (sql, fix) = (args.sql.clone(), args.fix);
     let policy_for_plan = policy.clone();
     let plan = tokio::task::spawn_blocking(move || plan::plan(&sql, fix, &policy_for_plan))

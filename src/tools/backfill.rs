@@ -70,7 +70,8 @@ pub async fn call(
     spec.validate()?;
     let db = env.database().await?;
     let ctx = Ctx { db: &db, policy: super::transact::policy(env), limits: env.settings.limits, tool: NAME };
-    let prepared = spec.prepare(&ctx).await?;
+    let tenant = super::tenant_tables(env, &db).await?;
+    let prepared = spec.prepare(&ctx, tenant.as_ref()).await?;
     let started = std::time::Instant::now();
     let on_batch = |rows: u64, batches: u64| progress(rows, None, format!("{rows} rows in {batches} batches"));
     let report = migrate::backfill::run(&ctx, &prepared, &on_batch).await?;
