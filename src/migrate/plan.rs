@@ -71,6 +71,10 @@ pub fn checksum(sql: &str) -> String {
     d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Most statements in one data step: a long run of INSERTs becomes several transactions, each well inside DSQL's
+/// five-minute and 10 MiB limits.
+const MAX_GROUP: usize = 100;
+
 enum Item {
     Sql { text: String, ast: Option<Box<Ast>> },
     Backfill { spec: BackfillSpec, notes: Vec<String> },
@@ -133,6 +137,8 @@ pub fn plan(sql: &str, fix: bool, policy: &sql::Policy) -> Result<Plan, String> 
         items.push((Item::Sql { text: st.text, ast: ast.map(Box::new) }, st.line));
     }
     let mut steps: Vec<Step> = Vec::new();
+    // Rows the current data step inserts with VALUES (DSQL counts at most 3,000 per transaction).
+    let mut group_rows = 0usize;
     for (item, line) in items {
         match item {
             Item::Backfill { spec, notes } => {
@@ -160,19 +166,22 @@ pub fn plan(sql: &str, fix: bool, policy: &sql::Policy) -> Result<Plan, String> 
                     .as_deref()
                     .map_or_else(|| (StatementClass::Other, String::from("statement"), Vec::new()), sql::describe);
                 let is_data = matches!(class, StatementClass::Dml | StatementClass::Read);
-                if is_data && let Some(last) = steps.last_mut().filter(|s| s.kind == StepKind::Dml) {
-                    let mut candidate = last.sql.clone();
-                    candidate.push(text.clone());
-                    if check(&candidate, policy).is_none() {
-                        last.sql = candidate;
-                        for t in tables {
-                            if !last.tables.contains(&t) {
-                                last.tables.push(t);
-                            }
+                let rows = ast.as_deref().map_or(0, sql::insert_rows);
+                if is_data
+                    && let Some(last) = steps.last_mut().filter(|s| s.kind == StepKind::Dml)
+                    && last.sql.len() < MAX_GROUP
+                    && group_rows + rows <= crate::migrate::backfill::MAX_BATCH
+                {
+                    group_rows += rows;
+                    last.sql.push(text);
+                    for t in tables {
+                        if !last.tables.contains(&t) {
+                            last.tables.push(t);
                         }
-                        continue;
                     }
+                    continue;
                 }
+                group_rows = rows;
                 let starts_async_job = crate::exec::local_dsql::adapt(&text).job.is_some();
                 let kind = if is_data { StepKind::Dml } else { StepKind::Ddl };
                 let on = if tables.is_empty() { String::new() } else { format!(" on {}", tables.join(", ")) };
@@ -276,6 +285,22 @@ mod tests {
         assert!(p.rewrites.iter().any(|r| r["rule"] == "add_column_split"));
         assert!(p.rewrites.iter().any(|r| r["rule"] == "index_async"), "{:?}", p.rewrites);
         assert_eq!(p.checksum, checksum(ORM));
+    }
+
+    #[test]
+    fn long_runs_of_inserts_are_grouped_under_the_row_limit() {
+        let values = |n: usize| (0..n).map(|i| format!("({i})")).collect::<Vec<_>>().join(", ");
+        let file = format!(
+            "INSERT INTO t (a) VALUES {};\nINSERT INTO t (a) VALUES {};\nINSERT INTO t (a) VALUES {};\n{}",
+            values(2000),
+            values(1000),
+            values(1),
+            "INSERT INTO t (a) VALUES (1);\n".repeat(250)
+        );
+        let p = plan(&file, false, &policy()).unwrap();
+        let sizes: Vec<usize> = p.steps.iter().map(|s| s.sql.len()).collect();
+        assert_eq!(sizes, [2, 100, 100, 51], "2,000 + 1,000 rows, then groups of at most 100 statements");
+        assert!(p.refused().is_empty());
     }
 
     #[test]

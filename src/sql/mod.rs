@@ -38,7 +38,7 @@ use std::str::FromStr;
 pub use classify::StatementClass;
 pub use finding::{Finding, Severity};
 pub use quota::QuotaCheck;
-pub use script::{ScriptStatement, describe, parse_statement, split_script};
+pub use script::{ScriptStatement, describe, insert_rows, parse_statement, split_script};
 pub use version::{DsqlVersion, NEWEST_KNOWN};
 
 /// `--rules enforce|warn|off`: what to do with DSQL-rule findings (the guards are not affected).

@@ -56,6 +56,11 @@ pub fn describe(stmt: &sqlparser::ast::Statement) -> (super::StatementClass, Str
     (super::classify::class(stmt), super::classify::command(stmt), super::classify::tables(stmt))
 }
 
+/// Rows an `INSERT … VALUES` adds (0 for other statements), as DSQL's 3,000-row transaction rule counts them.
+pub fn insert_rows(stmt: &sqlparser::ast::Statement) -> usize {
+    super::dsql::insert_rows(stmt)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
