@@ -188,6 +188,16 @@ impl ServerArgs {
         self.target_with_env(&|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
     }
 
+    /// Where migration rehearsals find the local sandbox: the `--local` directory in local mode, otherwise
+    /// `AURORA_DSQL_LOCAL_DIR` or the default local directory (a scratch database is made there per rehearsal).
+    pub fn rehearsal_dir(&self) -> PathBuf {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        match self.target_with_env(&env) {
+            Target::Local { dir } => dir,
+            _ => env("AURORA_DSQL_LOCAL_DIR").map(PathBuf::from).unwrap_or_else(|| default_local_dir(&env)),
+        }
+    }
+
     pub fn target_with_env(&self, env: &dyn Fn(&str) -> Option<String>) -> Target {
         if let Some(dir) = &self.local {
             let dir = if dir.is_empty() {

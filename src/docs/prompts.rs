@@ -40,7 +40,7 @@ pub fn list() -> Vec<PromptDef> {
         PromptDef {
             name: "safe-migration",
             title: "Plan and run a safe schema migration",
-            description: "Turn a schema change into DSQL-safe steps: one DDL per transaction, batched backfills under 3,000 rows, verification.",
+            description: "Turn a schema change into DSQL-safe steps with apply_migration (dry run, rehearsal, history) and backfill: one DDL per transaction, batched backfills under 3,000 rows, verification.",
             arguments: vec![
                 ("table_name", "Table to change", true),
                 ("change", "The change in plain words, e.g. 'add a status column defaulting to active'", true),
@@ -146,15 +146,22 @@ fn safe_migration(table: &str, change: &str) -> String {
         "Plan and run this schema change safely on Aurora DSQL: {change} (table `{table}`).\n\n\
          Read dsql://steering/migrations first, then:\n\
          1. Inspect the table with get_schema(\"{table}\") and count its rows with readonly_query.\n\
-         2. Write the plan as a numbered list of statements and show it to me before running anything. Rules: one DDL statement per \
-         transact call; never mix DDL and DML in one call; ADD COLUMN without DEFAULT/NOT NULL/constraints, then backfill, then \
+         2. Write the change as a migration file (SQL statements separated by semicolons). DSQL's rules: one DDL statement per \
+         transaction; never DDL and DML together; ADD COLUMN without DEFAULT/NOT NULL/constraints, then backfill, then \
          ALTER COLUMN ... SET DEFAULT; indexes with CREATE INDEX ASYNC; constraints as NOT VALID + ALTER TABLE ASYNC ... VALIDATE \
          CONSTRAINT; a type change or a new primary key needs the table-recreation (verify-and-swap) pattern.\n\
-         3. Check every DDL with dsql_lint.\n\
-         4. Backfill in batches of at most 1,000 rows per transact call (the limit is 3,000 changed rows per transaction), selecting \
-         the batch by primary key, and repeat until no row is left; retry a batch that fails with SQLSTATE 40001.\n\
-         5. Verify: no rows left to backfill, row counts unchanged, get_schema shows the new shape, async jobs completed in sys.jobs.\n\
-         Writes need the server to run with --allow-writes or --local."
+         3. Call apply_migration with a descriptive name, the file as sql and dry_run=true (add fix=true to apply the safe \
+         rewrites). Show me the numbered plan, the rewrites and any refused step before running anything.\n\
+         4. On a cluster, rehearse first: apply_migration with rehearse=true and dry_run=true (sample_rows=100 when a step depends \
+         on the data, such as a unique index). Report what failed there; nothing reaches the cluster.\n\
+         5. After I agree, call apply_migration without dry_run. It runs each step in its own transaction, waits for async jobs \
+         and records the history; if a step fails, fix that step and call it again with the same name: it resumes there.\n\
+         6. Backfill existing rows with the backfill tool (table, set, where selecting only rows still to do, batch_size 1000); \
+         it batches under the 3,000-row limit and retries conflicts.\n\
+         7. Verify: no rows left to backfill, row counts unchanged, get_schema shows the new shape, list_migrations shows the \
+         migration as applied.\n\
+         These tools need the server to run with --allow-writes. Without it, check the file with dsql_lint and run the steps \
+         one transact call each."
     )
 }
 
@@ -202,5 +209,7 @@ mod tests {
         assert!(get("onboarding", &Map::new()).unwrap().contains("--local"));
         assert!(get("diagnose-slow-query", &map(json!({"sql": "SELECT 1"}))).unwrap().contains("SELECT 1"));
         assert_eq!(list().len(), 4);
+        let m = get("safe-migration", &map(json!({"table_name": "orders", "change": "add status"}))).unwrap();
+        assert!(m.contains("apply_migration") && m.contains("dry_run=true") && m.contains("backfill"), "{m}");
     }
 }

@@ -72,6 +72,28 @@ impl Database {
         })
     }
 
+    /// Pool connections to one database of a running local sandbox (a migration rehearsal's scratch database),
+    /// answering like DSQL as the sandbox does. The caller owns the sandbox registration.
+    pub async fn local_database(
+        cfg: tokio_postgres::Config,
+        pool_size: usize,
+        label: String,
+    ) -> Result<Database, String> {
+        let pool = plain_pool(cfg, pool_size)?;
+        let client = pool.get().await.map_err(|e| format!("cannot connect to {label}: {e}"))?;
+        sys_schema::install(&client)
+            .await
+            .map_err(|e| format!("cannot create the sys schema in {label}: {}", dsql::error_chain(&e)))?;
+        drop(client);
+        Ok(Database {
+            pool,
+            kind: BackendKind::Local,
+            label,
+            cancel_tls: CancelTls::Plain,
+            sandbox: Default::default(),
+        })
+    }
+
     /// Pool connections to an Aurora DSQL cluster: a fresh IAM token per connection, verified TLS, connections
     /// retired before DSQL's one-hour limit. Nothing connects until the first tool call.
     pub fn dsql(settings: dsql::DsqlPoolSettings) -> Result<Database, String> {

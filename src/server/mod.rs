@@ -23,7 +23,9 @@ use serde_json::{Value, json};
 
 use crate::config::Target;
 use crate::docs;
-use crate::tools::{Env, docs as doc_tools, dsql_lint, get_schema, readonly_query, transact};
+use crate::tools::{
+    Env, apply_migration, backfill, docs as doc_tools, dsql_lint, get_schema, list_migrations, readonly_query, transact,
+};
 
 pub const SERVER_NAME: &str = "aurora-dsql-mcp-server";
 
@@ -49,6 +51,10 @@ impl DsqlServer {
             vec![readonly_query::definition(), transact::definition(&env.settings), get_schema::definition()];
         definitions.extend(doc_tools::definitions(env.knowledge.is_some()));
         definitions.push(dsql_lint::definition());
+        if env.settings.allow_writes {
+            // Ours, after the Python server's tools: migrations need writes.
+            definitions.extend([apply_migration::definition(), list_migrations::definition(), backfill::definition()]);
+        }
         let tools = definitions
             .into_iter()
             .map(|d| serde_json::from_value::<Tool>(d).expect("tool definitions are valid MCP tools"))
@@ -91,13 +97,21 @@ impl DsqlServer {
         } else {
             String::new()
         };
+        let migrations = if s.allow_writes {
+            "- apply_migration(name, sql, dry_run?, fix?, rehearse?): plan a migration file into DSQL-legal steps, rehearse \
+             it in the local sandbox, apply it step by step with a history (re-runs are no-ops or resume).\n\
+             - list_migrations(): the migration history.\n\
+             - backfill(table, set, where?, batch_size?): a large UPDATE/DELETE in batches under the 3,000-row limit.\n"
+        } else {
+            ""
+        };
         format!(
             "# Aurora DSQL MCP server\nConnected to {target}. Mode: {mode}.{rules}\n\n## Tools\n\
              - readonly_query(sql, params?): one read-only statement; rows come back as JSON objects.\n\
              - transact(sql_list, params_list?): several statements in one transaction (BEGIN/COMMIT added for you).\n\
              - get_schema(table_name): columns, keys, constraints and indexes of a table.\n\
              - dsql_lint(sql, fix?): DSQL compatibility check and auto-fix for SQL you have not run yet.\n\
-             - dsql_search_documentation / dsql_read_documentation / dsql_recommend: DSQL guides, offline.\n\n\
+             - dsql_search_documentation / dsql_read_documentation / dsql_recommend: DSQL guides, offline.\n{migrations}\n\
              Every statement is parsed and checked against DSQL's rules before it is sent; a refusal says what DSQL \
              would say and how to fix it. Use $1, $2… placeholders with params instead of putting values in SQL. \
              On SQLSTATE 40001 (OC000/OC001) retry the whole transaction."
@@ -280,6 +294,25 @@ impl DsqlServer {
             }
             get_schema::NAME => get_schema::call(env, args).await,
             dsql_lint::NAME => dsql_lint::call(args, env.settings.dsql_version).await,
+            apply_migration::NAME | list_migrations::NAME | backfill::NAME if !env.settings.allow_writes => {
+                Err(format!(
+                    "{name} needs writes: restart the server with --allow-writes (after the user agrees). In read-only \
+                 mode, dsql_lint checks a migration file without running it."
+                ))
+            }
+            apply_migration::NAME => {
+                let sink = ProgressSink::new(context);
+                let result = apply_migration::call(env, args, &|p, t, m| sink.send(p, t, m)).await;
+                sink.finish().await;
+                result
+            }
+            list_migrations::NAME => list_migrations::call(env, args).await,
+            backfill::NAME => {
+                let sink = ProgressSink::new(context);
+                let result = backfill::call(env, args, &|p, t, m| sink.send(p, t, m)).await;
+                sink.finish().await;
+                result
+            }
             doc_tools::SEARCH | doc_tools::READ | doc_tools::RECOMMEND => doc_tools::call(env, name, args).await,
             other => Err(format!("Unknown tool: {other}. Available tools: {}.", self.tool_names().join(", "))),
         }
@@ -329,6 +362,45 @@ fn progress_reporter(context: &RequestContext<RoleServer>) -> impl Fn(usize, usi
     move |done, total| {
         if let Some(tx) = &sender {
             let _ = tx.send((done, total));
+        }
+    }
+}
+
+/// Progress notifications for callers that say what happened: (progress, total, message), sent in order, and
+/// all of them before the tool's response (`finish` waits until the last one is written).
+struct ProgressSink {
+    tx: Option<tokio::sync::mpsc::UnboundedSender<(u64, Option<u64>, String)>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl ProgressSink {
+    fn new(context: &RequestContext<RoleServer>) -> ProgressSink {
+        let Some(token) = context.meta.get_progress_token() else { return ProgressSink { tx: None, task: None } };
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Option<u64>, String)>();
+        let peer = context.peer.clone();
+        let task = tokio::spawn(async move {
+            while let Some((progress, total, message)) = rx.recv().await {
+                let param: Result<ProgressNotificationParam, _> = serde_json::from_value(json!({
+                    "progressToken": token, "progress": progress, "total": total, "message": message,
+                }));
+                if let Ok(p) = param {
+                    let _ = peer.notify_progress(p).await;
+                }
+            }
+        });
+        ProgressSink { tx: Some(tx), task: Some(task) }
+    }
+
+    fn send(&self, progress: u64, total: Option<u64>, message: String) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send((progress, total, message));
+        }
+    }
+
+    async fn finish(mut self) {
+        self.tx.take();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
         }
     }
 }

@@ -23,6 +23,7 @@ mod names;
 mod parse;
 mod quota;
 pub mod rules;
+mod script;
 mod tautology;
 mod tenant;
 mod text;
@@ -37,6 +38,7 @@ use std::str::FromStr;
 pub use classify::StatementClass;
 pub use finding::{Finding, Severity};
 pub use quota::QuotaCheck;
+pub use script::{ScriptStatement, describe, insert_rows, parse_statement, split_script};
 pub use version::{DsqlVersion, NEWEST_KNOWN};
 
 /// `--rules enforce|warn|off`: what to do with DSQL-rule findings (the guards are not affected).

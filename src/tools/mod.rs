@@ -1,9 +1,12 @@
 //! The MCP tools, one file each, and the environment they run in: settings, the database (opened on first use and
 //! shared), and helpers that shape arguments and results the same way for every tool.
 
+pub mod apply_migration;
+pub mod backfill;
 pub mod docs;
 pub mod dsql_lint;
 pub mod get_schema;
+pub mod list_migrations;
 pub mod readonly_query;
 pub mod transact;
 
@@ -34,6 +37,8 @@ pub struct Settings {
     pub profile: Option<String>,
     pub hostaddr: Option<String>,
     pub ssl_root_cert: Option<std::path::PathBuf>,
+    /// The local sandbox directory migration rehearsals use.
+    pub rehearsal_dir: std::path::PathBuf,
 }
 
 impl Settings {
@@ -55,6 +60,7 @@ impl Settings {
             profile: args.profile.clone(),
             hostaddr: args.hostaddr.clone(),
             ssl_root_cert: args.ssl_root_cert.clone(),
+            rehearsal_dir: args.rehearsal_dir(),
         }
     }
 

@@ -1,0 +1,221 @@
+//! Batched backfills: an UPDATE (or DELETE) run in batches of at most `batch_size` rows, each its own
+//! transaction (run again on conflicts by `exec::run`), walking the primary key upwards so every matching row is visited once per
+//! run and the walk always ends. A re-run after an interruption starts again from the lowest key: with a WHERE that
+//! selects only rows still to do (`col IS NULL`), it changes each remaining row exactly once.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Ctx, quote_ident};
+use crate::exec::Statement;
+use crate::sql;
+
+pub const DEFAULT_BATCH: usize = 1000;
+/// DSQL's per-transaction row limit.
+pub const MAX_BATCH: usize = 3000;
+
+/// What to change: `UPDATE table SET set WHERE filter`, or `DELETE FROM table WHERE filter` with `delete`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackfillSpec {
+    pub table: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub set: Option<String>,
+    #[serde(rename = "where", skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+    pub delete: bool,
+    pub batch_size: usize,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BackfillReport {
+    /// Rows changed (or deleted) by this run.
+    pub rows: u64,
+    /// Batches that changed at least one row (each one committed transaction).
+    pub batches: u64,
+    /// Batches run again after an optimistic conflict (40001; `exec::run` retries them).
+    pub retries: u64,
+    /// The primary-key columns the walk followed.
+    pub key: Vec<String>,
+}
+
+/// The two statements of a backfill: the first batch, and the batches after a key (`$1…$n`).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    first: Statement,
+    next: Statement,
+    key: Vec<String>,
+}
+
+impl BackfillSpec {
+    /// What the spec does, in one line.
+    pub fn describe(&self) -> String {
+        let filter = self.filter.as_deref().map(|f| format!(" WHERE {f}")).unwrap_or_default();
+        match (&self.set, self.delete) {
+            (_, true) => format!("DELETE FROM {}{filter}", self.table),
+            (Some(set), false) => format!("UPDATE {} SET {set}{filter}", self.table),
+            (None, false) => format!("UPDATE {} (no SET){filter}", self.table),
+        }
+    }
+
+    /// Argument errors, before any database work.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.table.trim().is_empty() {
+            return Err("backfill needs a `table` (table or schema.table)".into());
+        }
+        if self.batch_size == 0 || self.batch_size > MAX_BATCH {
+            return Err(format!(
+                "batch_size {} is out of range: use 1 to {MAX_BATCH} (DSQL allows at most {MAX_BATCH} changed rows per \
+                 transaction); {DEFAULT_BATCH} is a good default",
+                self.batch_size
+            ));
+        }
+        match (&self.set, self.delete) {
+            (Some(s), false) if !s.trim().is_empty() => {}
+            (None | Some(_), false) => {
+                return Err("backfill needs `set` (e.g. \"status = 'active'\"), or `delete: true` to delete the \
+                            matching rows"
+                    .into());
+            }
+            (Some(_), true) => return Err("`set` and `delete: true` exclude each other: give one of them".into()),
+            (None, true) => {}
+        }
+        // The pieces must make exactly one statement of the expected shape (no `;`, no smuggled clauses).
+        let text = self.describe();
+        let one = sql::split_script(&text).map_err(|e| format!("backfill arguments: {e}"))?;
+        let parsed = (one.len() == 1).then(|| sql::parse_statement(&text)).flatten();
+        let shape = parsed.as_ref().and_then(super::rewrite::as_backfill);
+        if shape.is_none() {
+            return Err(format!(
+                "the backfill arguments do not make one simple statement: `{text}`. Give `table` as a plain name, \
+                 `set` as assignments (a = 1, b = b * 2) and `where` as a condition, without `;`, RETURNING, FROM or \
+                 aliases"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Look up the primary key and build the batch statements, checked like any `transact` statement.
+    /// `tenant`: with --tenant-column, the tables that have it (the batch statement is scoped like any other).
+    pub async fn prepare(
+        &self,
+        ctx: &Ctx<'_>,
+        tenant: Option<&std::collections::HashSet<String>>,
+    ) -> Result<Prepared, String> {
+        self.validate()?;
+        let key = primary_key(ctx, &self.table).await?;
+        if !self.delete
+            && let Some(stmt) = sql::parse_statement(&self.describe())
+        {
+            let assigned = super::rewrite::assigned_columns(&stmt);
+            if let Some(k) = key.iter().find(|k| assigned.contains(&k.to_lowercase())) {
+                return Err(format!(
+                    "`set` changes the primary-key column {k}; a backfill walks the table by its primary key, so it \
+                     cannot change it. Copy the rows to a new table instead (see the migrations guide)"
+                ));
+            }
+        }
+        let first = self.batch_sql(&key, false);
+        let next = self.batch_sql(&key, true);
+        let checked = |text: String, params: usize| -> Result<Statement, String> {
+            let input = [sql::StatementInput { sql: &text, param_count: (params > 0).then_some(params) }];
+            let c = sql::check(sql::Tool::Transact, &input, &ctx.policy, tenant)
+                .map_err(|f| format!("the backfill statement is refused: {f}\nStatement: {text}"))?;
+            let p = c.statements.into_iter().next().ok_or("no statement")?;
+            Ok(Statement { text: p.text, command: p.command, params: Vec::new(), quota: Vec::new() })
+        };
+        Ok(Prepared { first: checked(first, 0)?, next: checked(next, key.len())?, key })
+    }
+
+    fn batch_sql(&self, key: &[String], after_key: bool) -> String {
+        let cols = key.iter().map(|k| quote_ident(k)).collect::<Vec<_>>().join(", ");
+        let filter = self.filter.as_deref().map_or_else(|| "true".to_string(), |f| format!("({f})"));
+        let after = if after_key {
+            let params = (1..=key.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+            format!(" AND ({cols}) > ({params})")
+        } else {
+            String::new()
+        };
+        let table = &self.table;
+        let pick =
+            format!("SELECT {cols} FROM {table} WHERE {filter}{after} ORDER BY {cols} LIMIT {}", self.batch_size);
+        let change = match (&self.set, self.delete) {
+            (_, true) => format!("DELETE FROM {table} WHERE {filter} AND ({cols}) IN ({pick}) RETURNING {cols}"),
+            (set, false) => {
+                format!(
+                    "UPDATE {table} SET {} WHERE {filter} AND ({cols}) IN ({pick}) RETURNING {cols}",
+                    set.as_deref().unwrap_or("")
+                )
+            }
+        };
+        let keys = key.iter().enumerate().map(|(i, k)| format!("{} AS k{i}", quote_ident(k))).collect::<Vec<_>>();
+        let desc = key.iter().map(|k| format!("{} DESC", quote_ident(k))).collect::<Vec<_>>();
+        format!(
+            "WITH batch AS ({change}) SELECT (SELECT count(*) FROM batch) AS n, {} FROM batch ORDER BY {} LIMIT 1",
+            keys.join(", "),
+            desc.join(", ")
+        )
+    }
+}
+
+/// The primary-key columns of `table`, in key order. A table without one cannot be walked.
+pub async fn primary_key(ctx: &Ctx<'_>, table: &str) -> Result<Vec<String>, String> {
+    const KEY: &str = "SELECT a.attname::text AS col FROM pg_catalog.pg_constraint c \
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey) \
+        WHERE c.conrelid = $1::text::regclass AND c.contype = 'p' ORDER BY array_position(c.conkey, a.attnum)";
+    let out = ctx
+        .read(KEY, vec![Value::String(table.to_string())])
+        .await
+        .map_err(|e| format!("cannot read the primary key of {table}: {e}"))?;
+    let key: Vec<String> =
+        out.rows.iter().filter_map(|r| r.get("col").and_then(Value::as_str).map(str::to_string)).collect();
+    if key.is_empty() {
+        return Err(format!(
+            "table {table} has no primary key; a backfill walks the table by its primary key. Batch it by hand with \
+             transact: UPDATE … WHERE <key> IN (SELECT <key> FROM {table} WHERE … LIMIT 1000), repeated until it \
+             changes 0 rows"
+        ));
+    }
+    Ok(key)
+}
+
+/// Run the batches until one changes nothing. `on_batch(rows so far, batches so far)` after each committed batch.
+pub async fn run(
+    ctx: &Ctx<'_>,
+    prepared: &Prepared,
+    on_batch: &(dyn Fn(u64, u64) + Sync),
+) -> Result<BackfillReport, String> {
+    let mut report = BackfillReport { key: prepared.key.clone(), ..Default::default() };
+    let mut last: Option<Vec<Value>> = None;
+    loop {
+        let st = match &last {
+            None => prepared.first.clone(),
+            Some(k) => Statement { params: k.clone(), ..prepared.next.clone() },
+        };
+        let (outcome, attempts) = ctx.write(std::slice::from_ref(&st)).await.map_err(|e| {
+            format!(
+                "batch {} failed: {e}\n{} rows were changed by the {} batches committed before it; they stay. Fix the \
+                 cause and run the same backfill again: it starts from the lowest key and, with a WHERE that selects \
+                 only rows still to do, changes only those.",
+                report.batches + 1,
+                report.rows,
+                report.batches
+            )
+        })?;
+        report.retries += u64::from(attempts.saturating_sub(1));
+        let Some(row) = outcome.rows.first() else { break };
+        let n = match row.get("n") {
+            Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
+            Some(Value::String(s)) => s.parse().unwrap_or(0),
+            _ => 0,
+        };
+        if n == 0 {
+            break;
+        }
+        report.rows += n;
+        report.batches += 1;
+        on_batch(report.rows, report.batches);
+        last =
+            Some((0..prepared.key.len()).map(|i| row.get(&format!("k{i}")).cloned().unwrap_or(Value::Null)).collect());
+    }
+    Ok(report)
+}

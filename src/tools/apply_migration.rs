@@ -1,0 +1,125 @@
+//! `apply_migration(name, sql, dry_run?, fix?, rehearse?, sample_rows?)`: plan a migration file into DSQL-legal
+//! steps and run them with history (see `crate::migrate`). Only with --allow-writes.
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::{Env, check_sql_text, parse_args};
+use crate::migrate::{self, Ctx, Reporter, apply, history, plan, rehearse};
+
+pub const NAME: &str = "apply_migration";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Args {
+    name: String,
+    sql: String,
+    #[serde(default)]
+    dry_run: bool,
+    #[serde(default)]
+    fix: bool,
+    #[serde(default)]
+    rehearse: bool,
+    #[serde(default)]
+    sample_rows: usize,
+}
+
+pub fn definition() -> Value {
+    json!({
+        "name": NAME,
+        "description": "Apply a schema migration (a SQL file, e.g. from an ORM) the Aurora DSQL way. The file is linted, \
+    then split into DSQL-legal steps: each DDL statement in its own transaction, data statements grouped under the \
+    3,000-row limit, each simple UPDATE/DELETE as a batched backfill keyed by the primary key. With fix=true, safe \
+    rewrites are applied and reported (CREATE INDEX → CREATE INDEX ASYNC, SERIAL → IDENTITY, ADD COLUMN … DEFAULT/NOT \
+    NULL → add, set default, backfill, CHECK NOT VALID + async validate). dry_run=true returns the numbered plan and \
+    touches nothing. Steps run in order; async jobs are waited for before a later step on the same table; progress \
+    notifications are sent when the request has a progressToken. The history table public.mcp_migrations records \
+    each migration by name and checksum: re-applying is a no-op, a changed file under an applied name is refused, and \
+    after a failure a corrected re-run resumes after the last applied step. rehearse=true first runs the whole plan \
+    in a scratch database of the local sandbox on a copy of the touched tables' schema (sample_rows rows each) and \
+    stops before the target if a step fails there.",
+        "inputSchema": {
+            "type": "object",
+            "title": "apply_migrationArguments",
+            "properties": {
+                "name": {"type": "string", "title": "Name", "description": "Migration name, unique per migration (e.g. 20261128_add_status)"},
+                "sql": {"type": "string", "title": "Sql", "description": "The migration file: SQL statements separated by semicolons"},
+                "dry_run": {"type": "boolean", "default": false, "title": "Dry Run", "description": "Return the plan only; run nothing"},
+                "fix": {"type": "boolean", "default": false, "title": "Fix", "description": "Apply safe DSQL rewrites (reported in `rewrites`)"},
+                "rehearse": {"type": "boolean", "default": false, "title": "Rehearse", "description": "Run the plan in a scratch database of the local sandbox first (with dry_run: only there)"},
+                "sample_rows": {"type": "integer", "minimum": 0, "maximum": rehearse::MAX_SAMPLE, "default": 0, "title": "Sample Rows",
+                                "description": "Rows per table copied into the rehearsal (default 0: schema only)"}
+            },
+            "required": ["name", "sql"]
+        },
+        "annotations": {"title": "Apply a migration (plan, rehearse, history)", "readOnlyHint": false,
+                        "destructiveHint": true, "idempotentHint": true, "openWorldHint": false}
+    })
+}
+
+pub async fn call(
+    env: &Env,
+    args: Option<Map<String, Value>>,
+    progress: migrate::Progress<'_>,
+) -> Result<Value, String> {
+    let args: Args = parse_args(
+        NAME,
+        args,
+        "{\"name\": string, \"sql\": string, \"dry_run\": bool, \"fix\": bool, \"rehearse\": bool, \"sample_rows\": int}",
+    )?;
+    let name = args.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err("apply_migration needs a `name` of 1 to 200 characters, e.g. \"20261128_add_status\"".into());
+    }
+    check_sql_text(NAME, "sql", &args.sql)?;
+    if args.sample_rows > rehearse::MAX_SAMPLE {
+        return Err(format!("sample_rows is at most {}; use fewer rows", rehearse::MAX_SAMPLE));
+    }
+    // A migration is schema work by the operator: --tenant-column scopes application queries, not these steps.
+    let policy = crate::sql::Policy { tenant_column: None, ..super::transact::policy(env) };
+    let (sql, fix) = (args.sql.clone(), args.fix);
+    let policy_for_plan = policy.clone();
+    let plan = tokio::task::spawn_blocking(move || plan::plan(&sql, fix, &policy_for_plan))
+        .await
+        .map_err(|e| format!("planning failed internally: {e}"))??;
+    let mut out = json!({"name": name, "plan": plan});
+    let refused = plan.refused();
+    if args.dry_run && !args.rehearse {
+        out["would_apply"] = json!(refused.is_empty());
+        if let Ok(db) = env.database().await {
+            let ctx = Ctx { db: &db, policy, limits: env.settings.limits, tool: NAME };
+            out["history"] = match history::get(&ctx, &name).await {
+                Ok(Some(r)) => json!(r),
+                Ok(None) => json!(null),
+                Err(e) => json!(e),
+            };
+        }
+        return Ok(out);
+    }
+    if !refused.is_empty() {
+        let lines: Vec<String> = refused
+            .iter()
+            .map(|s| format!("step {} (line {}): {}", s.number, s.line, s.refused.as_deref().unwrap_or("")))
+            .collect();
+        return Err(format!(
+            "migration `{name}` was not applied: DSQL would refuse {} of its {} steps, so nothing was run.\n{}\n\nWHAT TO \
+             DO: change those statements{}; see the plan with dry_run=true.",
+            refused.len(),
+            plan.steps.len(),
+            lines.join("\n"),
+            if args.fix { "" } else { ", or pass fix=true to apply the safe rewrites" }
+        ));
+    }
+    let db = env.database().await?;
+    let ctx = Ctx { db: &db, policy, limits: env.settings.limits, tool: NAME };
+    let reporter = Reporter::new(progress);
+    if args.rehearse {
+        let report = rehearse::rehearse(&ctx, &plan, &env.settings.rehearsal_dir, args.sample_rows, &reporter).await?;
+        out["rehearsal"] = report;
+        if args.dry_run {
+            return Ok(out);
+        }
+    }
+    out["result"] = apply::apply(&ctx, &name, &plan, &reporter).await?;
+    Ok(out)
+}

@@ -1,0 +1,28 @@
+//! `list_migrations()`: the migration history recorded by apply_migration (public.mcp_migrations).
+
+use serde_json::{Map, Value, json};
+
+use super::{Env, parse_args};
+use crate::migrate::{Ctx, history};
+
+pub const NAME: &str = "list_migrations";
+
+pub fn definition() -> Value {
+    json!({
+        "name": NAME,
+        "description": "List the migrations applied with apply_migration, oldest first: name, checksum, status \
+    (applied, partial after a failure, running), steps_done of steps_total, the planned steps, the last error, \
+    started_at, applied_at and duration_ms. Empty when no migration was applied yet.",
+        "inputSchema": {"type": "object", "title": "list_migrationsArguments", "properties": {}},
+        "annotations": {"title": "List applied migrations", "readOnlyHint": true, "destructiveHint": false,
+                        "idempotentHint": true, "openWorldHint": false}
+    })
+}
+
+pub async fn call(env: &Env, args: Option<Map<String, Value>>) -> Result<Value, String> {
+    let _: Map<String, Value> = parse_args(NAME, args, "{} (no arguments)")?;
+    let db = env.database().await?;
+    let ctx = Ctx { db: &db, policy: super::transact::policy(env), limits: env.settings.limits, tool: NAME };
+    let list = history::list(&ctx).await?;
+    Ok(json!({"migrations": list, "count": list.len(), "table": history::TABLE}))
+}
