@@ -270,7 +270,11 @@ impl ServerHandler for DsqlServer {
             }
             Err(message) => {
                 tracing::warn!(tool = %name, "{}", first_line(&message));
-                self.notify(&context.peer, "error", &format!("{name}: {message}")).await;
+                // A stopped call gets no response, and a client that went away cannot be told: notifying it would
+                // wait on a session that has ended.
+                if !stop.is_cancelled() {
+                    self.notify(&context.peer, "error", &format!("{name}: {message}")).await;
+                }
                 CallToolResult::error(vec![ContentBlock::text(message)])
             }
         }
