@@ -14,7 +14,8 @@ pub const NAME: &str = "readonly_query";
 #[serde(deny_unknown_fields)]
 struct Args {
     sql: String,
-    #[serde(default)]
+    /// `parameters` is the Kiro power's spelling (its examples taught agents to use it); not advertised.
+    #[serde(default, alias = "parameters")]
     params: Option<Vec<Value>>,
 }
 

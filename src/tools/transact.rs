@@ -17,6 +17,9 @@ struct Args {
     sql_list: Vec<String>,
     #[serde(default)]
     params_list: Option<Vec<Option<Vec<Value>>>>,
+    /// The Kiro power's spelling: a flat list for a one-statement `sql_list`. Not advertised.
+    #[serde(default)]
+    parameters: Option<Vec<Value>>,
 }
 
 pub fn definition(settings: &Settings) -> Value {
@@ -90,7 +93,24 @@ pub async fn call(
     for (i, s) in args.sql_list.iter().enumerate() {
         check_sql_text(NAME, &format!("sql_list[{i}]"), s)?;
     }
-    let params_list = match args.params_list {
+    let params_list = match (args.params_list, args.parameters) {
+        (None, Some(flat)) if args.sql_list.len() == 1 => Some(vec![Some(flat)]),
+        (None, Some(_)) => {
+            return Err(format!(
+                "`parameters` binds the single statement of a one-statement sql_list, but sql_list has {} \
+                 statements: pass params_list instead, one list per statement (null for a statement without \
+                 parameters)",
+                args.sql_list.len()
+            ));
+        }
+        (Some(_), Some(_)) => {
+            return Err("give either params_list (one list per statement) or parameters (for a one-statement \
+                        sql_list), not both"
+                .into());
+        }
+        (list, None) => list,
+    };
+    let params_list = match params_list {
         None => vec![None; args.sql_list.len()],
         Some(list) if list.len() == args.sql_list.len() => list,
         Some(list) => {
