@@ -184,6 +184,15 @@ impl Database {
         if cfg.get_application_name().is_none() {
             cfg.application_name(application_name());
         }
+        if emulate {
+            // DSQL's session environment (catalog T03, C07), as the local sandbox has it in its settings.
+            let dsql_env = "-c default_transaction_isolation=repeatable\\ read -c TimeZone=UTC";
+            let options = match cfg.get_options() {
+                Some(o) if !o.trim().is_empty() => format!("{o} {dsql_env}"),
+                _ => dsql_env.to_string(),
+            };
+            cfg.options(&options);
+        }
         let label = describe_config(&cfg);
         let db = if cfg.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {
             let pool = plain_pool(cfg, pool_size)?;

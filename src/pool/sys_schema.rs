@@ -40,6 +40,36 @@ BEGIN
     END IF;
 END
 $wait$;
+CREATE TABLE IF NOT EXISTS sys.iam_role_mapping_rows (
+    pg_role_name text NOT NULL,
+    arn text NOT NULL,
+    PRIMARY KEY (pg_role_name, arn)
+);
+CREATE OR REPLACE VIEW sys.iam_pg_role_mappings AS SELECT pg_role_name, arn FROM sys.iam_role_mapping_rows;
+CREATE OR REPLACE PROCEDURE sys.aws_iam_grant(roles text[], arns text[]) LANGUAGE plpgsql AS $grant$
+DECLARE
+    r text;
+BEGIN
+    FOREACH r IN ARRAY roles LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+            RAISE EXCEPTION 'role "%" does not exist', r USING ERRCODE = '42704';
+        END IF;
+    END LOOP;
+    INSERT INTO sys.iam_role_mapping_rows (pg_role_name, arn)
+        SELECT g.r, h.a FROM unnest(roles) AS g(r), unnest(arns) AS h(a) ON CONFLICT DO NOTHING;
+END
+$grant$;
+CREATE OR REPLACE PROCEDURE sys.aws_iam_revoke(roles text[], arns text[]) LANGUAGE plpgsql AS $revoke$
+BEGIN
+    DELETE FROM sys.iam_role_mapping_rows WHERE pg_role_name = ANY (roles) AND arn = ANY (arns);
+END
+$revoke$;
+CREATE OR REPLACE FUNCTION sys.supported_datatypes() RETURNS SETOF text LANGUAGE sql IMMUTABLE AS $types$
+    SELECT unnest(ARRAY['smallint', 'integer', 'bigint', 'real', 'double precision', 'numeric', 'character',
+        'character varying', 'bpchar', 'text', 'date', 'time without time zone', 'time with time zone',
+        'timestamp without time zone', 'timestamp with time zone', 'interval', 'boolean', 'bytea', 'uuid', 'json',
+        'jsonb'])
+$types$;
 "#;
 
 /// Create or update the `sys` objects. Several servers may start at once: an advisory lock serialises them.
