@@ -35,7 +35,8 @@ fn database_url_answers_like_dsql_and_creates_sys_on_first_use() {
     s.ok("transact", json!({"sql_list": [format!("CALL sys.wait_for_job('{job}')")]}));
     // DSQL's isolation level and row limit.
     assert_eq!(s.rows("SHOW transaction_isolation"), vec![json!({"transaction_isolation": "repeatable read"})]);
-    let msg = s.err("transact", json!({"sql_list": [format!("INSERT INTO {t} SELECT g, g FROM generate_series(1, 3001) g")]}));
+    let msg = s
+        .err("transact", json!({"sql_list": [format!("INSERT INTO {t} SELECT g, g FROM generate_series(1, 3001) g")]}));
     assert!(msg.contains("54000") && msg.contains("transaction row limit exceeded"), "{msg}");
     // A second server on the same database finds sys in place (created once, idempotently).
     let mut again = url(&db, &[]);
@@ -79,7 +80,8 @@ fn rules_off_gives_plain_postgresql_and_creates_nothing() {
     let t = table("p");
     s.ok("transact", json!({"sql_list": [format!("CREATE TABLE {t} (id int PRIMARY KEY, a int)")]}));
     s.ok("transact", json!({"sql_list": [format!("CREATE INDEX {t}_a ON {t} (a)")]}));
-    let r = s.ok("transact", json!({"sql_list": [format!("INSERT INTO {t} SELECT g, g FROM generate_series(1, 3001) g")]}));
+    let r =
+        s.ok("transact", json!({"sql_list": [format!("INSERT INTO {t} SELECT g, g FROM generate_series(1, 3001) g")]}));
     assert_eq!(r["statements"][0]["rows_affected"], json!(3001));
     assert_eq!(s.rows("SELECT to_regnamespace('sys') IS NULL AS absent"), vec![json!({"absent": true})]);
 }

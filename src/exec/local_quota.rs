@@ -99,7 +99,9 @@ async fn one(client: &tokio_postgres::Client, check: &QuotaCheck) -> Result<Opti
                 rule: "A04",
                 arg: None,
                 detail: format!("{name} is the primary key of {table}"),
-                message: Some(format!("cannot drop the primary key constraint {name}: DSQL tables keep their primary key")),
+                message: Some(format!(
+                    "cannot drop the primary key constraint {name}: DSQL tables keep their primary key"
+                )),
             })
         }
         QuotaCheck::DropColumns { table, columns } => {

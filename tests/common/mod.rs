@@ -274,7 +274,8 @@ pub fn url_database(prefix: &str) -> String {
     let admin = conninfo("postgres");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
-        let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await.expect("connect to the sandbox");
+        let (client, conn) =
+            tokio_postgres::connect(&admin, tokio_postgres::NoTls).await.expect("connect to the sandbox");
         let conn = tokio::spawn(conn);
         client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create database");
         drop(client);
