@@ -719,7 +719,7 @@ static CATALOG: &[Rule] = &[
         ..rule(
             "A04",
             "drop_primary_key",
-            "Primary key columns cannot be dropped",
+            "Primary keys cannot be dropped (their columns or the primary-key constraint)",
             S0A,
             Some("cannot drop primary key column {}"),
             "Keep the primary key; recreate the table to change it",
