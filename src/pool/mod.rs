@@ -94,6 +94,7 @@ impl Database {
             label,
             cancel_tls: CancelTls::Plain,
             sandbox: Default::default(),
+            emulate: true,
         })
     }
 
