@@ -8,11 +8,11 @@
 //! awslabs.aurora-dsql-mcp-server==1.1.4`, then `AURORA_DSQL_PYTHON_SERVER=/tmp/venv-dsql/bin/awslabs.aurora-dsql-mcp-server`.
 //! `BENCH_RTT_MS` (default 20) sets the simulated round trip, `BENCH_RUNS` (default 15) the calls per case.
 
+// Both files allow dead_code themselves (an outer allow too is a clippy error: duplicated attribute).
 #[path = "../tests/dsql_support/mod.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod dsql_support;
 #[path = "../tests/common/proxy.rs"]
-#[allow(dead_code)]
 mod proxy;
 
 use std::io::{BufRead, BufReader, Write};
