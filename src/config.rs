@@ -44,8 +44,9 @@ const LONG_ABOUT: &str = "MCP server (stdio) for Amazon Aurora DSQL.\n\n\
 Pick a database with one of:\n  \
 --local                     a private PostgreSQL sandbox that behaves like DSQL (no AWS account needed)\n  \
 --cluster_endpoint + --region + --database_user   an Aurora DSQL cluster (IAM auth, verified TLS)\n  \
---database-url URL          any PostgreSQL\n\
-With none, the documentation and dsql_lint tools still work.\n\n\
+--database-url URL          any PostgreSQL, made to answer like DSQL as --local does (creates schema sys on first\n                              use); with --rules off, plain PostgreSQL and nothing created\n\
+With none, the documentation and dsql_lint tools still work.\n\
+DSQL's rules follow its 2026-09-15 release (rule catalog revision 2026-11-28); --dsql-version replays older ones.\n\n\
 The server speaks MCP on stdin/stdout; logs go to stderr. Configure it as a stdio server in your MCP client.";
 
 #[derive(Debug, Parser)]
@@ -114,8 +115,9 @@ pub struct ServerArgs {
     #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "", require_equals = true)]
     pub local: Option<String>,
 
-    /// Connect to any PostgreSQL with a URL (postgres://user:pass@host:port/db?sslmode=require)
-    /// [env: AURORA_DSQL_DATABASE_URL]
+    /// Connect to any PostgreSQL with a URL (postgres://user:pass@host:port/db?sslmode=require), made to answer like
+    /// DSQL as --local does: schema sys is created there on first use; with --rules off it is plain PostgreSQL and
+    /// nothing is created [env: AURORA_DSQL_DATABASE_URL]
     #[arg(long = "database-url", env = "AURORA_DSQL_DATABASE_URL")]
     pub database_url: Option<String>,
 
@@ -155,7 +157,8 @@ pub struct ServerArgs {
     #[arg(long = "pool-size", default_value_t = 4)]
     pub pool_size: usize,
 
-    /// How DSQL rule violations are handled before a statement is sent: enforce (refuse), warn, off
+    /// How DSQL rule violations are handled before a statement is sent: enforce (refuse), warn, off (with
+    /// --database-url, off also means plain PostgreSQL: no DSQL emulation, nothing created)
     #[arg(long, default_value = "enforce", value_parser = ["enforce", "warn", "off"])]
     pub rules: String,
 

@@ -145,7 +145,8 @@ async fn wait_for_signal() {
 fn announce(s: &Settings) {
     let target = match &s.target {
         Target::Local { dir } => format!("local DSQL-like sandbox in {}", dir.display()),
-        Target::Url { .. } => "PostgreSQL from --database-url".to_string(),
+        Target::Url { .. } if s.rules == "off" => "plain PostgreSQL from --database-url (--rules off)".to_string(),
+        Target::Url { .. } => "PostgreSQL from --database-url, made to answer like DSQL".to_string(),
         Target::Dsql(t) => format!("Aurora DSQL cluster {} (region {}, user {})", t.endpoint, t.region, t.user),
         Target::Unconfigured { missing } => format!(
             "no database (documentation and dsql_lint only); missing: {}",

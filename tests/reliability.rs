@@ -16,9 +16,15 @@ use common::{Server, count, table, text};
 use dsql_support::PgCluster;
 use serde_json::json;
 
+/// A server on `port` as plain PostgreSQL (`--rules off` unless `extra` sets `--rules`): the execution path a DSQL
+/// cluster gets. By default `--database-url` emulates DSQL (a 100 ms lock wait reported as OC000, writes run
+/// statement by statement), which is not what these tests exercise.
 fn url_server(port: u16, extra: &[&str]) -> Server {
     let url = PgCluster::plain_url(port);
     let mut args = vec!["--database-url", url.as_str()];
+    if !extra.contains(&"--rules") {
+        args.extend(["--rules", "off"]);
+    }
     args.extend_from_slice(extra);
     Server::start(&args)
 }

@@ -13,9 +13,12 @@ use common::{Server, text};
 use dsql_support::PgCluster;
 use serde_json::{Value, json};
 
+/// A server on the proxy as plain PostgreSQL (`--rules off`): the execution path a DSQL cluster gets. By default
+/// `--database-url` emulates DSQL, whose writes run statement by statement (quotas and row counts are checked
+/// between statements) and are not what these tests count.
 fn url_server(proxy: &Proxy, extra: &[&str]) -> Server {
     let url = PgCluster::plain_url(proxy.port);
-    let mut args = vec!["--database-url", url.as_str(), "--pool-size", "1"];
+    let mut args = vec!["--database-url", url.as_str(), "--pool-size", "1", "--rules", "off"];
     args.extend_from_slice(extra);
     Server::start(&args)
 }

@@ -1,6 +1,8 @@
 //! Making the local sandbox answer like Aurora DSQL where the answer depends on running the statement:
 //! `CREATE INDEX ASYNC` / `ALTER TABLE ASYNC … VALIDATE CONSTRAINT`
-//! returning a `job_id` recorded in `sys.jobs` (created by `pool::sys_schema`), bare `numeric` meaning numeric(18,6), the 3,000-row and 5-minute transaction limits, and
+//! returning a `job_id` recorded in `sys.jobs` (created by `pool::sys_schema`), `AWS IAM GRANT/REVOKE` kept as
+//! mappings in `sys.iam_pg_role_mappings`, bare `numeric` meaning numeric(18,6), the 3,000-row and 5-minute
+//! transaction limits, and
 //! optimistic-concurrency errors (`40001 … (OC000)`) instead of lock waits. Rules that need no database are checked
 //! before sending by the `sql` module, in every mode.
 //!
@@ -34,9 +36,13 @@ pub struct Adapted {
 }
 
 /// Rewrite DSQL-only syntax to PostgreSQL: drop ASYNC (by token position, so a table named "async" or the word in
-/// a string is untouched) and give bare `numeric` columns DSQL's default precision.
+/// a string is untouched), turn `AWS IAM GRANT/REVOKE` into calls that keep the mapping in `sys`, and give bare
+/// `numeric` columns DSQL's default precision.
 pub fn adapt(sql: &str) -> Adapted {
     let tokens = leading_words(sql, 10);
+    if let Some(text) = aws_iam(sql, &tokens) {
+        return Adapted { text, job: None };
+    }
     // Quoted words never match a keyword: `"async"` is a name.
     let word = |i: usize| {
         tokens.get(i).filter(|(w, r)| !sql[r.clone()].starts_with('"') && !w.is_empty()).map(|(w, _)| w.as_str())
@@ -62,6 +68,36 @@ pub fn adapt(sql: &str) -> Adapted {
         text = default_numeric_precision(&text);
     }
     Adapted { text, job }
+}
+
+/// `AWS IAM GRANT r1, r2 TO 'arn1', 'arn2'` → `CALL sys.aws_iam_grant(ARRAY['r1','r2'], ARRAY['arn1','arn2'])` (and
+/// REVOKE … FROM likewise); role names as PostgreSQL stores them (unquoted ones lower-cased). `None` for anything
+/// else (the statement was checked before, so a statement that does not parse here is left to PostgreSQL).
+fn aws_iam(sql: &str, words: &[(String, std::ops::Range<usize>)]) -> Option<String> {
+    use sqlparser::ast::{Statement, Value};
+    let w = |i: usize| words.get(i).filter(|(_, r)| !sql[r.clone()].starts_with('"')).map(|(w, _)| w.as_str());
+    if (w(0), w(1)) != (Some("aws"), Some("iam")) {
+        return None;
+    }
+    let mut parsed = sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::PostgreSqlDialect {}, sql).ok()?;
+    let (procedure, roles, arns) = match parsed.pop()? {
+        Statement::AwsIamGrant { roles, arns } => ("aws_iam_grant", roles, arns),
+        Statement::AwsIamRevoke { roles, arns } => ("aws_iam_revoke", roles, arns),
+        _ => return None,
+    };
+    let literal = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let roles: Vec<String> = roles
+        .iter()
+        .map(|r| literal(&if r.quote_style.is_some() { r.value.clone() } else { r.value.to_lowercase() }))
+        .collect();
+    let arns: Vec<String> = arns
+        .iter()
+        .map(|a| match &a.value {
+            Value::SingleQuotedString(s) | Value::EscapedStringLiteral(s) => Some(literal(s)),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    Some(format!("CALL sys.{procedure}(ARRAY[{}]::text[], ARRAY[{}]::text[])", roles.join(", "), arns.join(", ")))
 }
 
 /// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON …` → `name` (lower-cased unless quoted).
@@ -244,6 +280,19 @@ mod tests {
         assert!(a.job.is_none());
         assert_eq!(a.text, "ALTER TABLE async ADD COLUMN v int");
         assert!(adapt("SELECT 'CREATE INDEX ASYNC'").job.is_none());
+    }
+
+    #[test]
+    fn aws_iam_statements_become_calls_that_keep_the_mapping() {
+        let a = adapt("AWS IAM GRANT app_rw, \"Ops\" TO 'arn:aws:iam::1:role/a', 'arn:aws:iam::1:role/o''k'");
+        assert_eq!(
+            a.text,
+            "CALL sys.aws_iam_grant(ARRAY['app_rw', 'Ops']::text[], ARRAY['arn:aws:iam::1:role/a', 'arn:aws:iam::1:role/o''k']::text[])"
+        );
+        assert!(a.job.is_none());
+        let a = adapt("aws iam revoke App_RW from 'arn:x'");
+        assert_eq!(a.text, "CALL sys.aws_iam_revoke(ARRAY['app_rw']::text[], ARRAY['arn:x']::text[])");
+        assert_eq!(adapt("SELECT 'AWS IAM GRANT'").text, "SELECT 'AWS IAM GRANT'");
     }
 
     #[test]

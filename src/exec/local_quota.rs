@@ -1,6 +1,7 @@
 //! DSQL's database-wide limits in the local sandbox: before a statement that can hit one (see
 //! [`crate::sql::QuotaCheck`]), count what the catalog already holds and answer as DSQL would (24 indexes per
-//! table, 255 columns, 1,000 tables, 10 schemas, 5,000 views, no dropping a primary-key column). The counts
+//! table, 255 columns, 1,000 tables, 10 schemas, 5,000 views, no dropping a primary-key column or constraint, identity
+//! added only to a bigint column). The counts
 //! leave out PostgreSQL's own schemas and the emulated `sys` schema, as DSQL's quotas do for its system objects.
 
 use crate::sql::{QuotaCheck, rules};
@@ -22,6 +23,8 @@ pub struct Exceeded {
     pub arg: Option<String>,
     /// What the catalog holds now, for the explanation.
     pub detail: String,
+    /// The message, where the rule's recorded one does not fit this case (DSQL's words not recorded for it).
+    pub message: Option<String>,
 }
 
 /// The first limit `checks` would exceed, or `None`. Names the database cannot resolve are left to PostgreSQL
@@ -50,6 +53,7 @@ async fn one(client: &tokio_postgres::Client, check: &QuotaCheck) -> Result<Opti
                 rule: "X06",
                 arg: None,
                 detail: format!("{table} already has {n} indexes (the primary key and unique constraints count)"),
+                message: None,
             })
         }
         QuotaCheck::NewTable { name } => new_relation(client, name, "'r', 'p'", MAX_TABLES, "CT06", "tables").await?,
@@ -64,6 +68,7 @@ async fn one(client: &tokio_postgres::Client, check: &QuotaCheck) -> Result<Opti
                 detail: format!(
                     "the database already has {n} schemas (public included; sys and PostgreSQL's own are not counted)"
                 ),
+                message: None,
             })
         }
         QuotaCheck::AddColumns { table, count: adding } => {
@@ -73,6 +78,30 @@ async fn one(client: &tokio_postgres::Client, check: &QuotaCheck) -> Result<Opti
                 rule: "CT04",
                 arg: None,
                 detail: format!("{table} has {n} columns and this adds {adding}"),
+                message: None,
+            })
+        }
+        QuotaCheck::AddIdentity { table, column } => {
+            let sql = "SELECT format_type(atttypid, NULL) FROM pg_attribute WHERE attrelid = to_regclass($1) \
+                       AND attname = $2 AND NOT attisdropped";
+            let found = client.query_opt(sql, &[table, column]).await?.map(|r| r.get::<_, String>(0));
+            found.filter(|t| t != "bigint").map(|t| Exceeded {
+                rule: "Q04",
+                arg: None,
+                detail: format!("{table}.{column} is {t}; DSQL adds an identity only to a bigint NOT NULL column"),
+                message: Some(format!("datatype {t} not supported, identity column type must be bigint")),
+            })
+        }
+        QuotaCheck::DropConstraint { table, name } => {
+            let sql = "SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2 AND contype = 'p'";
+            let primary = client.query_opt(sql, &[table, name]).await?.is_some();
+            primary.then(|| Exceeded {
+                rule: "A04",
+                arg: None,
+                detail: format!("{name} is the primary key of {table}"),
+                message: Some(format!(
+                    "cannot drop the primary key constraint {name}: DSQL tables keep their primary key"
+                )),
             })
         }
         QuotaCheck::DropColumns { table, columns } => {
@@ -83,6 +112,7 @@ async fn one(client: &tokio_postgres::Client, check: &QuotaCheck) -> Result<Opti
                 rule: "A04",
                 arg: Some(c.clone()),
                 detail: format!("{c} is part of the primary key of {table} ({})", key.join(", ")),
+                message: None,
             })
         }
     })
@@ -107,16 +137,20 @@ async fn new_relation(
         rule,
         arg: None,
         detail: format!("the database already has {n} {what}"),
+        message: None,
     }))
 }
 
 /// DSQL's error for an exceeded limit, in the tools' error layout.
 pub fn error_text(e: &Exceeded, index: usize, count: usize) -> (Option<String>, String) {
     let rule = rules::by_id(e.rule).unwrap_or_else(|| unreachable!("catalog rule {} exists (tested)", e.rule));
-    let finding = match &e.arg {
+    let mut finding = match &e.arg {
         Some(arg) => rule.finding_with(arg),
         None => rule.finding(""),
     };
+    if let Some(message) = &e.message {
+        finding.message = message.clone();
+    }
     let state = finding.sqlstate.clone();
     let text = format!(
         "ERROR {}: {}\nIN: statement {} of {count} ({})\nWHAT TO DO: {}. The transaction was rolled back: nothing from this call was committed.",

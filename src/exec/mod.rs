@@ -24,7 +24,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use tokio_postgres::types::ToSql;
 
-use crate::pool::{BackendKind, Database};
+use crate::pool::Database;
 pub use errors::{ErrorContext, ExecError};
 use params::BinaryParam;
 pub use rows::{Limit, type_name};
@@ -154,7 +154,7 @@ pub async fn run(
         limits,
         ctx,
         on_statement_done,
-        emulate: db.kind == BackendKind::Local,
+        emulate: db.emulates_dsql(),
         all_rows: false,
         poisoned: AtomicBool::new(false),
     };
@@ -175,7 +175,7 @@ pub async fn run_all_rows(
         limits,
         ctx,
         on_statement_done: &|_, _| {},
-        emulate: db.kind == BackendKind::Local,
+        emulate: db.emulates_dsql(),
         all_rows: true,
         poisoned: AtomicBool::new(false),
     };

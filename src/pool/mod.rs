@@ -41,6 +41,8 @@ pub struct Database {
     pub label: String,
     cancel_tls: CancelTls,
     sandbox: std::sync::Arc<std::sync::Mutex<Option<Sandbox>>>,
+    /// The database is made to answer like DSQL (see [`Database::emulates_dsql`]).
+    emulate: bool,
 }
 
 impl Database {
@@ -69,6 +71,7 @@ impl Database {
             label,
             cancel_tls: CancelTls::Plain,
             sandbox: std::sync::Arc::new(std::sync::Mutex::new(Some(sandbox))),
+            emulate: true,
         })
     }
 
@@ -91,6 +94,7 @@ impl Database {
             label,
             cancel_tls: CancelTls::Plain,
             sandbox: Default::default(),
+            emulate: true,
         })
     }
 
@@ -105,6 +109,7 @@ impl Database {
             label,
             cancel_tls: CancelTls::Rustls(built.tls),
             sandbox: Default::default(),
+            emulate: false,
         })
     }
 
@@ -140,6 +145,13 @@ impl Database {
         self.pool.get().await.map_err(|e| self.explain_pool_error(&e))
     }
 
+    /// Whether this database is made to answer like Aurora DSQL: async index jobs in `sys.jobs`, the 3,000-row and
+    /// 5-minute limits, OCC answers, quotas, `AWS IAM GRANT`. True for the local sandbox, and for `--database-url`
+    /// unless `--rules off` asked for plain PostgreSQL; never for a real cluster (DSQL answers for itself).
+    pub fn emulates_dsql(&self) -> bool {
+        self.emulate
+    }
+
     /// An agent-actionable explanation of a failure to get a connection.
     pub fn explain_pool_error(&self, e: &deadpool_postgres::PoolError) -> String {
         match self.kind {
@@ -164,35 +176,53 @@ impl Database {
 
     /// Pool connections to any PostgreSQL named by a URL or a key=value connection string. TLS follows the URL's
     /// sslmode: `disable` is plaintext; `prefer` (the default) and `require` use TLS verified against the built-in
-    /// roots or --ssl-root-cert.
-    pub fn url(url: &str, pool_size: usize, root_cert: Option<&Path>) -> Result<Database, String> {
+    /// roots or --ssl-root-cert. With `emulate` (every `--rules` but `off`) the database is made to answer like
+    /// DSQL, and the `sys` objects that needs are created in it now (idempotently; said once on stderr).
+    pub async fn url(url: &str, pool_size: usize, root_cert: Option<&Path>, emulate: bool) -> Result<Database, String> {
         let mut cfg: tokio_postgres::Config = url.parse().map_err(|e| {
             format!("--database-url is not a valid PostgreSQL connection string ({e}); expected e.g. postgres://user:password@localhost:5432/postgres")
         })?;
         if cfg.get_application_name().is_none() {
             cfg.application_name(application_name());
         }
+        if emulate {
+            // DSQL's session environment (catalog T03, C07), as the local sandbox has it in its settings.
+            let dsql_env = "-c default_transaction_isolation=repeatable\\ read -c TimeZone=UTC";
+            let options = match cfg.get_options() {
+                Some(o) if !o.trim().is_empty() => format!("{o} {dsql_env}"),
+                _ => dsql_env.to_string(),
+            };
+            cfg.options(&options);
+        }
         let label = describe_config(&cfg);
-        if cfg.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {
+        let db = if cfg.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {
             let pool = plain_pool(cfg, pool_size)?;
-            return Ok(Database {
+            Database {
                 pool,
                 kind: BackendKind::Url,
                 label,
                 cancel_tls: CancelTls::Plain,
                 sandbox: Default::default(),
-            });
+                emulate,
+            }
+        } else {
+            let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls::client_config(root_cert)?);
+            let mgr = Manager::from_config(cfg, tls.clone(), ManagerConfig { recycling_method: RecyclingMethod::Fast });
+            let pool = finish_pool(Pool::builder(mgr), pool_size)?;
+            Database {
+                pool,
+                kind: BackendKind::Url,
+                label,
+                cancel_tls: CancelTls::Rustls(tls),
+                sandbox: Default::default(),
+                emulate,
+            }
+        };
+        if emulate {
+            let client = db.get().await?;
+            sys_schema::install_for_url(&client, &db.label).await?;
         }
-        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls::client_config(root_cert)?);
-        let mgr = Manager::from_config(cfg, tls.clone(), ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool = finish_pool(Pool::builder(mgr), pool_size)?;
-        Ok(Database {
-            pool,
-            kind: BackendKind::Url,
-            label,
-            cancel_tls: CancelTls::Rustls(tls),
-            sandbox: Default::default(),
-        })
+        Ok(db)
     }
 
     /// Ask the server to cancel whatever the connection behind `token` is running. Best effort.

@@ -341,9 +341,9 @@ fn explain_start_failure(data: &Path, socket_dir: &Path, log: &str, out: &Output
     format!("the local PostgreSQL sandbox did not start: {hint}\nPostgreSQL said:\n{}", last.join("\n"))
 }
 
-/// The socket lives in the sandbox directory unless that path is too long for a unix socket (about 107 bytes),
+/// The socket lives in the sandbox directory (`dir` canonical) unless that path is too long for a unix socket (about 107 bytes),
 /// in which case a private directory under /tmp named after a hash of the sandbox path is used.
-fn socket_dir_for(dir: &Path) -> PathBuf {
+pub fn socket_dir_for(dir: &Path) -> PathBuf {
     let preferred = dir.join("run");
     if path_str(&preferred).len() + ".s.PGSQL.5432.lock".len() + 1 < 100 {
         return preferred;

@@ -1,6 +1,9 @@
-//! The `sys` objects DSQL has and PostgreSQL lacks, created in the local sandbox at every start (idempotently, so
-//! they survive restarts): `sys.jobs` and the procedure `sys.wait_for_job(job_id)`. As on DSQL, `SELECT
-//! sys.wait_for_job(…)` fails with 42809 (it is a procedure) and a malformed id with 22P02.
+//! The `sys` objects DSQL has and PostgreSQL lacks, created in the local sandbox at every start and in a
+//! `--database-url` database on first use (idempotently, so they survive restarts): `sys.jobs` and the procedure
+//! `sys.wait_for_job(job_id)`, the view `sys.iam_pg_role_mappings` that `AWS IAM GRANT/REVOKE` fill (through the
+//! procedures `sys.aws_iam_grant/revoke`, which `exec::local_dsql` translates those statements to), and the
+//! routine `sys.supported_datatypes()`. As on DSQL, `SELECT sys.wait_for_job(…)` fails with 42809 (it is a
+//! procedure) and a malformed id with 22P02.
 
 /// SQL that creates the `sys` objects; idempotent, run every time the sandbox starts.
 pub const INSTALL_SYS: &str = r#"
@@ -37,9 +40,71 @@ BEGIN
     END IF;
 END
 $wait$;
+CREATE TABLE IF NOT EXISTS sys.iam_role_mapping_rows (
+    pg_role_name text NOT NULL,
+    arn text NOT NULL,
+    PRIMARY KEY (pg_role_name, arn)
+);
+CREATE OR REPLACE VIEW sys.iam_pg_role_mappings AS SELECT pg_role_name, arn FROM sys.iam_role_mapping_rows;
+CREATE OR REPLACE PROCEDURE sys.aws_iam_grant(roles text[], arns text[]) LANGUAGE plpgsql AS $grant$
+DECLARE
+    r text;
+BEGIN
+    FOREACH r IN ARRAY roles LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+            RAISE EXCEPTION 'role "%" does not exist', r USING ERRCODE = '42704';
+        END IF;
+    END LOOP;
+    INSERT INTO sys.iam_role_mapping_rows (pg_role_name, arn)
+        SELECT g.r, h.a FROM unnest(roles) AS g(r), unnest(arns) AS h(a) ON CONFLICT DO NOTHING;
+END
+$grant$;
+CREATE OR REPLACE PROCEDURE sys.aws_iam_revoke(roles text[], arns text[]) LANGUAGE plpgsql AS $revoke$
+BEGIN
+    DELETE FROM sys.iam_role_mapping_rows WHERE pg_role_name = ANY (roles) AND arn = ANY (arns);
+END
+$revoke$;
+CREATE OR REPLACE FUNCTION sys.supported_datatypes() RETURNS SETOF text LANGUAGE sql IMMUTABLE AS $types$
+    SELECT unnest(ARRAY['smallint', 'integer', 'bigint', 'real', 'double precision', 'numeric', 'character',
+        'character varying', 'bpchar', 'text', 'date', 'time without time zone', 'time with time zone',
+        'timestamp without time zone', 'timestamp with time zone', 'interval', 'boolean', 'bytea', 'uuid', 'json',
+        'jsonb'])
+$types$;
 "#;
 
 /// Create or update the `sys` objects. Several servers may start at once: an advisory lock serialises them.
 pub async fn install(client: &tokio_postgres::Client) -> Result<(), tokio_postgres::Error> {
     client.batch_execute(&format!("BEGIN; SELECT pg_advisory_xact_lock(7383551045); {INSTALL_SYS} COMMIT;")).await
+}
+
+/// [`install`] in a `--database-url` database, saying on stderr (once: this runs when the pool is opened) what
+/// was created and how to avoid it. `label` names the database, without secrets.
+pub async fn install_for_url(client: &tokio_postgres::Client, label: &str) -> Result<(), String> {
+    let existed = client
+        .query_one(
+            "SELECT to_regclass('sys.iam_pg_role_mappings') IS NOT NULL AND to_regclass('sys.jobs') IS NOT NULL",
+            &[],
+        )
+        .await
+        .map(|r| r.get::<_, bool>(0))
+        .unwrap_or(false);
+    install(client).await.map_err(|e| {
+        format!(
+            "cannot create the sys schema that DSQL emulation needs in {label}: {}. Give the user CREATE on the \
+             database (or create the schema once as its owner), or start with --rules off to use it as plain \
+             PostgreSQL (then nothing is created and nothing is emulated)",
+            crate::pool::dsql::error_chain(&e)
+        )
+    })?;
+    if existed {
+        tracing::info!(
+            "DSQL emulation on {label}: schema sys (sys.jobs, sys.wait_for_job, sys.iam_pg_role_mappings) is in place"
+        );
+    } else {
+        tracing::info!(
+            "DSQL emulation on {label}: created schema sys (sys.jobs, sys.wait_for_job, sys.iam_pg_role_mappings, \
+             sys.supported_datatypes); start with --rules off to use the database as plain PostgreSQL"
+        );
+    }
+    Ok(())
 }

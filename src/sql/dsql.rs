@@ -7,8 +7,9 @@ use core::ops::ControlFlow;
 
 use sqlparser::ast::{
     AlterColumnOperation, AlterTableOperation, ArrayElemTypeDef, ColumnOption, DataType, Expr, Function, FunctionArg,
-    FunctionArgExpr, FunctionArguments, GeneratedAs, LockType, Query, Select, SequenceOptions, Set, SetExpr, Statement,
-    TableConstraint, TableFactor, TransactionIsolationLevel, TransactionMode, Value, Visit, Visitor,
+    FunctionArgExpr, FunctionArguments, GeneratedAs, LockType, OrderBySort, Query, Select, SequenceOptions, Set,
+    SetExpr, Statement, TableConstraint, TableFactor, TransactionIsolationLevel, TransactionMode, Value, Visit,
+    Visitor,
 };
 
 use super::finding::Finding;
@@ -110,7 +111,11 @@ pub(crate) fn check(stmt: &Statement, parse_text: &str) -> Vec<Finding> {
     if !needs_lint(stmt) {
         return findings;
     }
-    let reported: Vec<String> = findings.iter().map(|f| f.rule.clone()).collect();
+    let mut reported: Vec<String> = findings.iter().map(|f| f.rule.clone()).collect();
+    // ADD COLUMN … GENERATED AS IDENTITY is refused for the constraint (Q05), whatever dsql-lint says of its type.
+    if reported.contains(&rule("Q05").rule_id()) {
+        reported.extend(["Q03", "Q04"].map(|id| rule(id).rule_id()));
+    }
     for d in dsql_lint::lint_sql(parse_text) {
         let lint_id = lint_rule_id(&d.rule);
         if lint_id == "parse_error" || lint_id.starts_with("mysql_") {
@@ -219,6 +224,16 @@ impl Own {
                     self.push(rule("R15").finding_with(&lang.value.to_ascii_lowercase()));
                 }
             }
+            // `SET SESSION CHARACTERISTICS AS TRANSACTION …` is DSQL's way to set the session's defaults: accepted
+            // with REPEATABLE READ (T03, 2026-11-28; the access-mode forms are refused by the guard, our rule).
+            Statement::Set(Set::SetTransaction { session: true, modes, .. }) => {
+                if let Some(level) = modes.iter().find_map(|m| match m {
+                    TransactionMode::IsolationLevel(l) if *l != TransactionIsolationLevel::RepeatableRead => Some(l),
+                    _ => None,
+                }) {
+                    self.push(rule("T03").finding_with(&level.to_string().to_ascii_uppercase()));
+                }
+            }
             Statement::Set(Set::SetTransaction { .. }) => {
                 let mut f = rule("T04").finding_with("TRANSACTION");
                 f.fix = rule("T04").fix.to_string();
@@ -229,9 +244,6 @@ impl Own {
                 if matches!(name.as_str(), "default_transaction_isolation" | "transaction_isolation") {
                     self.push(rule("T04").finding_with(&name));
                 }
-            }
-            Statement::CreateIndex(ci) if ci.columns.len() > MAX_KEY_COLUMNS => {
-                self.push(rule("X07").finding(""));
             }
             Statement::CreateTable(ct) => {
                 if ct.columns.len() > MAX_COLUMNS {
@@ -260,37 +272,93 @@ impl Own {
             Statement::AlterTable(at) => {
                 for op in &at.operations {
                     match op {
-                        AlterTableOperation::AddColumn { column_def, .. } => self.column_type(&column_def.data_type),
-                        AlterTableOperation::AlterColumn { op: AlterColumnOperation::AddGenerated { .. }, .. } => {
-                            self.push(rule("Q06").finding(
-                                "adding an identity to an existing column: DSQL refused this in February 2026 \
-                                 (unsupported ALTER TABLE ALTER COLUMN ... ADD IDENTITY statement); current documentation lists it as supported",
-                            ));
+                        AlterTableOperation::AddColumn { column_def, .. } => {
+                            self.column_type(&column_def.data_type);
+                            // Identity, DEFAULT, NOT NULL, CHECK, UNIQUE, REFERENCES… (Q05); NULL is no constraint.
+                            if column_def.options.iter().any(|o| !matches!(o.option, ColumnOption::Null)) {
+                                self.push(rule("Q05").finding(""));
+                            }
                         }
+                        // Supported on a BIGINT NOT NULL column with CACHE 1 or ≥ 65536 (Q06, resolved 2026-11-28);
+                        // the column's type is checked against the database before it runs (QuotaCheck::AddIdentity).
+                        AlterTableOperation::AlterColumn {
+                            op: AlterColumnOperation::AddGenerated { sequence_options, .. },
+                            ..
+                        } => self.cache(sequence_options.as_deref().unwrap_or(&[]), "Q03"),
                         _ => {}
                     }
                 }
             }
-            Statement::CreateSequence { sequence_options, .. } => self.cache(sequence_options, "Q01"),
+            Statement::CreateSequence { sequence_options, data_type, .. } => {
+                self.cache(sequence_options, "Q01");
+                self.sequence_type(data_type.as_ref());
+            }
             Statement::AlterSequence(a) => {
-                if let sqlparser::ast::AlterSequenceOperation::Options { sequence_options, .. } = &a.operation
-                    && sequence_options.iter().any(|o| matches!(o, SequenceOptions::Cache(_)))
+                if let sqlparser::ast::AlterSequenceOperation::Options { sequence_options, data_type, .. } =
+                    &a.operation
                 {
-                    self.cache(sequence_options, "Q01");
+                    if sequence_options.iter().any(|o| matches!(o, SequenceOptions::Cache(_))) {
+                        self.alter_sequence_cache(sequence_options);
+                    }
+                    self.sequence_type(data_type.as_ref());
                 }
             }
-            Statement::CreateIndex(ci) if !ci.r#async => {
-                let mut f = rule("X01").finding("");
-                let table = ci.table_name.to_string();
-                let name = ci.name.as_ref().map(|n| format!("{n} ")).unwrap_or_default();
-                f.fix = format!(
-                    "Use CREATE {}INDEX ASYNC {name}ON {table} (…); it returns a job_id at once — wait for the build with \
-                     CALL sys.wait_for_job('<job_id>') (or watch SELECT * FROM sys.jobs) before relying on the index",
-                    if ci.unique { "UNIQUE " } else { "" }
-                );
-                self.push(f);
+            Statement::CreateIndex(ci) => self.create_index(ci),
+            Statement::Drop { object_type: sqlparser::ast::ObjectType::Database, .. } => {
+                self.push(rule("R04").finding(""));
             }
             _ => {}
+        }
+    }
+
+    fn create_index(&mut self, ci: &sqlparser::ast::CreateIndex) {
+        if !ci.r#async {
+            let mut f = rule("X01").finding("");
+            let table = ci.table_name.to_string();
+            let name = ci.name.as_ref().map(|n| format!("{n} ")).unwrap_or_default();
+            f.fix = format!(
+                "Use CREATE {}INDEX ASYNC {name}ON {table} (…); it returns a job_id at once — wait for the build with \
+                 CALL sys.wait_for_job('<job_id>') (or watch SELECT * FROM sys.jobs) before relying on the index",
+                if ci.unique { "UNIQUE " } else { "" }
+            );
+            self.push(f);
+        }
+        if ci.columns.len() > MAX_KEY_COLUMNS {
+            self.push(rule("X07").finding(""));
+        }
+        // X04 (2026-11-28): no USING clause at all, not even btree; DSQL's own words for ASC/DESC.
+        if let Some(method) = &ci.using {
+            self.push(rule("X04").finding(&format!(
+                "USING {method} is not supported in CREATE INDEX: DSQL has no USING clause, not even USING btree"
+            )));
+        } else if ci.columns.iter().any(|c| matches!(c.column.options.sort, Some(OrderBySort::Asc | OrderBySort::Desc)))
+        {
+            self.push(rule("X04").finding(rules::INDEX_SORT_ORDER_MESSAGE));
+        }
+    }
+
+    /// Q02: sequences are bigint (`AS bigint` or no AS).
+    fn sequence_type(&mut self, data_type: Option<&DataType>) {
+        if let Some(t) = data_type
+            && type_name(t) != "bigint"
+        {
+            self.push(rule("Q02").finding(rules::SEQUENCE_TYPE_MESSAGE));
+        }
+    }
+
+    /// Q01 for `ALTER SEQUENCE … CACHE n`, in the words DSQL's refusal contains.
+    fn alter_sequence_cache(&mut self, options: &[SequenceOptions]) {
+        let value = options.iter().rev().find_map(|o| match o {
+            SequenceOptions::Cache(Expr::Value(v)) => Some(v.value.to_string()),
+            SequenceOptions::Cache(e) => Some(e.to_string()),
+            _ => None,
+        });
+        let before = self.out.len();
+        self.cache(options, "Q01");
+        if self.out.len() > before
+            && let Some(f) = self.out.last_mut()
+        {
+            f.message = rules::ALTER_SEQUENCE_CACHE_MESSAGE.replace("{}", &value.unwrap_or_default());
         }
     }
 

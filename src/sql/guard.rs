@@ -195,11 +195,27 @@ fn check_statement_safety(s: &Statement) -> Result<(), Finding> {
             "DISCARD ALL would reset the session the server manages and is refused".into(),
             "Remove it; RESET the specific parameter you changed (for example RESET work_mem), or use SET LOCAL inside transact",
         ),
+        // DSQL supports RESET ALL (catalog V10); refusing it is this server's rule, not DSQL's.
         Statement::Reset(r) if matches!(r.reset, Reset::ALL) => refuse(
             "safety.reset_all",
-            "RESET ALL would reset the session the server manages and is refused".into(),
-            "RESET the specific parameter you changed (for example RESET work_mem)",
+            "RESET ALL is refused by this server (DSQL itself supports it): it would reset the settings of the pooled \
+             session the server manages for every later call"
+                .into(),
+            "RESET the specific parameter you changed (for example RESET work_mem), or use SET LOCAL inside transact",
         ),
+        // DSQL accepts SESSION CHARACTERISTICS with an access mode (catalog T03); it would outlive the call.
+        Statement::Set(Set::SetTransaction { session: true, modes, .. })
+            if modes.iter().any(|m| matches!(m, TransactionMode::AccessMode(_))) =>
+        {
+            refuse(
+                "safety.session_characteristics",
+                "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY/READ WRITE is refused by this server (DSQL \
+                 itself accepts it): it would change the default of the pooled session for every later call"
+                    .into(),
+                "Leave the access mode to the server: readonly_query is always read-only, and transact is read-write \
+                 only on a server started with --allow-writes",
+            )
+        }
         Statement::Set(set) => check_set_safety(set),
         Statement::Call(f) if !is_wait_for_job(f) => refuse(
             "safety.call",

@@ -161,8 +161,9 @@ fn without_overriding(src: &str, toks: &[Token]) -> Option<String> {
     Some(format!("{}{}", &src[..toks[sig[k]].start], &src[toks[*value].end..]))
 }
 
-/// DSQL's refusal for a statement sqlparser cannot parse, recognised by its leading words (and, for exclusion
-/// constraints, an `EXCLUDE USING` / `EXCLUDE (` anywhere in CREATE/ALTER TABLE).
+/// DSQL's refusal for a statement sqlparser cannot parse, recognised by its leading words with our lexer (and, for
+/// exclusion constraints, an `EXCLUDE USING` / `EXCLUDE (` anywhere in CREATE/ALTER TABLE; for `FOR NO KEY UPDATE`
+/// and pg_dump's identity `SEQUENCE NAME`, those words anywhere outside literals). `None`: the parse error stands.
 fn unparseable_refusal(src: &str, toks: &[Token]) -> Option<Finding> {
     let words: Vec<String> =
         toks.iter().filter(|t| t.kind == Kind::Word).map(|t| t.text(src).to_ascii_lowercase()).collect();
@@ -174,7 +175,18 @@ fn unparseable_refusal(src: &str, toks: &[Token]) -> Option<Finding> {
     let excludes = sig
         .windows(2)
         .any(|pair| pair[0].is_word(src, "exclude") && (pair[1].is_word(src, "using") || pair[1].text(src) == "("));
+    let locks_no_key_update = sig.windows(4).any(|q| {
+        q[0].is_word(src, "for") && q[1].is_word(src, "no") && q[2].is_word(src, "key") && q[3].is_word(src, "update")
+    });
+    let sequence_name = sig.windows(2).any(|p| p[0].is_word(src, "sequence") && p[1].is_word(src, "name"));
     let finding = match (w(0), w(1), w(2)) {
+        ("vacuum", _, _) => rule("R12").finding(""),
+        _ if locks_no_key_update => rule("T12").finding(""),
+        ("alter", "table", _) if sequence_name && words.iter().any(|w| w == "generated") => rule("Q06").finding(
+            "pg_dump's SEQUENCE NAME identity option is not accepted by DSQL in ALTER COLUMN … ADD GENERATED … AS IDENTITY",
+        ),
+        ("refresh", "materialized", _) => rule("R08").finding(""),
+        ("alter", "database", _) => rule("R04").finding(""),
         _ if (table_ddl || w(0) == "create" && w(1) == "unlogged") && excludes => {
             rule("R29").finding("exclusion constraints (EXCLUDE USING …) are not supported in DSQL")
         }
@@ -194,6 +206,16 @@ fn unparseable_refusal(src: &str, toks: &[Token]) -> Option<Finding> {
             unsupported_create(&object.to_ascii_uppercase())
         }
         ("create", "event", "trigger") => unsupported_create("EVENT TRIGGER"),
+        ("create", "access", "method") => unsupported_create("ACCESS METHOD"),
+        ("create", object @ ("collation" | "language" | "rule" | "transform"), _) => {
+            unsupported_create(&object.to_ascii_uppercase())
+        }
+        ("security", "label", _) | ("checkpoint", _, _) => Finding::error(
+            "dsql.unsupported_statement",
+            format!("{} is not supported in DSQL", w(0).to_ascii_uppercase()),
+            "DSQL's grammar has no such statement; remove it",
+        )
+        .with_sqlstate("0A000"),
         ("create", "text", "search") => unsupported_create("TEXT SEARCH …"),
         _ => return None,
     };

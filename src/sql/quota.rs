@@ -1,8 +1,8 @@
-//! DSQL limits that depend on what the database already holds (catalog X06, CT04, CT06, CT07, V01, A04): which
+//! DSQL limits that depend on what the database already holds (catalog X06, CT04, CT06, CT07, V01, A04, Q06): which
 //! one a statement can hit, as data, so the local sandbox can count objects in its catalog before running it.
 //! Object names are kept as written (quotes included) for PostgreSQL's own name resolution (`to_regclass`).
 
-use sqlparser::ast::{AlterTableOperation, SchemaName, Statement};
+use sqlparser::ast::{AlterColumnOperation, AlterTableOperation, SchemaName, Statement};
 
 use super::names;
 
@@ -22,6 +22,11 @@ pub enum QuotaCheck {
     /// `ALTER TABLE table DROP COLUMN …`: primary-key columns cannot be dropped (A04). Names as PostgreSQL
     /// stores them (unquoted names folded to lower case).
     DropColumns { table: String, columns: Vec<String> },
+    /// `ALTER TABLE table DROP CONSTRAINT name`: the primary-key constraint cannot be dropped (A04, 2026-11-28;
+    /// other constraints can). Name as PostgreSQL stores it.
+    DropConstraint { table: String, name: String },
+    /// `ALTER TABLE table ALTER COLUMN column ADD GENERATED … AS IDENTITY`: only on a bigint column (Q06, Q04).
+    AddIdentity { table: String, column: String },
 }
 
 /// The database-dependent limits `stmt` can hit.
@@ -52,6 +57,17 @@ pub(crate) fn checks(stmt: &Statement) -> Vec<QuotaCheck> {
                 })
                 .collect();
             let mut out = Vec::new();
+            for op in &at.operations {
+                match op {
+                    AlterTableOperation::DropConstraint { name, .. } => {
+                        out.push(QuotaCheck::DropConstraint { table: table.clone(), name: names::ident(name) });
+                    }
+                    AlterTableOperation::AlterColumn { column_name, op: AlterColumnOperation::AddGenerated { .. } } => {
+                        out.push(QuotaCheck::AddIdentity { table: table.clone(), column: names::ident(column_name) });
+                    }
+                    _ => {}
+                }
+            }
             if added > 0 {
                 out.push(QuotaCheck::AddColumns { table: table.clone(), count: added });
             }

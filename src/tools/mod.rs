@@ -104,7 +104,10 @@ impl Env {
                 tracing::info!("local sandbox ready: {}", db.label);
                 Ok(db)
             }
-            Target::Url { url } => Database::url(url, pool_size, self.settings.ssl_root_cert.as_deref()),
+            Target::Url { url } => {
+                let emulate = self.settings.rules != "off";
+                Database::url(url, pool_size, self.settings.ssl_root_cert.as_deref(), emulate).await
+            }
             Target::Dsql(t) => {
                 let token = crate::auth::TokenSettings {
                     endpoint: t.endpoint.clone(),

@@ -255,3 +255,38 @@ pub fn seed(seeder: &mut Server, statements: impl IntoIterator<Item = String>, b
         seeder.ok("transact", json!({ "sql_list": chunk }));
     }
 }
+
+/// A connection string for a new, empty database in the shared sandbox (as a plain PostgreSQL reached with
+/// `--database-url`). Needs a running sandbox: call it while a `Server::local` that has run a query is alive.
+pub fn url_database(prefix: &str) -> String {
+    use aurora_dsql_mcp_server::pool::sandbox;
+    let name = table(prefix);
+    let dir = sandbox_dir().canonicalize().expect("sandbox dir");
+    let socket = sandbox::socket_dir_for(&dir);
+    let conninfo = |db: &str| {
+        format!(
+            "host={} port={} user={} dbname={db} sslmode=disable",
+            socket.display(),
+            sandbox::SANDBOX_PORT,
+            sandbox::SANDBOX_USER
+        )
+    };
+    let admin = conninfo("postgres");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let (client, conn) =
+            tokio_postgres::connect(&admin, tokio_postgres::NoTls).await.expect("connect to the sandbox");
+        let conn = tokio::spawn(conn);
+        client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create database");
+        drop(client);
+        let _ = conn.await;
+    });
+    conninfo(&name)
+}
+
+/// A server on `url` (see [`url_database`]) with `extra` flags.
+pub fn url(url: &str, extra: &[&str]) -> Server {
+    let mut args = vec!["--database-url", url];
+    args.extend_from_slice(extra);
+    Server::start(&args)
+}

@@ -1,0 +1,87 @@
+//! `--database-url` on a plain PostgreSQL behaves like Aurora DSQL by default, as local mode does (async index
+//! jobs in `sys.jobs`, `sys.wait_for_job`, the row limit, REPEATABLE READ, `AWS IAM GRANT/REVOKE`), with the `sys`
+//! schema created on first use; `--rules off` gives plain PostgreSQL and creates nothing. The databases are new,
+//! empty databases in the shared test sandbox, reached through a connection string as any PostgreSQL would be.
+
+mod common;
+
+use common::{Server, table, url, url_database};
+use serde_json::json;
+
+fn started_sandbox() -> Server {
+    let mut local = Server::local(&[]);
+    local.rows("SELECT 1 AS up");
+    local
+}
+
+#[test]
+fn database_url_answers_like_dsql_and_creates_sys_on_first_use() {
+    let _sandbox = started_sandbox();
+    let db = url_database("urlemu");
+    let mut s = url(&db, &["--allow-writes"]);
+    let t = table("u");
+    s.ok("transact", json!({"sql_list": [format!("CREATE TABLE {t} (id int PRIMARY KEY, a int)")]}));
+    // Plain CREATE INDEX is refused as DSQL refuses it; the ASYNC form (a syntax error on PostgreSQL) works.
+    let msg = s.err("transact", json!({"sql_list": [format!("CREATE INDEX {t}_i ON {t} (a)")]}));
+    assert!(msg.contains("0A000") && msg.contains("unsupported mode. please use CREATE INDEX ASYNC."), "{msg}");
+    let r = s.ok("transact", json!({"sql_list": [format!("CREATE INDEX ASYNC {t}_a ON {t} (a)")]}));
+    let job = r["result"][0]["job_id"].as_str().expect("a job_id row").to_string();
+    assert_eq!(job.len(), 26);
+    let jobs = s.ok(
+        "readonly_query",
+        json!({"sql": "SELECT status, job_type FROM sys.jobs WHERE job_id = $1", "params": [job.clone()]}),
+    );
+    assert_eq!(jobs["result"], json!([{"status": "completed", "job_type": "INDEX_BUILD"}]));
+    s.ok("transact", json!({"sql_list": [format!("CALL sys.wait_for_job('{job}')")]}));
+    // DSQL's isolation level and row limit.
+    assert_eq!(s.rows("SHOW transaction_isolation"), vec![json!({"transaction_isolation": "repeatable read"})]);
+    let msg = s
+        .err("transact", json!({"sql_list": [format!("INSERT INTO {t} SELECT g, g FROM generate_series(1, 3001) g")]}));
+    assert!(msg.contains("54000") && msg.contains("transaction row limit exceeded"), "{msg}");
+    // A second server on the same database finds sys in place (created once, idempotently).
+    let mut again = url(&db, &[]);
+    assert_eq!(again.rows("SELECT count(*)::int AS n FROM sys.jobs"), vec![json!({"n": 1})]);
+}
+
+#[test]
+fn aws_iam_grant_and_revoke_keep_mappings_in_sys_as_on_dsql() {
+    let _sandbox = started_sandbox();
+    let db = url_database("urliam");
+    let role = table("app_rw");
+    let arn = "arn:aws:iam::111122223333:role/orders-service";
+    for mut s in [url(&db, &["--allow-writes"]), Server::local(&["--allow-writes"])] {
+        let role = format!("{role}_{}", s.pid());
+        s.ok("transact", json!({"sql_list": [format!("CREATE ROLE {role} WITH LOGIN")]}));
+        s.ok("transact", json!({"sql_list": [format!("AWS IAM GRANT {role} TO '{arn}'")]}));
+        let mapped = format!("SELECT pg_role_name, arn FROM sys.iam_pg_role_mappings WHERE pg_role_name = '{role}'");
+        assert_eq!(s.rows(&mapped), vec![json!({"pg_role_name": role, "arn": arn})]);
+        // It is the transaction's one DDL, and the role must exist.
+        let msg = s.err(
+            "transact",
+            json!({"sql_list": [format!("AWS IAM GRANT {role} TO '{arn}'"), "CREATE TABLE iam_t (id int PRIMARY KEY)"]}),
+        );
+        assert!(msg.contains("multiple ddl statements not supported in a transaction"), "{msg}");
+        let msg = s.err("transact", json!({"sql_list": [format!("AWS IAM GRANT no_such_{role} TO '{arn}'")]}));
+        assert!(msg.contains("42704") && msg.contains("does not exist"), "{msg}");
+        s.ok("transact", json!({"sql_list": [format!("AWS IAM REVOKE {role} FROM '{arn}'")]}));
+        assert!(s.rows(&mapped).is_empty());
+    }
+    // Read-only mode refuses it as a write.
+    let mut ro = url(&db, &[]);
+    let msg = ro.err("transact", json!({"sql_list": [format!("AWS IAM GRANT {role} TO '{arn}'")]}));
+    assert!(msg.contains("25006") && msg.contains("read-only"), "{msg}");
+}
+
+#[test]
+fn rules_off_gives_plain_postgresql_and_creates_nothing() {
+    let _sandbox = started_sandbox();
+    let db = url_database("urlplain");
+    let mut s = url(&db, &["--allow-writes", "--rules", "off"]);
+    let t = table("p");
+    s.ok("transact", json!({"sql_list": [format!("CREATE TABLE {t} (id int PRIMARY KEY, a int)")]}));
+    s.ok("transact", json!({"sql_list": [format!("CREATE INDEX {t}_a ON {t} (a)")]}));
+    let r =
+        s.ok("transact", json!({"sql_list": [format!("INSERT INTO {t} SELECT g, g FROM generate_series(1, 3001) g")]}));
+    assert_eq!(r["statements"][0]["rows_affected"], json!(3001));
+    assert_eq!(s.rows("SELECT to_regnamespace('sys') IS NULL AS absent"), vec![json!({"absent": true})]);
+}
