@@ -18,7 +18,11 @@ use serde_json::{Value, json};
 /// between statements) and are not what these tests count.
 fn url_server(proxy: &Proxy, extra: &[&str]) -> Server {
     let url = PgCluster::plain_url(proxy.port);
-    let mut args = vec!["--database-url", url.as_str(), "--pool-size", "1", "--rules", "off"];
+    let mut args = vec!["--database-url", url.as_str(), "--pool-size", "1"];
+    // The plain path unless a test asks for the DSQL emulation.
+    if !extra.contains(&"--rules") {
+        args.extend_from_slice(&["--rules", "off"]);
+    }
     args.extend_from_slice(extra);
     Server::start(&args)
 }
@@ -150,4 +154,31 @@ fn json_array_parameters_still_bind_to_arrays_and_to_json() {
     );
     let rows = s.rows("SELECT tags, doc FROM rt_arrays");
     assert_eq!(rows, vec![json!({"tags": ["a", "b c"], "doc": {"k": [1, 2]}})]);
+}
+
+#[test]
+fn writes_under_the_dsql_emulation_take_two_round_trips_for_any_number_of_statements() {
+    let pg = PgCluster::start_trusting();
+    pg.psql("CREATE TABLE rt_emulated (id int PRIMARY KEY)");
+    let proxy = Proxy::start(pg.port, Duration::ZERO);
+    // --database-url emulates DSQL by default: the row limit is checked on the answers before COMMIT.
+    let mut s = url_server(&proxy, &["--allow-writes", "--rules", "enforce"]);
+    s.ok("readonly_query", json!({"sql": "SELECT 1 AS warm"}));
+    for n in [5u64, 50] {
+        let before = proxy.counters();
+        proxy.hold();
+        let sql_list: Vec<String> =
+            (0..n).map(|i| format!("INSERT INTO rt_emulated VALUES ({})", n * 100 + i)).collect();
+        let id = s.start_call("transact", json!({"sql_list": sql_list}));
+        // BEGIN, the lock timeout and every INSERT go out before any answer arrives...
+        proxy.wait_until("the statements sent and answered", |c| {
+            c.requests >= before.requests + n + 2 && c.ready >= before.requests + n + 2
+        });
+        proxy.release();
+        let response = s.response(&id);
+        assert_eq!(response["result"]["isError"], json!(false), "{}", text(&response["result"]));
+        // ...and COMMIT follows the answers: the second round trip.
+        assert_eq!(proxy.counters().requests - before.requests, n + 3);
+    }
+    assert_eq!(pg.psql("SELECT count(*) FROM rt_emulated").trim(), "55");
 }

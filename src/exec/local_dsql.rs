@@ -119,6 +119,30 @@ pub fn new_job_id() -> String {
     (0..26).map(|i| ALPHABET[((value >> (125 - 5 * i).max(0)) & 31) as usize] as char).collect()
 }
 
+/// DSQL's answer when a transaction modified more than [`ROW_LIMIT`] rows (statement `index` of `count`).
+pub fn row_limit_error(index: usize, count: usize, rows_modified: u64) -> super::ExecError {
+    super::ExecError::Db {
+        sqlstate: Some("54000".into()),
+        text: format!(
+            "ERROR 54000: transaction row limit exceeded\nIN: statement {} of {count} (this transaction modified \
+             {rows_modified} rows; DSQL allows {ROW_LIMIT})\nWHAT TO DO: split the work into batches of at most \
+             3,000 modified rows (e.g. 1,000), one transact call per batch. The transaction was rolled back: \
+             nothing from this call was committed.",
+            index + 1
+        ),
+    }
+}
+
+/// DSQL's answer when a transaction ran longer than [`AGE_LIMIT`].
+pub fn age_limit_error() -> super::ExecError {
+    super::ExecError::Db {
+        sqlstate: Some("54000".into()),
+        text: "ERROR 54000: transaction age limit of 300s exceeded\nWHAT TO DO: DSQL transactions may last at most \
+               5 minutes; use smaller transactions. Nothing was committed."
+            .into(),
+    }
+}
+
 /// Is this command tag one that modifies rows (counted toward DSQL's 3,000-row limit)?
 pub fn counts_rows(command: &str) -> bool {
     matches!(command, "INSERT" | "UPDATE" | "DELETE" | "MERGE")

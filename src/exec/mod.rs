@@ -248,13 +248,19 @@ async fn attempt_once(
         _ = cancel::stopped(stop) => return Err(Failure::Final(ExecError::Cancelled)),
     };
     let cancel_token = client.cancel_token();
+    // One round trip, unless the DSQL emulation must look at a write before COMMIT (two round trips), or
+    // needs the catalog or a job record between statements (one per statement).
+    let needs_catalog = |st: &Statement| !st.quota.is_empty() || local_dsql::adapt(&st.text).job.is_some();
     let pipelined = attempt.mode == TxMode::ReadOnly || !attempt.emulate;
+    let stepwise = !pipelined && attempt.statements.iter().any(needs_catalog);
     let (result, unanswered) = {
         let work = async {
             if pipelined {
                 pipeline::attempt(&client, attempt).await
-            } else {
+            } else if stepwise {
                 stepwise::attempt(&client, attempt).await
+            } else {
+                pipeline::attempt_then_commit(&client, attempt).await
             }
         };
         tokio::pin!(work);
@@ -275,7 +281,7 @@ async fn attempt_once(
                     // It finished before the cancel reached it: the result is complete and true.
                     Ok(Ok(outcome)) => (Ok(outcome), false),
                     Ok(Err(_)) => (Err(Failure::Final(interrupted)), false),
-                    Err(_) if attempt.mode == TxMode::ReadWrite && pipelined => {
+                    Err(_) if attempt.mode == TxMode::ReadWrite && !stepwise => {
                         let detail = "the database did not answer after the call was stopped".to_string();
                         (Err(Failure::Final(ExecError::CommitUnknown { detail })), true)
                     }

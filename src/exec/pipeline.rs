@@ -91,6 +91,54 @@ enum Step {
 }
 
 pub(super) async fn attempt(client: &Client, a: &Attempt<'_>) -> Result<Outcome, Failure> {
+    let done = send(client, a, true).await?;
+    Ok(super::outcome_from(client, done, a.all_rows).await)
+}
+
+/// Writes under the DSQL emulation without catalog quotas or async jobs: BEGIN, the lock timeout and every
+/// statement in one round trip; then DSQL's row and age limits are checked on the answers, and COMMIT (or
+/// ROLLBACK) is the second round trip.
+pub(super) async fn attempt_then_commit(client: &Client, a: &Attempt<'_>) -> Result<Outcome, Failure> {
+    let started = std::time::Instant::now();
+    let done = match send(client, a, false).await {
+        Ok(done) => done,
+        Err(failure) => {
+            // No end was sent with the statements: end the (aborted) transaction before the connection is reused.
+            if client.batch_execute("ROLLBACK").await.is_err() {
+                a.poisoned.store(true, Ordering::Relaxed);
+            }
+            return Err(failure);
+        }
+    };
+    let n = done.len();
+    let mut rows_modified = 0u64;
+    for (i, (report, _)) in done.iter().enumerate() {
+        if local_dsql::counts_rows(&report.command) {
+            rows_modified += report.rows_affected.unwrap_or(0);
+            if rows_modified > local_dsql::ROW_LIMIT {
+                let _ = client.batch_execute("ROLLBACK").await;
+                return Err(Failure::Final(local_dsql::row_limit_error(i, n, rows_modified)));
+            }
+        }
+    }
+    if started.elapsed() > local_dsql::AGE_LIMIT {
+        let _ = client.batch_execute("ROLLBACK").await;
+        return Err(Failure::Final(local_dsql::age_limit_error()));
+    }
+    if let Err(e) = client.batch_execute("COMMIT").await {
+        if e.as_db_error().is_none() {
+            a.poisoned.store(true, Ordering::Relaxed);
+            return Err(Failure::Final(ExecError::CommitUnknown { detail: crate::pool::dsql::error_chain(&e) }));
+        }
+        let ctx = super::ErrorContext { statement: None, allow_writes: a.ctx.allow_writes, tool: a.ctx.tool };
+        let err = super::local_conflict(&e, "COMMIT").unwrap_or_else(|| super::errors::from_pg(&e, &ctx));
+        return Err(super::classify(err, &e));
+    }
+    Ok(super::outcome_from(client, done, a.all_rows).await)
+}
+
+/// Write BEGIN, the statements and (with `end`) the end of the transaction together; read every answer.
+async fn send(client: &Client, a: &Attempt<'_>, end_too: bool) -> Result<Vec<StatementDone>, Failure> {
     if client.is_closed() {
         return Err(Failure::Retry(super::connection_lost(
             "the pooled connection had closed before anything was sent; nothing was committed".into(),
@@ -111,6 +159,10 @@ pub(super) async fn attempt(client: &Client, a: &Attempt<'_>) -> Result<Outcome,
 
     let mut steps: Vec<BoxFuture<'_, Step>> = Vec::with_capacity(n + 2);
     steps.push(Box::pin(async { Step::Begin(client.batch_execute(a.mode.begin()).await) }));
+    if a.emulate && a.mode == TxMode::ReadWrite {
+        // DSQL never waits for a row lock: a conflicting writer fails fast (reported as OC000).
+        steps.push(Box::pin(async { Step::Begin(client.batch_execute(local_dsql::LOCK_TIMEOUT).await) }));
+    }
     for (i, st) in a.statements.iter().enumerate() {
         let keep = a.all_rows || i + 1 == n;
         let collector = Collector::new(keep, a.limits.max_rows, a.limits.max_bytes);
@@ -123,14 +175,16 @@ pub(super) async fn attempt(client: &Client, a: &Attempt<'_>) -> Result<Outcome,
             Step::Statement(done)
         }));
     }
-    steps.push(Box::pin(async { Step::End(client.batch_execute(a.mode.end()).await) }));
+    if end_too {
+        steps.push(Box::pin(async { Step::End(client.batch_execute(a.mode.end()).await) }));
+    }
 
     let mut begin = Ok(());
     let mut end = Ok(());
     let mut done = Vec::with_capacity(n);
     for step in in_order(steps).await {
         match step {
-            Step::Begin(r) => begin = r,
+            Step::Begin(r) => begin = begin.and(r),
             Step::Statement(r) => done.push(r),
             Step::End(r) => end = r,
         }
@@ -167,6 +221,9 @@ pub(super) async fn attempt(client: &Client, a: &Attempt<'_>) -> Result<Outcome,
     if let Some(e) = lost_error {
         let detail = crate::pool::dsql::error_chain(e);
         return Err(match a.mode {
+            TxMode::ReadWrite if !end_too => Failure::Retry(super::connection_lost(format!(
+                "the database connection was lost before COMMIT was sent ({detail}); nothing was committed"
+            ))),
             TxMode::ReadOnly => Failure::Retry(super::connection_lost(format!(
                 "the database connection was lost ({detail}); this was a read-only transaction, so nothing was \
                  changed"
@@ -181,8 +238,7 @@ pub(super) async fn attempt(client: &Client, a: &Attempt<'_>) -> Result<Outcome,
         return Err(commit_failure(commit, a));
     }
 
-    let done: Vec<StatementDone> = done.into_iter().map(|r| r.expect("errors were returned above")).collect();
-    Ok(super::outcome_from(client, done, a.all_rows).await)
+    Ok(done.into_iter().map(|r| r.expect("errors were returned above")).collect())
 }
 
 /// COMMIT (or the final ROLLBACK) was refused: nothing was committed. DSQL reports most conflicts here.

@@ -1,4 +1,4 @@
-//! One attempt statement by statement, for the local sandbox's emulation of DSQL writes: catalog quotas are counted
+//! One attempt statement by statement, for DSQL-emulated writes that need the catalog or a job record: catalog quotas are counted
 //! before a statement runs, modified rows after each one (DSQL's 3,000-row limit), async DDL is answered with a
 //! job id recorded in `sys.jobs`, and the 5-minute age limit is checked before COMMIT. Each statement is one round
 //! trip over a unix socket (no separate prepare).
@@ -68,12 +68,7 @@ pub(super) async fn attempt(client: &Client, a: &Attempt<'_>) -> Result<Outcome,
         if local_dsql::counts_rows(&statement.0.command) {
             rows_modified += statement.0.rows_affected.unwrap_or(0);
             if rows_modified > local_dsql::ROW_LIMIT {
-                let text = format!(
-                    "ERROR 54000: transaction row limit exceeded\nIN: statement {} of {n} (this transaction modified {rows_modified} rows; DSQL allows {})\nWHAT TO DO: split the work into batches of at most 3,000 modified rows (e.g. 1,000), one transact call per batch. The transaction was rolled back: nothing from this call was committed.",
-                    i + 1,
-                    local_dsql::ROW_LIMIT
-                );
-                let failure = Failure::Final(ExecError::Db { sqlstate: Some("54000".into()), text });
+                let failure = Failure::Final(local_dsql::row_limit_error(i, n, rows_modified));
                 return Err(rollback(client, a, false, failure).await);
             }
         }
@@ -81,11 +76,7 @@ pub(super) async fn attempt(client: &Client, a: &Attempt<'_>) -> Result<Outcome,
         done.push(statement);
     }
     if started.elapsed() > local_dsql::AGE_LIMIT {
-        let failure = Failure::Final(ExecError::Db {
-            sqlstate: Some("54000".into()),
-            text: "ERROR 54000: transaction age limit of 300s exceeded\nWHAT TO DO: DSQL transactions may last at most 5 minutes; use smaller transactions. Nothing was committed.".into(),
-        });
-        return Err(rollback(client, a, false, failure).await);
+        return Err(rollback(client, a, false, Failure::Final(local_dsql::age_limit_error())).await);
     }
     if let Err(e) = client.batch_execute(a.mode.end()).await {
         if e.as_db_error().is_none() {
