@@ -42,9 +42,10 @@ pub fn summary(s: &Settings) -> String {
 /// one-shot form to see it work now.
 pub fn terminal_help(s: &Settings) -> String {
     let exe = super::EXE;
-    let local = match &s.target {
-        Target::Local { .. } => " --local",
-        _ => "",
+    let flags = match &s.target {
+        Target::Local { dir } => format!(" --local={}", dir.display()),
+        Target::Unconfigured { .. } => " --local".to_string(),
+        Target::Url { .. } | Target::Dsql(_) => " <the same flags as now>".to_string(),
     };
     format!(
         "This is an MCP server: it now waits for an MCP client's JSON-RPC on stdin (Ctrl-C quits).\n\
@@ -52,7 +53,7 @@ pub fn terminal_help(s: &Settings) -> String {
          `uvx {exe} --local --allow-writes`, e.g.\n  \
          claude mcp add aurora-dsql -- uvx {exe} --local --allow-writes\n\
          Or try one tool now, without a client:\n  \
-         {exe} call readonly_query '{{\"sql\":\"SELECT 1\"}}'{local}\n\
+         {exe} call readonly_query '{{\"sql\":\"SELECT 1\"}}'{flags}\n\
          Help: {exe} --help; {exe} call --help."
     )
 }
