@@ -525,7 +525,7 @@ const AUTH_HINT: &str = "Check: (1) the IAM identity signing the token is allowe
 with `AWS IAM GRANT <role> TO '<iam-role-arn>'` (run as admin); (3) the token has not expired: it is only checked at \
 connect time, so raise --token-expiry if connections are slow to open, and make sure this machine's clock is correct \
 (signatures fail with clock skew); (4) --region is the cluster's region and the credentials are not expired \
-(`aws sts get-caller-identity`). Reproduce with `aurora-dsql-mcp-server token ...` and psql.";
+(`aws sts get-caller-identity`). Reproduce with `aurora-dsql-mcp-rs token ...` and psql.";
 
 /// As [`explain_connect_error`], for the underlying tokio-postgres error.
 pub fn explain_pg_connect_error(e: &tokio_postgres::Error) -> String {
