@@ -64,7 +64,7 @@ pub enum Command {
     Token(TokenArgs),
     /// Run one tool and print its result, through the same MCP request path a client uses, e.g.
     /// `aurora-dsql-mcp-rs call readonly_query '{"sql":"SELECT 1"}' --local`. Exit status 1 on a tool error
-    Call(crate::cli::call::CallArgs),
+    Call(Box<crate::cli::call::CallArgs>),
 }
 
 #[derive(Debug, Args)]

@@ -33,7 +33,7 @@ fn main() -> ExitCode {
     runtime.block_on(async move {
         match cli.command {
             Some(Command::Token(args)) => token(args).await,
-            Some(Command::Call(args)) => cli::call::run(args).await,
+            Some(Command::Call(args)) => cli::call::run(*args).await,
             None => serve(cli.server).await,
         }
     })
