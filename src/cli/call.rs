@@ -120,7 +120,16 @@ pub async fn run(args: CallArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let outcome = call(env.clone(), &args.tool, arguments).await;
+    let outcome = tokio::select! {
+        outcome = call(env.clone(), &args.tool, arguments) => outcome,
+        _ = tokio::signal::ctrl_c() => {
+            // Stop the running statement in the database and the local sandbox, as the server does on a signal.
+            env.stopping.cancel();
+            env.shutdown().await;
+            eprintln!("{exe} call: interrupted");
+            return ExitCode::from(130);
+        }
+    };
     env.shutdown().await;
     match outcome {
         Err(e) => {
