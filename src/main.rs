@@ -33,6 +33,13 @@ fn main() -> ExitCode {
     runtime.block_on(async move {
         match cli.command {
             Some(Command::Token(args)) => token(args).await,
+            Some(Command::Call(_)) if cli::call::flags_before_call(&cli.server) => {
+                eprintln!(
+                    "{EXE}: put the server flags after the tool and its arguments, e.g. \
+                     {EXE} call readonly_query '{{\"sql\":\"SELECT 1\"}}' --local"
+                );
+                ExitCode::from(2)
+            }
             Some(Command::Call(args)) => cli::call::run(*args).await,
             None => serve(cli.server).await,
         }

@@ -83,6 +83,14 @@ fn unknown_tools_and_bad_json_are_explained() {
         stderr(&out)
     );
 
+    let out = Command::new(BIN)
+        .args(["--local", "call", "readonly_query", r#"{"sql":"SELECT 1"}"#])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("put the server flags after the tool"), "{}", stderr(&out));
+
     let out = call(&["readonly_query", r#"["SELECT 1"]"#], &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("must be a JSON object"), "{}", stderr(&out));

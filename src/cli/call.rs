@@ -49,6 +49,15 @@ pub fn parse_arguments(text: Option<&str>) -> Result<Value, String> {
     Ok(value)
 }
 
+/// Server flags given before `call` (`aurora-dsql-mcp-rs --local call …`) belong to the server, not to `call`, and
+/// would be silently ignored: true when `top` differs from what no flags at all give (environment variables fill both
+/// alike, so they do not count).
+pub fn flags_before_call(top: &ServerArgs) -> bool {
+    use clap::Parser;
+    let bare = crate::config::Cli::try_parse_from([super::EXE]).map(|cli| format!("{:?}", cli.server));
+    bare.is_ok_and(|bare| bare != format!("{top:?}"))
+}
+
 /// What the tools/call request came back with.
 #[derive(Debug)]
 pub enum Outcome {
