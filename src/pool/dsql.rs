@@ -60,7 +60,7 @@ pub struct DsqlPoolSettings {
 }
 
 impl DsqlPoolSettings {
-    /// Settings with the defaults above and `application_name` = `aurora-dsql-mcp-rs/<version>` (the package name).
+    /// Settings with the defaults above and `application_name` = `aurora-dsql-mcp-server/<version>`, as in every mode.
     pub fn new(token: TokenSettings) -> Self {
         Self {
             token,
@@ -70,7 +70,7 @@ impl DsqlPoolSettings {
             max_lifetime: DEFAULT_MAX_LIFETIME,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             wake_retry_budget: DEFAULT_WAKE_RETRY_BUDGET,
-            application_name: format!("{}/{}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION")),
+            application_name: crate::pool::application_name(),
             ping_if_idle_for: DEFAULT_PING_IF_IDLE_FOR,
         }
     }
@@ -654,7 +654,7 @@ mod tests {
             profile: None,
         };
         let mut s = DsqlPoolSettings::new(token);
-        assert!(s.application_name.starts_with("aurora-dsql-mcp-rs/"));
+        assert!(s.application_name.starts_with("aurora-dsql-mcp-server/"));
         s.max_lifetime = Duration::from_secs(3600);
         assert!(build_pool(s.clone()).unwrap_err().contains("60-minute"));
         s.max_lifetime = DEFAULT_MAX_LIFETIME;
