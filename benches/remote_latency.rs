@@ -49,8 +49,11 @@ impl Client {
             }
         });
         let mut c = Client { child, stdin, lines: rx, next_id: 0 };
-        c.request("initialize", json!({"protocolVersion": "2025-06-18", "capabilities": {},
-            "clientInfo": {"name": "bench", "version": "0"}}));
+        c.request(
+            "initialize",
+            json!({"protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "bench", "version": "0"}}),
+        );
         c.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
         c
     }
@@ -125,7 +128,11 @@ fn inserts(n: usize, params: bool) -> Box<dyn Fn(usize) -> Value> {
 
 fn cases() -> Vec<Case> {
     vec![
-        Case { name: "readonly_query SELECT 1", tool: "readonly_query", args: Box::new(|_| json!({"sql": "SELECT 1"})) },
+        Case {
+            name: "readonly_query SELECT 1",
+            tool: "readonly_query",
+            args: Box::new(|_| json!({"sql": "SELECT 1"})),
+        },
         Case {
             name: "readonly_query with params",
             tool: "readonly_query",
@@ -134,7 +141,9 @@ fn cases() -> Vec<Case> {
         Case {
             name: "transact, 1 DDL",
             tool: "transact",
-            args: Box::new(|run| json!({"sql_list": [format!("CREATE TABLE bench_ddl_{run}_{} (id int PRIMARY KEY)", std::process::id())]})),
+            args: Box::new(
+                |run| json!({"sql_list": [format!("CREATE TABLE bench_ddl_{run}_{} (id int PRIMARY KEY)", std::process::id())]}),
+            ),
         },
         Case { name: "transact, 5 INSERTs", tool: "transact", args: inserts(5, false) },
         Case { name: "transact, 50 INSERTs", tool: "transact", args: inserts(50, false) },
@@ -177,11 +186,12 @@ fn raw_round_trip(pg: &PgCluster, runs: usize) -> Duration {
             }
             store
         };
-        let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let config =
+            rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates(roots)
+                .with_no_client_auth();
         let tls = tokio_postgres_rustls::MakeRustlsConnect::new(config);
         let mut cfg = tokio_postgres::Config::new();
         cfg.host(DSQL_NAME).hostaddr("127.0.0.1".parse().unwrap()).port(pg.port).user("postgres").dbname("postgres");
@@ -240,7 +250,9 @@ fn main() {
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(15);
     let py = std::env::var("AURORA_DSQL_PYTHON_SERVER").ok();
     let pg = PgCluster::start_trusting();
-    pg.psql("CREATE TABLE bench_items (id int PRIMARY KEY, name text NOT NULL); INSERT INTO bench_items VALUES (1, 'one')");
+    pg.psql(
+        "CREATE TABLE bench_items (id int PRIMARY KEY, name text NOT NULL); INSERT INTO bench_items VALUES (1, 'one')",
+    );
     let rtt = Duration::from_millis(rtt_ms);
 
     // Far away: every byte waits rtt/2 each way.
@@ -249,11 +261,14 @@ fn main() {
     let python_far = py.clone().map(|exe| measure("python, remote", python(exe), runs, 20_000));
     drop(far);
 
-    println!("\n## Against a cluster {rtt_ms} ms away (RTT {rtt_ms} ms; median of {runs} warm calls; round trips = latency / RTT)\n");
+    println!(
+        "\n## Against a cluster {rtt_ms} ms away (RTT {rtt_ms} ms; median of {runs} warm calls; round trips = latency / RTT)\n"
+    );
     println!("| call | ours | Python server 1.1.4 |");
     println!("|---|---|---|");
     for (i, (name, d)) in ours_far.iter().enumerate() {
-        let rt = |d: &Duration| format!("{:.2} RTT ({:.1} ms)", d.as_secs_f64() / rtt.as_secs_f64(), d.as_secs_f64() * 1e3);
+        let rt =
+            |d: &Duration| format!("{:.2} RTT ({:.1} ms)", d.as_secs_f64() / rtt.as_secs_f64(), d.as_secs_f64() * 1e3);
         let theirs = python_far.as_ref().map(|p| rt(&p[i].1)).unwrap_or_else(|| "not run".into());
         println!("| {name} | {} | {theirs} |", rt(d));
     }
@@ -268,8 +283,14 @@ fn main() {
     println!("| call | ours | Python server 1.1.4 |");
     println!("|---|---|---|");
     for (i, (name, d)) in ours_near.iter().enumerate() {
-        let theirs = python_near.as_ref().map(|p| format!("{:.2} ms", p[i].1.as_secs_f64() * 1e3)).unwrap_or_else(|| "not run".into());
+        let theirs = python_near
+            .as_ref()
+            .map(|p| format!("{:.2} ms", p[i].1.as_secs_f64() * 1e3))
+            .unwrap_or_else(|| "not run".into());
         println!("| {name} | {:.3} ms | {theirs} |", d.as_secs_f64() * 1e3);
     }
-    println!("\nraw tokio-postgres `SELECT 1` round trip on a direct TLS connection: {:.3} ms", raw.as_secs_f64() * 1e3);
+    println!(
+        "\nraw tokio-postgres `SELECT 1` round trip on a direct TLS connection: {:.3} ms",
+        raw.as_secs_f64() * 1e3
+    );
 }

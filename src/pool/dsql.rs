@@ -60,7 +60,7 @@ pub struct DsqlPoolSettings {
 }
 
 impl DsqlPoolSettings {
-    /// Settings with the defaults above and `application_name` = `aurora-dsql-mcp-server/<version>`, as in every mode.
+    /// Settings with the defaults above and `application_name` = `<package name>/<version>`, as in every mode.
     pub fn new(token: TokenSettings) -> Self {
         Self {
             token,
@@ -654,7 +654,7 @@ mod tests {
             profile: None,
         };
         let mut s = DsqlPoolSettings::new(token);
-        assert!(s.application_name.starts_with("aurora-dsql-mcp-server/"));
+        assert!(s.application_name.starts_with("aurora-dsql-mcp-rs/"));
         s.max_lifetime = Duration::from_secs(3600);
         assert!(build_pool(s.clone()).unwrap_err().contains("60-minute"));
         s.max_lifetime = DEFAULT_MAX_LIFETIME;
