@@ -9,10 +9,9 @@
 //! `BENCH_RTT_MS` (default 20) sets the simulated round trip, `BENCH_RUNS` (default 15) the calls per case.
 
 #[path = "../tests/dsql_support/mod.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)] // dead_code is allowed inside the module
 mod dsql_support;
 #[path = "../tests/common/proxy.rs"]
-#[allow(dead_code)]
 mod proxy;
 
 use std::io::{BufRead, BufReader, Write};
