@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use dsql_support::{DSQL_NAME, PgCluster};
 use proxy::Proxy;
 
-const BIN: &str = env!("CARGO_BIN_EXE_aurora-dsql-mcp-server");
+const BIN: &str = env!("CARGO_BIN_EXE_aurora-dsql-mcp-rs");
 
 /// A minimal MCP client over a child's stdio.
 struct Client {

@@ -47,7 +47,7 @@ fn main() {
     );
     println!("join a running sandbox, median of {runs}: {}", ms(median(join)));
 
-    let bin = env!("CARGO_BIN_EXE_aurora-dsql-mcp-server");
+    let bin = env!("CARGO_BIN_EXE_aurora-dsql-mcp-rs");
     let mut init = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();

@@ -50,7 +50,7 @@ DSQL's rules follow its 2026-09-15 release (rule catalog revision 2026-11-28); -
 The server speaks MCP on stdin/stdout; logs go to stderr. Configure it as a stdio server in your MCP client.";
 
 #[derive(Debug, Parser)]
-#[command(name = "aurora-dsql-mcp-server", version, about = "MCP server for Amazon Aurora DSQL", long_about = LONG_ABOUT)]
+#[command(name = "aurora-dsql-mcp-rs", version, about = "MCP server for Amazon Aurora DSQL", long_about = LONG_ABOUT)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -61,8 +61,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print an IAM authentication token (like `aws dsql generate-db-connect-auth-token`), e.g. to open psql with the
-    /// credentials this server uses: PGPASSWORD=$(aurora-dsql-mcp-server token ...) psql ...
+    /// credentials this server uses: PGPASSWORD=$(aurora-dsql-mcp-rs token ...) psql ...
     Token(TokenArgs),
+    /// Run one tool and print its result, through the same MCP request path a client uses, e.g.
+    /// `aurora-dsql-mcp-rs call readonly_query '{"sql":"SELECT 1"}' --local`. Exit status 1 on a tool error
+    Call(Box<crate::cli::call::CallArgs>),
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@
 //! tool; `docs` holds the embedded guides) → `server` (rmcp wiring) → `main`.
 
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod docs;
 pub mod exec;

@@ -2,59 +2,60 @@
 //! sandbox cleanly.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Parser;
 use rmcp::ServiceExt;
 use tracing_subscriber::EnvFilter;
 
+use aurora_dsql_mcp_server::cli::{self, EXE};
 use aurora_dsql_mcp_server::config::{Cli, Command, ServerArgs, Target, TokenArgs, region_from_endpoint};
 use aurora_dsql_mcp_server::server::DsqlServer;
-use aurora_dsql_mcp_server::tools::{Env, Settings};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `call` prints a result for a person: the tool's own errors come with it, so the log shows only errors.
+    let default_filter = if matches!(cli.command, Some(Command::Call(_))) { "error" } else { "info,rmcp=warn" };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .with_target(false)
         .with_env_filter(
-            EnvFilter::try_from_env("AURORA_DSQL_MCP_LOG").unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn")),
+            EnvFilter::try_from_env("AURORA_DSQL_MCP_LOG").unwrap_or_else(|_| EnvFilter::new(default_filter)),
         )
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("aurora-dsql-mcp-server: cannot start the async runtime: {e}");
+            eprintln!("{EXE}: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
     runtime.block_on(async move {
         match cli.command {
             Some(Command::Token(args)) => token(args).await,
+            Some(Command::Call(_)) if cli::call::flags_before_call(&cli.server) => {
+                eprintln!(
+                    "{EXE}: put the server flags after the tool and its arguments, e.g. \
+                     {EXE} call readonly_query '{{\"sql\":\"SELECT 1\"}}' --local"
+                );
+                ExitCode::from(2)
+            }
+            Some(Command::Call(args)) => cli::call::run(*args).await,
             None => serve(cli.server).await,
         }
     })
 }
 
 async fn serve(args: ServerArgs) -> ExitCode {
-    let settings = Settings::from_args(&args);
-    let knowledge = match &args.knowledge_server {
-        None => None,
-        Some(url) => {
-            let timeout = std::time::Duration::from_secs_f64(args.knowledge_timeout.max(0.0));
-            match aurora_dsql_mcp_server::docs::remote::KnowledgeServer::new(url, timeout) {
-                Ok(k) => Some(k),
-                Err(e) => {
-                    eprintln!("aurora-dsql-mcp-server: --knowledge-server: {e}");
-                    return ExitCode::from(2);
-                }
-            }
+    let env = match cli::env_from_args(&args) {
+        Ok(env) => env,
+        Err(e) => {
+            eprintln!("{EXE}: {e}");
+            return ExitCode::from(2);
         }
     };
-    let env = Arc::new(Env::new(settings, knowledge));
     let server = DsqlServer::new(env.clone());
-    announce(&env.settings);
+    cli::banner::announce(&env.settings);
     if matches!(env.settings.target, Target::Local { .. }) {
         // Start the sandbox now, while the client initialises, so the first query does not wait for it.
         let env = env.clone();
@@ -103,11 +104,11 @@ async fn token(args: TokenArgs) -> ExitCode {
         })
     });
     let Some(endpoint) = endpoint else {
-        eprintln!("aurora-dsql-mcp-server token: give --cluster-endpoint (or env CLUSTER_ENDPOINT / CLUSTER)");
+        eprintln!("{EXE} token: give --cluster-endpoint (or env CLUSTER_ENDPOINT / CLUSTER)");
         return ExitCode::from(2);
     };
     let Some(region) = region.or_else(|| region_from_endpoint(&endpoint)) else {
-        eprintln!("aurora-dsql-mcp-server token: give --region (or env REGION / AWS_REGION)");
+        eprintln!("{EXE} token: give --region (or env REGION / AWS_REGION)");
         return ExitCode::from(2);
     };
     let cmd = aurora_dsql_mcp_server::auth::TokenCommand {
@@ -124,7 +125,7 @@ async fn token(args: TokenArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("aurora-dsql-mcp-server token: {e}");
+            eprintln!("{EXE} token: {e}");
             ExitCode::FAILURE
         }
     }
@@ -138,40 +139,5 @@ async fn wait_for_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
-    }
-}
-
-/// Tell a person at a terminal what this process serves and how to use it.
-fn announce(s: &Settings) {
-    let target = match &s.target {
-        Target::Local { dir } => format!("local DSQL-like sandbox in {}", dir.display()),
-        Target::Url { .. } if s.rules == "off" => "plain PostgreSQL from --database-url (--rules off)".to_string(),
-        Target::Url { .. } => "PostgreSQL from --database-url, made to answer like DSQL".to_string(),
-        Target::Dsql(t) => format!("Aurora DSQL cluster {} (region {}, user {})", t.endpoint, t.region, t.user),
-        Target::Unconfigured { missing } => format!(
-            "no database (documentation and dsql_lint only); missing: {}",
-            missing.iter().map(|m| m.setting).collect::<Vec<_>>().join(", ")
-        ),
-    };
-    let rules = if s.dsql_version.is_pinned() {
-        format!(
-            "DSQL rules as of {} (--dsql-version; newest known {})",
-            s.dsql_version,
-            aurora_dsql_mcp_server::sql::NEWEST_KNOWN
-        )
-    } else {
-        format!("DSQL rules as of {}", s.dsql_version)
-    };
-    tracing::info!(
-        "aurora-dsql-mcp-server {} serving MCP on stdin/stdout: {target}; {}; {rules}",
-        env!("CARGO_PKG_VERSION"),
-        s.mode_label()
-    );
-    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-        eprintln!(
-            "This is an MCP server: an MCP client (Kiro, Claude, VS Code, Cursor…) starts it and talks JSON-RPC on \
-             stdin/stdout.\nConfigure your client with command \"aurora-dsql-mcp-server\" and these arguments; see \
-             README.md. Press Ctrl-C to quit."
-        );
     }
 }

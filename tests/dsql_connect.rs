@@ -45,7 +45,7 @@ async fn connects_with_the_exact_token_over_verified_tls() {
         .unwrap();
     assert_eq!(row.get::<_, String>(0), "app");
     assert_eq!(row.get::<_, String>(1), "postgres");
-    assert_eq!(row.get::<_, String>(2), format!("aurora-dsql-mcp-server/{}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(row.get::<_, String>(2), format!("{}/{}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION")));
     assert_eq!(pool.source.tokens_issued(), 1);
 }
 

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::{ADMIN_USER, AuthError, TokenSettings, TokenSource};
 
-/// Arguments of `aurora-dsql-mcp-server token` (the lead fills them from flags and env fallbacks).
+/// Arguments of `aurora-dsql-mcp-rs token` (the lead fills them from flags and env fallbacks).
 #[derive(Debug, Clone)]
 pub struct TokenCommand {
     pub endpoint: String,

@@ -97,7 +97,7 @@ fn onboarding(language: Option<String>, cluster: Option<String>) -> String {
             "The user already has a cluster (`{c}`). Check that the server was started with it (`--cluster-endpoint` or the `CLUSTER` \
              environment variable, plus `--region`); if not, show the matching client configuration from dsql://steering/mcp-setup."
         ),
-        None => "Start in local mode: the server started with `aurora-dsql-mcp-server --local` runs a private PostgreSQL that answers \
+        None => "Start in local mode: the server started with `aurora-dsql-mcp-rs --local` runs a private PostgreSQL that answers \
                  like DSQL, so no AWS account is needed. Then explain how to create a real cluster when the user is ready."
             .to_string(),
     };

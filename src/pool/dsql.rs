@@ -60,7 +60,7 @@ pub struct DsqlPoolSettings {
 }
 
 impl DsqlPoolSettings {
-    /// Settings with the defaults above and `application_name` = `aurora-dsql-mcp-server/<version>`.
+    /// Settings with the defaults above and `application_name` = `<package name>/<version>`, as in every mode.
     pub fn new(token: TokenSettings) -> Self {
         Self {
             token,
@@ -70,7 +70,7 @@ impl DsqlPoolSettings {
             max_lifetime: DEFAULT_MAX_LIFETIME,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             wake_retry_budget: DEFAULT_WAKE_RETRY_BUDGET,
-            application_name: format!("{}/{}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION")),
+            application_name: crate::pool::application_name(),
             ping_if_idle_for: DEFAULT_PING_IF_IDLE_FOR,
         }
     }
@@ -525,7 +525,7 @@ const AUTH_HINT: &str = "Check: (1) the IAM identity signing the token is allowe
 with `AWS IAM GRANT <role> TO '<iam-role-arn>'` (run as admin); (3) the token has not expired: it is only checked at \
 connect time, so raise --token-expiry if connections are slow to open, and make sure this machine's clock is correct \
 (signatures fail with clock skew); (4) --region is the cluster's region and the credentials are not expired \
-(`aws sts get-caller-identity`). Reproduce with `aurora-dsql-mcp-server token ...` and psql.";
+(`aws sts get-caller-identity`). Reproduce with `aurora-dsql-mcp-rs token ...` and psql.";
 
 /// As [`explain_connect_error`], for the underlying tokio-postgres error.
 pub fn explain_pg_connect_error(e: &tokio_postgres::Error) -> String {
@@ -654,7 +654,7 @@ mod tests {
             profile: None,
         };
         let mut s = DsqlPoolSettings::new(token);
-        assert!(s.application_name.starts_with("aurora-dsql-mcp-server/"));
+        assert!(s.application_name.starts_with("aurora-dsql-mcp-rs/"));
         s.max_lifetime = Duration::from_secs(3600);
         assert!(build_pool(s.clone()).unwrap_err().contains("60-minute"));
         s.max_lifetime = DEFAULT_MAX_LIFETIME;

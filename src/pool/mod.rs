@@ -17,7 +17,7 @@ use sandbox::Sandbox;
 
 /// `application_name` this server sets on every connection.
 pub fn application_name() -> String {
-    format!("aurora-dsql-mcp-server/{}", env!("CARGO_PKG_VERSION"))
+    format!("{}/{}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

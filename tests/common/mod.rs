@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_aurora-dsql-mcp-server");
+pub const BIN: &str = env!("CARGO_BIN_EXE_aurora-dsql-mcp-rs");
 /// A safety net against a hung server, not a synchronisation device: every read waits for a specific message.
 const READ_LIMIT: Duration = Duration::from_secs(120);
 

@@ -1,0 +1,186 @@
+//! The command line a person uses before any MCP client: `call TOOL JSON` (one tool through the same MCP request
+//! path, same output as a client gets), the banner when stdin is a terminal, and the message when local mode cannot
+//! find PostgreSQL's server programs. All through the real binary; databases come from the product's sandbox.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use common::{BIN, Server, sandbox_dir, text};
+use serde_json::{Value, json};
+
+fn call(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("call").args(args).stdin(Stdio::null()).env("AWS_EC2_METADATA_DISABLED", "true");
+    for var in ["CLUSTER", "CLUSTER_ENDPOINT", "REGION", "AWS_REGION", "DATABASE_USER", "AURORA_DSQL_DATABASE_URL"] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run the binary")
+}
+
+fn local_flag() -> String {
+    format!("--local={}", sandbox_dir().display())
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+#[test]
+fn call_prints_exactly_what_a_client_receives() {
+    let args = json!({"sql": "SELECT 1 AS one, 'x'::text AS two"});
+    let out = call(&["readonly_query", &args.to_string(), &local_flag()], &[]);
+    assert!(out.status.success(), "exit {:?}; stderr: {}", out.status, stderr(&out));
+    let mut client = Server::local(&[]);
+    let result = client.call("readonly_query", args.clone());
+    assert_eq!(result["isError"], json!(false));
+    assert_eq!(stdout(&out), format!("{}\n", text(&result)), "call and an MCP client must see the same text");
+    let printed: Value = serde_json::from_str(&stdout(&out)).expect("the text is JSON");
+    assert_eq!(printed["result"], json!([{"one": 1, "two": "x"}]));
+
+    let whole = call(&["readonly_query", &args.to_string(), &local_flag(), "--json"], &[]);
+    assert!(whole.status.success(), "{}", stderr(&whole));
+    let whole: Value = serde_json::from_str(&stdout(&whole)).expect("--json prints JSON");
+    assert_eq!(whole["isError"], json!(false));
+    assert_eq!(whole["structuredContent"], result["structuredContent"]);
+}
+
+#[test]
+fn a_refused_statement_exits_1_with_the_same_error_a_client_gets() {
+    let args = json!({"sql": "TRUNCATE some_table"});
+    let out = call(&["readonly_query", &args.to_string(), &local_flag()], &[]);
+    assert_eq!(out.status.code(), Some(1), "stdout: {}; stderr: {}", stdout(&out), stderr(&out));
+    assert_eq!(stdout(&out), "", "errors go to stderr");
+    let mut client = Server::local(&[]);
+    let expected = client.err("readonly_query", args);
+    assert!(expected.contains("25006"), "{expected}");
+    assert!(stderr(&out).contains(&expected), "call's stderr lacks the client's error text.\n{}", stderr(&out));
+}
+
+#[test]
+fn unknown_tools_and_bad_json_are_explained() {
+    let out = call(&["no_such_tool", "{}"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("Unknown tool: no_such_tool") && stderr(&out).contains("readonly_query"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = call(&["readonly_query", "SELECT 1"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("not valid JSON") && stderr(&out).contains(r#"'{"sql":"SELECT 1"}'"#),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = Command::new(BIN)
+        .args(["--local", "call", "readonly_query", r#"{"sql":"SELECT 1"}"#])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("put the server flags after the tool"), "{}", stderr(&out));
+
+    let out = call(&["readonly_query", r#"["SELECT 1"]"#], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("must be a JSON object"), "{}", stderr(&out));
+}
+
+#[test]
+fn tools_that_need_no_database_work_without_one() {
+    let out = call(&["dsql_lint", r#"{"sql":"CREATE INDEX i ON t (a)"}"#], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("index_async"), "{}", stdout(&out));
+    let out = call(&["readonly_query", r#"{"sql":"SELECT 1"}"#], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--local"), "the error says how to get a database: {}", stderr(&out));
+}
+
+#[test]
+fn missing_postgres_binaries_name_the_install_command_and_the_variable() {
+    let empty = tempfile::tempdir().expect("tempdir");
+    let data = tempfile::tempdir().expect("tempdir");
+    let local = format!("--local={}", data.path().join("sandbox").display());
+    let bindir = empty.path().to_string_lossy().to_string();
+    let out = call(&["readonly_query", r#"{"sql":"SELECT 1"}"#, &local], &[("AURORA_DSQL_PG_BINDIR", &bindir)]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    let hint = aurora_dsql_mcp_server::pool::pgbin::install_hint();
+    assert!(err.contains(&format!("AURORA_DSQL_PG_BINDIR={bindir}")), "{err}");
+    assert!(err.contains(&hint), "the message should give this platform's install command ({hint}):\n{err}");
+    if std::fs::read_to_string("/etc/os-release").unwrap_or_default().contains("ID=debian") {
+        assert!(hint.contains("apt-get install -y postgresql"), "{hint}");
+    }
+}
+
+/// The real search with PostgreSQL hidden: an empty tmpfs over /usr/lib/postgresql in a private mount namespace and
+/// a PATH without the programs. Needs root (CI and the dev machines run as root).
+#[test]
+fn missing_postgres_binaries_when_nothing_is_installed() {
+    if !aurora_dsql_mcp_server::pool::sandbox::running_as_root() {
+        eprintln!("not root: cannot hide /usr/lib/postgresql; the AURORA_DSQL_PG_BINDIR test covers the message");
+        return;
+    }
+    let data = tempfile::tempdir().expect("tempdir");
+    let script = format!(
+        "mount -t tmpfs tmpfs /usr/lib/postgresql || {{ echo 'cannot hide /usr/lib/postgresql' >&2; exit 99; }}; \
+         exec '{BIN}' call readonly_query '{{\"sql\":\"SELECT 1\"}}' --local={}",
+        data.path().join("sandbox").display()
+    );
+    let out = Command::new("unshare")
+        .args(["--mount", "sh", "-c", &script])
+        .env("PATH", "/usr/bin:/bin")
+        .env_remove("AURORA_DSQL_PG_BINDIR")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(Stdio::null())
+        .output()
+        .expect("unshare (util-linux)");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("were not found"), "{err}");
+    assert!(err.contains(&aurora_dsql_mcp_server::pool::pgbin::install_hint()), "{err}");
+    assert!(err.contains("AURORA_DSQL_PG_BINDIR"), "{err}");
+}
+
+/// Started by hand at a terminal (a pseudo-terminal from util-linux `script`), the server says how to connect a
+/// client and how to try `call`; piped (as clients start it), it prints only the one banner line.
+#[test]
+fn the_banner_helps_a_person_at_a_terminal_only() {
+    let mut child = Command::new("script")
+        .args(["-qfec", &format!("'{BIN}' --local={}", sandbox_dir().display()), "/dev/null"])
+        .env("AURORA_DSQL_MCP_LOG", "info")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script (util-linux)");
+    // ^D: end of input on the terminal, so the server ends as it does when a client closes stdin.
+    child.stdin.take().expect("stdin").write_all(b"\x04").expect("write");
+    let out = child.wait_with_output().expect("wait");
+    let screen = stdout(&out);
+    assert!(out.status.success(), "{screen}");
+    assert!(screen.contains("serving MCP on stdin/stdout"), "{screen}");
+    assert!(screen.contains("uvx aurora-dsql-mcp-rs --local --allow-writes"), "{screen}");
+    assert!(screen.contains("aurora-dsql-mcp-rs call readonly_query '{\"sql\":\"SELECT 1\"}' --local="), "{screen}");
+
+    let piped = Command::new(BIN)
+        .arg(local_flag())
+        .env("AURORA_DSQL_MCP_LOG", "info")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    let log = stderr(&piped);
+    assert!(piped.status.success(), "{log}");
+    assert!(log.contains("serving MCP on stdin/stdout"), "{log}");
+    assert!(!log.contains("call readonly_query"), "no terminal help when stdin is not a terminal:\n{log}");
+}
