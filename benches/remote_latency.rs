@@ -109,7 +109,8 @@ fn inserts(n: usize, params: bool) -> Box<dyn Fn(usize) -> Value> {
     Box::new(move |run| {
         let sql: Vec<String> = (0..n)
             .map(|i| {
-                let id = run * 1000 + i + if params { 500 } else { 0 };
+                // Distinct per case (n) and per run, so no two calls insert the same key.
+                let id = n * 10_000_000 + run * 1000 + i + if params { 500 } else { 0 };
                 if params {
                     "INSERT INTO bench_items (id, name) VALUES (%s, %s)".to_string()
                 } else {
@@ -118,7 +119,8 @@ fn inserts(n: usize, params: bool) -> Box<dyn Fn(usize) -> Value> {
             })
             .collect();
         if params {
-            let p: Vec<Value> = (0..n).map(|i| json!([(run * 1000 + i + 500).to_string(), "item"])).collect();
+            let p: Vec<Value> =
+                (0..n).map(|i| json!([(n * 10_000_000 + run * 1000 + i + 500).to_string(), "item"])).collect();
             json!({"sql_list": sql, "params_list": p})
         } else {
             json!({"sql_list": sql})
