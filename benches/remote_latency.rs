@@ -260,6 +260,17 @@ fn main() {
     // Far away: every byte waits rtt/2 each way.
     let far = Proxy::start_on(5432, pg.port, rtt / 2);
     let ours_far = measure("ours, remote", ours(&pg, far.port), runs, 10_000);
+    // How many times our client started sending again after the server had answered, per warm SELECT 1.
+    {
+        let mut c = Client::start(&mut ours(&pg, far.port)());
+        c.call("readonly_query", &json!({"sql": "SELECT 1"}));
+        let before = far.counters();
+        for _ in 0..runs {
+            c.call("readonly_query", &json!({"sql": "SELECT 1"}));
+        }
+        let turns = far.counters().turns - before.turns;
+        eprintln!("client send flights per warm readonly_query (TLS): {:.2}", turns as f64 / runs as f64);
+    }
     let python_far = py.clone().map(|exe| measure("python, remote", python(exe), runs, 20_000));
     drop(far);
 

@@ -42,6 +42,19 @@ struct State {
 pub struct Proxy {
     pub port: u16,
     shared: Arc<(Mutex<State>, Condvar)>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    accepting: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Proxy {
+    /// Stop listening (the port is free again); open connections keep flowing until their ends close.
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(thread) = self.accepting.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// A safety net for waits on the proxy's counters, not a synchronisation device.
@@ -58,8 +71,13 @@ impl Proxy {
         let port = listener.local_addr().unwrap().port();
         let shared: Arc<(Mutex<State>, Condvar)> = Arc::default();
         let accept_shared = shared.clone();
-        std::thread::spawn(move || {
+        let stop: Arc<std::sync::atomic::AtomicBool> = Arc::default();
+        let stopping = stop.clone();
+        let accepting = std::thread::spawn(move || {
             for client in listener.incoming() {
+                if stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
                 let Ok(client) = client else { continue };
                 let Ok(server) = TcpStream::connect(("127.0.0.1", target_port)) else { continue };
                 let _ = client.set_nodelay(true);
@@ -78,7 +96,7 @@ impl Proxy {
                 std::thread::spawn(move || pump(id, s2, c2, delay, Direction::ToClient, down));
             }
         });
-        Proxy { port, shared }
+        Proxy { port, shared, stop, accepting: Some(accepting) }
     }
 
     pub fn counters(&self) -> Counters {
