@@ -34,6 +34,29 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
 
+/// The text with every untrusted-data marker id (16 hex digits) replaced by `ID`.
+fn without_boundary_ids(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(at) = rest.find("id ").map(|i| (i, 3)).into_iter().chain(rest.find("id=\"").map(|i| (i, 4))).min() {
+        let (i, skip) = at;
+        out.push_str(&rest[..i + skip]);
+        let after = &rest[i + skip..];
+        let hex = after.chars().take_while(char::is_ascii_hexdigit).count();
+        out.push_str(if hex == 16 { "ID" } else { &after[..hex] });
+        rest = &after[hex..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The JSON between the untrusted-data markers of a database tool's text.
+fn between_markers(s: &str) -> &str {
+    let start = s.find("\">\n").map(|i| i + 3).unwrap_or(0);
+    let end = s.rfind("\n</untrusted-data").unwrap_or(s.len());
+    &s[start..end]
+}
+
 #[test]
 fn call_prints_exactly_what_a_client_receives() {
     let args = json!({"sql": "SELECT 1 AS one, 'x'::text AS two"});
@@ -42,8 +65,13 @@ fn call_prints_exactly_what_a_client_receives() {
     let mut client = Server::local(&[]);
     let result = client.call("readonly_query", args.clone());
     assert_eq!(result["isError"], json!(false));
-    assert_eq!(stdout(&out), format!("{}\n", text(&result)), "call and an MCP client must see the same text");
-    let printed: Value = serde_json::from_str(&stdout(&out)).expect("the text is JSON");
+    // The same text, but for the untrusted-data boundary, which is random per answer.
+    assert_eq!(
+        without_boundary_ids(&stdout(&out)),
+        without_boundary_ids(&format!("{}\n", text(&result))),
+        "call and an MCP client must see the same text"
+    );
+    let printed: Value = serde_json::from_str(between_markers(&stdout(&out))).expect("the rows are JSON");
     assert_eq!(printed["result"], json!([{"one": 1, "two": "x"}]));
 
     let whole = call(&["readonly_query", &args.to_string(), &local_flag(), "--json"], &[]);
