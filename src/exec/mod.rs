@@ -253,7 +253,7 @@ async fn attempt_once(
     let needs_catalog = |st: &Statement| !st.quota.is_empty() || local_dsql::adapt(&st.text).job.is_some();
     let pipelined = attempt.mode == TxMode::ReadOnly || !attempt.emulate;
     let stepwise = !pipelined && attempt.statements.iter().any(needs_catalog);
-    let (result, unanswered) = {
+    let (result, unanswered, stopped) = {
         let work = async {
             if pipelined {
                 pipeline::attempt(&client, attempt).await
@@ -270,7 +270,7 @@ async fn attempt_once(
             _ = cancel::stopped(stop) => Err(ExecError::Cancelled),
         };
         match interrupted {
-            Ok(result) => (result, false),
+            Ok(result) => (result, false, false),
             Err(interrupted) => {
                 tracing::warn!("{}: cancelling it in the database", first_line(&interrupted.to_string()));
                 // The cancel request travels on its own connection while this one keeps reading, so the statement
@@ -279,18 +279,23 @@ async fn attempt_once(
                 let ended = cancel_until_done(db, &cancel_token, &mut work).await;
                 match ended {
                     // It finished before the cancel reached it: the result is complete and true.
-                    Ok(Ok(outcome)) => (Ok(outcome), false),
-                    Ok(Err(_)) => (Err(Failure::Final(interrupted)), false),
+                    Ok(Ok(outcome)) => (Ok(outcome), false, false),
+                    Ok(Err(_)) => (Err(Failure::Final(interrupted)), false, true),
                     Err(_) if attempt.mode == TxMode::ReadWrite && !stepwise => {
                         let detail = "the database did not answer after the call was stopped".to_string();
-                        (Err(Failure::Final(ExecError::CommitUnknown { detail })), true)
+                        (Err(Failure::Final(ExecError::CommitUnknown { detail })), true, false)
                     }
-                    Err(_) => (Err(Failure::Final(interrupted)), true),
+                    Err(_) => (Err(Failure::Final(interrupted)), true, false),
                 }
             }
         }
     };
     if unanswered {
+        attempt.poisoned.store(true, Ordering::Relaxed);
+    }
+    // A cancel can also land on the transaction's own ROLLBACK and leave it aborted: end it for certain before the
+    // connection is reused (all cancel requests have been answered by now).
+    if stopped && !client.is_closed() && client.batch_execute("ROLLBACK").await.is_err() {
         attempt.poisoned.store(true, Ordering::Relaxed);
     }
     finish(client, attempt, result)
