@@ -165,6 +165,14 @@ pub struct ServerArgs {
     #[arg(long, default_value = "enforce", value_parser = ["enforce", "warn", "off"])]
     pub rules: String,
 
+    /// In write mode, before a statement that destroys data or schema (DROP TABLE/INDEX/VIEW/SCHEMA/SEQUENCE, DROP
+    /// COLUMN/CONSTRAINT, RENAME of a table, TRUNCATE, DELETE or UPDATE with no WHERE): ask = ask the user through
+    /// the client (form elicitation) and run only if they agree, and run with a warning when the client cannot ask;
+    /// refuse = like ask, but refuse what cannot be confirmed; allow = never ask
+    #[arg(long = "confirm-destructive", default_value = "ask", value_parser = ["ask", "refuse", "allow"],
+          env = "AURORA_DSQL_CONFIRM_DESTRUCTIVE")]
+    pub confirm_destructive: String,
+
     /// Require statements on tables having this column to constrain it (multi-tenant isolation)
     #[arg(long = "tenant-column", value_name = "NAME")]
     pub tenant_column: Option<String>,

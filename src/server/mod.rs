@@ -1,10 +1,11 @@
 //! The MCP wiring: server identity and instructions, capabilities, the tool list (in the Python server's order,
 //! with annotations true for the current mode), dispatch of tool calls, progress and log notifications.
 
-// rmcp marks MCP logging deprecated (SEP-2577, a future protocol revision); the protocol versions served here
-// (2024-11-05 … 2025-11-25) all have it, and clients rely on it to see errors.
+// rmcp marks MCP logging deprecated (SEP-2577, a future protocol revision); every protocol version served here
+// (2024-11-05 … 2026-07-28) has it, and clients rely on it to see errors.
 #![allow(deprecated)]
 
+mod confirm;
 pub mod stdio;
 
 use std::sync::Arc;
@@ -13,11 +14,11 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams, GetPromptResponse,
     GetPromptResult, Implementation, ListPromptsResult, ListResourcesResult, ListToolsResult, LoggingLevel,
-    LoggingMessageNotificationParam, PaginatedRequestParams, ProgressNotificationParam, Prompt,
+    LoggingMessageNotificationParam, PaginatedRequestParams, ProgressNotificationParam, Prompt, ProtocolVersion,
     ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource, ServerCapabilities, ServerConfig,
     SetLevelRequestParams, Tool,
 };
-use rmcp::service::{Peer, RequestContext};
+use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::{Value, json};
 
@@ -118,11 +119,24 @@ impl DsqlServer {
         )
     }
 
-    async fn notify(&self, peer: &Peer<RoleServer>, level: &str, message: &str) {
+    /// The lowest level this request may be sent log notifications at, or None for none at all. A 2026-07-28
+    /// request names its own level in `_meta` (no level: no log notifications); older clients set one for the
+    /// session with logging/setLevel (default: notice).
+    fn log_floor(&self, context: &RequestContext<RoleServer>) -> Option<u8> {
+        match context.protocol_version() {
+            Some(version) if version >= ProtocolVersion::V_2026_07_28 => {
+                context.meta.log_level().map(|level| level_index(&level))
+            }
+            _ => Some(self.log_level.load(Ordering::Relaxed)),
+        }
+    }
+
+    async fn notify(&self, context: &RequestContext<RoleServer>, level: &str, message: &str) {
         let index = LEVELS.iter().position(|l| *l == level).unwrap_or(4) as u8;
-        if index < self.log_level.load(Ordering::Relaxed) {
+        if self.log_floor(context).is_none_or(|floor| index < floor) {
             return;
         }
+        let peer = &context.peer;
         let param: Result<LoggingMessageNotificationParam, _> =
             serde_json::from_value(json!({"level": level, "logger": SERVER_NAME, "data": message}));
         if let Ok(param) = param
@@ -252,7 +266,7 @@ impl ServerHandler for DsqlServer {
                 stop.cancel();
             })
         };
-        let result = crate::exec::cancel::scope(stop.clone(), self.dispatch(&name, request.arguments, &context)).await;
+        let result = crate::exec::cancel::scope(stop.clone(), self.dispatch(&name, request, &context)).await;
         link.abort();
         if stop.is_cancelled() && !self.env.stopping.is_cancelled() {
             // MCP: no response to a cancelled request (rmcp drops it); say on stderr what became of it.
@@ -260,7 +274,11 @@ impl ServerHandler for DsqlServer {
         }
         tracing::info!(tool = %name, ok = result.is_ok(), ms = started.elapsed().as_millis() as u64, "tool call");
         Ok(match result {
-            Ok(value) => {
+            Ok(Answer::Ask(question)) => {
+                tracing::info!(tool = %name, "asking the user to confirm destructive statements");
+                return Ok(question.into());
+            }
+            Ok(Answer::Value(value)) => {
                 let notes = result_notes(&value);
                 let text = if DATA_TOOLS.contains(&name.as_str()) { untrusted_text(&value) } else { value.to_string() };
                 let mut result = CallToolResult::structured(value);
@@ -275,7 +293,7 @@ impl ServerHandler for DsqlServer {
                 // A stopped call gets no response, and a client that went away cannot be told: notifying it would
                 // wait on a session that has ended.
                 if !stop.is_cancelled() {
-                    self.notify(&context.peer, "error", &format!("{name}: {message}")).await;
+                    self.notify(&context, "error", &format!("{name}: {message}")).await;
                 }
                 CallToolResult::error(vec![ContentBlock::text(message)])
             }
@@ -288,15 +306,39 @@ impl DsqlServer {
     async fn dispatch(
         &self,
         name: &str,
-        args: Option<serde_json::Map<String, Value>>,
+        request: CallToolRequestParams,
         context: &RequestContext<RoleServer>,
-    ) -> Result<Value, String> {
+    ) -> Result<Answer, String> {
         let env = &self.env;
-        match name {
+        let args = request.arguments;
+        let value = match name {
             readonly_query::NAME => readonly_query::call(env, args).await,
             transact::NAME => {
-                let progress = progress_reporter(context);
-                transact::call(env, args, &progress).await
+                let prepared = transact::prepare(env, args.clone()).await?;
+                let arguments = args.unwrap_or_default();
+                let (state, responses) = (request.request_state.as_deref(), request.input_responses.as_ref());
+                let verdict = confirm::decide(
+                    env,
+                    prepared.database(),
+                    &prepared.destroys,
+                    &arguments,
+                    state,
+                    responses,
+                    context,
+                )
+                .await;
+                match verdict {
+                    confirm::Verdict::Ask(question) => return Ok(Answer::Ask(question)),
+                    confirm::Verdict::Stop(message) => Err(message),
+                    confirm::Verdict::Run { warning } => {
+                        let progress = progress_reporter(context);
+                        let mut value = transact::execute(env, prepared, &progress).await?;
+                        if let (Some(warning), Some(object)) = (warning, value.as_object_mut()) {
+                            object.insert("confirmation".into(), Value::String(warning));
+                        }
+                        Ok(value)
+                    }
+                }
             }
             get_schema::NAME => get_schema::call(env, args).await,
             dsql_lint::NAME => dsql_lint::call(args, env.settings.dsql_version).await,
@@ -321,8 +363,15 @@ impl DsqlServer {
             }
             doc_tools::SEARCH | doc_tools::READ | doc_tools::RECOMMEND => doc_tools::call(env, name, args).await,
             other => Err(format!("Unknown tool: {other}. Available tools: {}.", self.tool_names().join(", "))),
-        }
+        };
+        value.map(Answer::Value)
     }
+}
+
+/// What a tool call produced: a result, or (2026-07-28) a question for the user before it can go on.
+enum Answer {
+    Value(Value),
+    Ask(rmcp::model::InputRequiredResult),
 }
 
 /// Tools whose results carry text stored in the database.
@@ -352,6 +401,9 @@ fn result_notes(value: &Value) -> Vec<String> {
     }
     if let Some(truncation) = value.get("truncation").and_then(Value::as_str) {
         notes.push(format!("Note: {truncation}"));
+    }
+    if let Some(confirmation) = value.get("confirmation").and_then(Value::as_str) {
+        notes.push(confirmation.to_string());
     }
     notes
 }

@@ -12,6 +12,7 @@
 #![allow(clippy::result_large_err)]
 
 mod classify;
+mod destructive;
 mod dsql;
 mod finding;
 mod functions;
@@ -36,6 +37,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use classify::StatementClass;
+pub use destructive::{Destruction, destruction};
 pub use finding::{Finding, Severity};
 pub use quota::QuotaCheck;
 pub use script::{ScriptStatement, describe, insert_rows, parse_statement, split_script};
@@ -119,6 +121,9 @@ pub struct PreparedStatement {
     /// DSQL limits that depend on the database's contents (checked by the local sandbox before running it);
     /// empty unless `--rules enforce`.
     pub quota: Vec<QuotaCheck>,
+    /// What it destroys (data or schema), when it does: the server asks the user first (`--confirm-destructive`).
+    /// Always `None` in read-only mode, where nothing destructive gets this far.
+    pub destroys: Option<Destruction>,
 }
 
 /// Result of [`check`]: the statements to send, and warnings to return with the result.
@@ -194,6 +199,7 @@ pub fn check(
             tables: classify::tables(&p.stmt),
             param_count: norm.placeholders,
             quota: if policy.rules == RulesMode::Enforce { quota::checks(&p.stmt) } else { Vec::new() },
+            destroys: if read_only { None } else { destructive::destruction(&p.stmt) },
         });
     }
     if policy.rules != RulesMode::Off && !read_only {

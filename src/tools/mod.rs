@@ -23,6 +23,28 @@ use crate::pool::Database;
 /// Largest `sql` accepted by any tool, in characters (the Python server's dsql_lint limit, applied everywhere).
 pub const MAX_SQL_CHARS: usize = 1_000_000;
 
+/// The schema of one bound value. Any JSON value binds (scalars as text, arrays as PostgreSQL arrays, objects as
+/// json text, arrays up to two dimensions); each branch names one type so strict schema linters and single-type
+/// dialects accept it.
+pub fn param_value_schema() -> Value {
+    json!({"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}, {"type": "null"},
+        {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"},
+            {"type": "null"}, {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "number"},
+            {"type": "boolean"}, {"type": "null"}]}}]}, "description": "binds to a PostgreSQL array"},
+        {"type": "object", "additionalProperties": true, "description": "binds as json text"}]})
+}
+
+/// `--confirm-destructive`: what happens before a statement that destroys data or schema runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfirmDestructive {
+    /// Ask the user through the client; run with a warning when the client cannot ask.
+    Ask,
+    /// Ask the user through the client; refuse when the client cannot ask.
+    Refuse,
+    /// Never ask.
+    Allow,
+}
+
 /// What the tools need to know about how the server was started.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -30,6 +52,8 @@ pub struct Settings {
     pub limits: Limits,
     pub rules: String,
     pub tenant_column: Option<String>,
+    /// `--confirm-destructive`: ask, refuse or allow.
+    pub confirm_destructive: ConfirmDestructive,
     pub dsql_version: crate::sql::DsqlVersion,
     pub pool_size: usize,
     pub target: Target,
@@ -53,6 +77,11 @@ impl Settings {
             },
             rules: args.rules.clone(),
             tenant_column: args.tenant_column.clone(),
+            confirm_destructive: match args.confirm_destructive.as_str() {
+                "allow" => ConfirmDestructive::Allow,
+                "refuse" => ConfirmDestructive::Refuse,
+                _ => ConfirmDestructive::Ask,
+            },
             dsql_version: args.dsql_version,
             pool_size: args.pool_size,
             target: args.target(),
@@ -297,7 +326,7 @@ pub fn rows_output_schema(title: &str, with_statements: bool) -> Value {
     });
     if with_statements {
         props["statements"] = json!({"type": "array", "items": {"type": "object", "properties": {
-            "command": {"type": "string"}, "rows_affected": {"type": ["integer", "null"]}}},
+            "command": {"type": "string"}, "rows_affected": {"anyOf": [{"type": "integer"}, {"type": "null"}]}}},
             "description": "Per statement: command tag and affected-row count"});
     }
     json!({"type": "object", "properties": props, "required": ["result"], "title": title})

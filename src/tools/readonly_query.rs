@@ -37,7 +37,7 @@ pub fn definition() -> Value {
             "properties": {
                 "sql": {"type": "string", "title": "Sql", "description": "The SQL query to run (exactly one statement)"},
                 "params": {
-                    "anyOf": [{"type": "array", "items": {}}, {"type": "null"}],
+                    "anyOf": [{"type": "array", "items": super::param_value_schema()}, {"type": "null"}],
                     "default": null,
                     "title": "Params",
                     "description": "Optional list of parameter values to bind, one per placeholder. Use $1, $2… \

@@ -50,7 +50,7 @@ restarted with --allow-writes to change data."
                 "sql_list": {"type": "array", "items": {"type": "string"}, "title": "Sql List",
                              "description": "List of one or more SQL statements to execute in a transaction, one statement per item"},
                 "params_list": {
-                    "anyOf": [{"type": "array", "items": {"anyOf": [{"type": "array", "items": {}}, {"type": "null"}]}}, {"type": "null"}],
+                    "anyOf": [{"type": "array", "items": {"anyOf": [{"type": "array", "items": super::param_value_schema()}, {"type": "null"}]}}, {"type": "null"}],
                     "default": null,
                     "title": "Params List",
                     "description": "Optional list of parameter lists, one per SQL statement (same length as sql_list); \
@@ -80,11 +80,33 @@ pub fn policy(env: &Env) -> sql::Policy {
     }
 }
 
+/// A checked call, connected and ready to run: what `prepare` decided, before anything is sent.
+pub struct Prepared {
+    db: std::sync::Arc<crate::pool::Database>,
+    statements: Vec<Statement>,
+    warnings: Vec<String>,
+    /// The statements that destroy data or schema: (position in sql_list, SQL text, what it destroys).
+    pub destroys: Vec<(usize, String, sql::Destruction)>,
+}
+
 pub async fn call(
     env: &Env,
     args: Option<Map<String, Value>>,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Value, String> {
+    let prepared = prepare(env, args).await?;
+    execute(env, prepared, progress).await
+}
+
+impl Prepared {
+    /// The database the call will run on (connected).
+    pub fn database(&self) -> &crate::pool::Database {
+        &self.db
+    }
+}
+
+/// Checks every statement (arguments, placeholders, the guards and DSQL's rules) and connects; nothing is sent.
+pub async fn prepare(env: &Env, args: Option<Map<String, Value>>) -> Result<Prepared, String> {
     let args: Args =
         parse_args(NAME, args, "{\"sql_list\": [string, ...], \"params_list\": [[values] or null, ...] (optional)}")?;
     if args.sql_list.is_empty() {
@@ -130,6 +152,12 @@ pub async fn call(
         .collect();
     let (db, checked) = super::check_then_connect(env, sql::Tool::Transact, &inputs).await?;
     let warnings: Vec<String> = checked.warnings.iter().map(ToString::to_string).collect();
+    let destroys = checked
+        .statements
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.destroys.clone().map(|d| (i, args.sql_list[i].clone(), d)))
+        .collect();
     let statements: Vec<Statement> = checked
         .statements
         .into_iter()
@@ -141,6 +169,12 @@ pub async fn call(
             quota: p.quota,
         })
         .collect();
+    Ok(Prepared { db, statements, warnings, destroys })
+}
+
+/// Runs a prepared call in one transaction.
+pub async fn execute(env: &Env, prepared: Prepared, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<Value, String> {
+    let Prepared { db, statements, warnings, .. } = prepared;
     let mode = if env.settings.allow_writes { TxMode::ReadWrite } else { TxMode::ReadOnly };
     let ctx = ErrorContext { statement: None, allow_writes: env.settings.allow_writes, tool: NAME };
     let outcome =
