@@ -6,6 +6,7 @@
 #![allow(deprecated)]
 
 mod confirm;
+pub mod resources;
 pub mod stdio;
 
 use std::sync::Arc;
@@ -150,7 +151,8 @@ impl DsqlServer {
 impl ServerHandler for DsqlServer {
     fn get_info(&self) -> ServerConfig {
         let caps: ServerCapabilities = serde_json::from_value(json!({"tools": {"listChanged": false}, "logging": {},
-                "resources": {"listChanged": false, "subscribe": false}, "prompts": {"listChanged": false}}))
+                "resources": {"listChanged": false, "subscribe": false}, "prompts": {"listChanged": false},
+                "completions": {}}))
         .expect("valid capabilities");
         ServerConfig::new(caps)
             .with_server_info(Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")))
@@ -170,7 +172,7 @@ impl ServerHandler for DsqlServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        let resources = docs::Library::embedded()
+        let mut resources = docs::Library::embedded()
             .documents()
             .iter()
             .map(|d| {
@@ -179,14 +181,34 @@ impl ServerHandler for DsqlServer {
                 .map_err(|e| McpError::internal_error(e.to_string(), None))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        resources.extend(self::resources::listed(&self.env)?);
         Ok(ListResourcesResult::with_all_items(resources))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListResourceTemplatesResult, McpError> {
+        Ok(rmcp::model::ListResourceTemplatesResult::with_all_items(resources::templates(&self.env)?))
+    }
+
+    async fn complete(
+        &self,
+        request: rmcp::model::CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::CompleteResult, McpError> {
+        resources::complete(&self.env, &request, &context.ct).await
     }
 
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
+        if resources::owns(&request.uri) {
+            return resources::read(&self.env, &request.uri, &context.ct).await;
+        }
         let lib = docs::Library::embedded();
         let Some(doc) = lib.document(&request.uri) else {
             let known: Vec<&str> = lib.documents().iter().map(|d| d.uri.as_str()).collect();

@@ -1,6 +1,7 @@
 //! `get_schema(table_name)`: columns in order (type, nullability, default, identity, generated), primary key,
 //! constraints and indexes (with validity, as async indexes build) of one table or view. Accepts `table`,
-//! `schema.table` and quoted names; an unknown name is an error that lists close matches.
+//! `schema.table` and quoted names; an unknown name is an error that lists close matches. [`describe`] is shared
+//! with the `dsql://schema/{table}` resource (`server::resources`).
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -111,13 +112,23 @@ fn part_matches(part: &Part, actual: &str, exact: bool) -> bool {
     }
 }
 
-const RELATIONS: &str = "SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name, \
-CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table' WHEN 'v' THEN 'view' \
-WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table' ELSE c.relkind::text END AS kind, \
-pg_catalog.pg_table_is_visible(c.oid) AS visible \
-FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
-AND n.nspname NOT LIKE 'pg\\_%' ORDER BY n.nspname, c.relname";
+/// The kind of relation `c` (a `pg_class` row) as a word; shared with the `dsql://schema` listing.
+macro_rules! relation_kind_sql {
+    () => {
+        "CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table' WHEN 'v' THEN 'view' \
+         WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table' ELSE c.relkind::text END"
+    };
+}
+pub(crate) use relation_kind_sql;
+
+const RELATIONS: &str = concat!(
+    "SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name, ",
+    relation_kind_sql!(),
+    " AS kind, pg_catalog.pg_table_is_visible(c.oid) AS visible \
+     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+     AND n.nspname NOT LIKE 'pg\\_%' ORDER BY n.nspname, c.relname"
+);
 
 /// The candidates' details: every relation whose name matches case-insensitively ($1 the table, $2 the schema or
 /// NULL), so one round trip carries what the exact choice (made afterwards, in [`choose`]) needs.
@@ -165,8 +176,33 @@ const INDEXES: &str = concat!(
 
 pub async fn call(env: &Env, args: Option<Map<String, Value>>) -> Result<Value, String> {
     let args: Args = parse_args(NAME, args, "{\"table_name\": string}")?;
-    let parts = split_name(&args.table_name)?;
-    let db = env.database().await?;
+    describe(env, &args.table_name).await.map_err(|e| e.to_string())
+}
+
+/// Why [`describe`] gave no description.
+#[derive(Debug)]
+pub enum DescribeError {
+    /// The name cannot be a table name (empty part, unterminated quote, too many parts) or is ambiguous.
+    BadName(String),
+    /// No table or view has that name; the message names the closest ones.
+    NotFound(String),
+    /// No database, or the catalog read failed.
+    Failed(String),
+}
+
+impl std::fmt::Display for DescribeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DescribeError::BadName(m) | DescribeError::NotFound(m) | DescribeError::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
+/// The description of one table or view (`table`, `schema.table` or quoted names), as `get_schema` returns it:
+/// shared by the tool and the `dsql://schema/{table}` resource.
+pub async fn describe(env: &Env, table_name: &str) -> Result<Value, DescribeError> {
+    let parts = split_name(table_name).map_err(DescribeError::BadName)?;
+    let db = env.database().await.map_err(DescribeError::Failed)?;
     let (schema, table) = match parts.as_slice() {
         [t] => (Value::Null, Value::String(t.text.clone())),
         [s, t] => (Value::String(s.text.clone()), Value::String(t.text.clone())),
@@ -186,11 +222,11 @@ pub async fn call(env: &Env, args: Option<Map<String, Value>>) -> Result<Value, 
     let ctx = ErrorContext { statement: None, allow_writes: false, tool: NAME };
     let outcome = exec::run_all_rows(&db, &statements, env.settings.limits.unbounded_rows(), &ctx)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| DescribeError::Failed(e.to_string()))?;
     let mut sets = outcome.all_rows.into_iter();
     let mut next = || sets.next().unwrap_or_default();
     let (relations, columns, constraints, indexes) = (next(), next(), next(), next());
-    let relation = choose(&parts, &relations, &args.table_name)?;
+    let relation = choose(&parts, &relations, table_name)?;
     let oid = relation.get("oid").cloned().unwrap_or(Value::Null);
     let of_relation = |rows: Vec<Map<String, Value>>| -> Vec<Map<String, Value>> {
         rows.into_iter()
@@ -235,7 +271,7 @@ fn choose<'a>(
     parts: &[Part],
     relations: &'a [Map<String, Value>],
     asked: &str,
-) -> Result<&'a Map<String, Value>, String> {
+) -> Result<&'a Map<String, Value>, DescribeError> {
     let field = |r: &'a Map<String, Value>, k: &str| r.get(k).and_then(Value::as_str).unwrap_or("");
     let (schema, table) = match parts {
         [t] => (None, t),
@@ -258,10 +294,10 @@ fn choose<'a>(
                 }
                 let names: Vec<String> =
                     many.iter().map(|r| format!("{}.{}", field(r, "schema"), field(r, "name"))).collect();
-                return Err(format!(
+                return Err(DescribeError::BadName(format!(
                     "table_name {asked:?} is ambiguous: it exists as {}. Pass a schema-qualified name.",
                     names.join(", ")
-                ));
+                )));
             }
         }
     }
@@ -290,7 +326,7 @@ fn choose<'a>(
     } else {
         format!(" Did you mean: {}?", close.join(", "))
     };
-    Err(format!("table {asked:?} was not found.{hint}"))
+    Err(DescribeError::NotFound(format!("table {asked:?} was not found.{hint}")))
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {

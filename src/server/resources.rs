@@ -1,0 +1,271 @@
+//! The schema as MCP resources: `dsql://schema` (the user's tables and views with their kind, column count and
+//! estimated rows, from one catalog query), the template `dsql://schema/{table}` (one table's description: the
+//! same JSON as the `get_schema` tool, from the same code) and completion of the template's `table` argument.
+//! Listed only when a database is configured. The ServerHandler methods in `server/mod.rs` delegate here.
+
+use std::collections::BTreeSet;
+
+use rmcp::ErrorData as McpError;
+use rmcp::model::{
+    CompleteRequestParams, CompleteResult, CompletionInfo, ReadResourceResponse, ReadResourceResult, Reference,
+    Resource, ResourceTemplate,
+};
+use serde_json::{Map, Value, json};
+
+use crate::config::Target;
+use crate::exec::cancel::{self, CancellationToken};
+use crate::exec::{self, ErrorContext, Statement, TxMode};
+use crate::tools::Env;
+use crate::tools::get_schema::{self, DescribeError, relation_kind_sql};
+
+/// The list of tables and views.
+pub const TABLES_URI: &str = "dsql://schema";
+/// One table's description; `{table}` is `table`, `schema.table` or a quoted name, percent-encoded.
+pub const TABLE_TEMPLATE: &str = "dsql://schema/{table}";
+const TABLE_PREFIX: &str = "dsql://schema/";
+const TABLE_ARGUMENT: &str = "table";
+const MIME: &str = "application/json";
+/// Most values one completion answer may carry (MCP's limit).
+const MAX_COMPLETIONS: usize = CompletionInfo::MAX_VALUES;
+const WHO: &str = "schema resource";
+
+/// FROM and WHERE of the user's relations: tables, views, materialized and foreign tables, outside PostgreSQL's
+/// own schemas and the `sys` schema (DSQL's, and the sandbox's emulation of it).
+macro_rules! user_relations {
+    () => {
+        " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') \
+         AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'sys') AND n.nspname NOT LIKE 'pg\\_%' \
+         ORDER BY n.nspname, c.relname"
+    };
+}
+
+/// Every user relation with its column count and PostgreSQL's row estimate (`reltuples`: -1 until the table was
+/// first vacuumed or analyzed, and meaningless for views and foreign tables; both come back as null).
+const TABLES: &str = concat!(
+    "SELECT n.nspname AS schema, c.relname AS name, ",
+    relation_kind_sql!(),
+    " AS kind, (SELECT count(*) FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 \
+     AND NOT a.attisdropped)::int4 AS column_count, \
+     CASE WHEN c.relkind IN ('v', 'f') OR c.reltuples < 0 THEN NULL ELSE c.reltuples::int8 END AS estimated_rows",
+    user_relations!()
+);
+
+/// The names completion chooses from; `visible` is true when the unqualified name resolves to this relation.
+const NAMES: &str = concat!(
+    "SELECT n.nspname AS schema, c.relname AS name, pg_catalog.pg_table_is_visible(c.oid) AS visible",
+    user_relations!()
+);
+
+fn configured(env: &Env) -> bool {
+    !matches!(env.settings.target, Target::Unconfigured { .. })
+}
+
+/// The resources for `resources/list` (after the documentation): `dsql://schema` when there is a database.
+pub fn listed(env: &Env) -> Result<Vec<Resource>, McpError> {
+    if !configured(env) {
+        return Ok(Vec::new());
+    }
+    let resource = json!({"uri": TABLES_URI, "name": "schema", "title": "Tables and views",
+        "description": "The database's tables and views (system schemas left out): schema, name, kind, column count \
+        and estimated rows (PostgreSQL's planner estimate; null when unknown). Read dsql://schema/{table} for one \
+        table's columns, keys, constraints and indexes.",
+        "mimeType": MIME});
+    Ok(vec![serde_json::from_value(resource).map_err(internal)?])
+}
+
+/// The templates for `resources/templates/list`: `dsql://schema/{table}` when there is a database.
+pub fn templates(env: &Env) -> Result<Vec<ResourceTemplate>, McpError> {
+    if !configured(env) {
+        return Ok(Vec::new());
+    }
+    let template = json!({"uriTemplate": TABLE_TEMPLATE, "name": "table-schema", "title": "Schema of a table",
+        "description": "One table or view as the get_schema tool describes it: columns in order (type, nullability, \
+        default, identity, generated), primary key, constraints and indexes (valid/ready). {table} is table, \
+        schema.table or a quoted \"Name\", percent-encoded; completion lists matching names.",
+        "mimeType": MIME});
+    Ok(vec![serde_json::from_value(template).map_err(internal)?])
+}
+
+/// True for the URIs [`read`] answers (the others are documentation).
+pub fn owns(uri: &str) -> bool {
+    uri == TABLES_URI || uri.starts_with(TABLE_PREFIX)
+}
+
+/// `resources/read` of `dsql://schema` or `dsql://schema/{table}`; `request` is cancelled when the client cancels
+/// the read.
+pub async fn read(env: &Env, uri: &str, request: &CancellationToken) -> Result<ReadResourceResponse, McpError> {
+    if !configured(env) {
+        return Err(McpError::resource_not_found(
+            format!("{uri}: no database is configured, so there is no schema to read"),
+            None,
+        ));
+    }
+    let value = if uri == TABLES_URI {
+        stoppable(env, request, tables(env)).await?
+    } else {
+        let table = percent_decode(&uri[TABLE_PREFIX.len()..]).ok_or_else(|| {
+            McpError::invalid_params(format!("{uri}: the table name is not valid percent-encoded UTF-8"), None)
+        })?;
+        stoppable(env, request, get_schema::describe(env, &table)).await.map_err(|e| match e {
+            DescribeError::NotFound(m) => McpError::resource_not_found(format!("{uri}: {m}"), None),
+            DescribeError::BadName(m) => McpError::invalid_params(format!("{uri}: {m}"), None),
+            DescribeError::Failed(m) => McpError::internal_error(format!("{uri}: {m}"), None),
+        })?
+    };
+    let result: ReadResourceResult =
+        serde_json::from_value(json!({"contents": [{"uri": uri, "mimeType": MIME, "text": value.to_string()}]}))
+            .map_err(internal)?;
+    Ok(result.into())
+}
+
+/// `{"tables": [{schema, name, kind, column_count, estimated_rows}]}`, from one read-only transaction.
+async fn tables(env: &Env) -> Result<Value, McpError> {
+    let rows = catalog(env, TABLES).await?;
+    Ok(json!({"tables": rows}))
+}
+
+/// Rows of one catalog query, in a read-only transaction (one round trip).
+async fn catalog(env: &Env, sql: &str) -> Result<Vec<Map<String, Value>>, McpError> {
+    let db = env.database().await.map_err(|e| McpError::internal_error(e, None))?;
+    let st = [Statement { text: sql.to_string(), command: "SELECT".into(), params: Vec::new(), quota: Vec::new() }];
+    let ctx = ErrorContext { statement: None, allow_writes: false, tool: WHO };
+    let outcome = exec::run(&db, &st, TxMode::ReadOnly, env.settings.limits.unbounded_rows(), &ctx, &|_, _| {})
+        .await
+        .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+    Ok(outcome.rows)
+}
+
+/// `completion/complete`: for the template's `table` argument, the relation names starting with the typed text
+/// (case-insensitive; `schema.ta` matches qualified names), at most 100, with `total` and `hasMore`. Other
+/// references get no values.
+pub async fn complete(
+    env: &Env,
+    request: &CompleteRequestParams,
+    cancelled: &CancellationToken,
+) -> Result<CompleteResult, McpError> {
+    let ours = matches!(&request.r#ref, Reference::Resource(r) if r.uri == TABLE_TEMPLATE)
+        && request.argument.name == TABLE_ARGUMENT;
+    if !ours || !configured(env) {
+        return Ok(CompleteResult::new(CompletionInfo::with_all_values(Vec::new()).map_err(internal)?));
+    }
+    let rows = stoppable(env, cancelled, catalog(env, NAMES)).await?;
+    let matches = matching_names(&rows, &request.argument.value);
+    let total = matches.len();
+    let values: Vec<String> = matches.into_iter().take(MAX_COMPLETIONS).collect();
+    let info =
+        CompletionInfo::with_pagination(values, Some(total.min(u32::MAX as usize) as u32), total > MAX_COMPLETIONS)
+            .map_err(internal)?;
+    Ok(CompleteResult::new(info))
+}
+
+/// The completion values for `typed`, sorted and distinct. A relation the unqualified name reaches (on the
+/// search_path) is offered as `name`, any other as `schema.name`; with a `.` in `typed`, always `schema.name`.
+fn matching_names(rows: &[Map<String, Value>], typed: &str) -> Vec<String> {
+    let typed = typed.trim().replace('"', "").to_lowercase();
+    let qualified_only = typed.contains('.');
+    let text = |r: &Map<String, Value>, k: &str| r.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let mut out = BTreeSet::new();
+    for r in rows {
+        let (schema, name) = (text(r, "schema"), text(r, "name"));
+        let qualified = format!("{}.{}", schema.to_lowercase(), name.to_lowercase());
+        let hit = if qualified_only {
+            qualified.starts_with(&typed)
+        } else {
+            name.to_lowercase().starts_with(&typed) || qualified.starts_with(&typed)
+        };
+        if !hit {
+            continue;
+        }
+        let visible = r.get("visible") == Some(&Value::Bool(true));
+        out.insert(if visible && !qualified_only {
+            quote(&name)
+        } else {
+            format!("{}.{}", quote(&schema), quote(&name))
+        });
+    }
+    out.into_iter().collect()
+}
+
+/// A name part as get_schema reads it back: quoted when it holds a dot or a quote.
+fn quote(part: &str) -> String {
+    if part.contains(['.', '"']) || part.trim() != part {
+        format!("\"{}\"", part.replace('"', "\"\""))
+    } else {
+        part.to_string()
+    }
+}
+
+/// Decode `%XX` escapes (RFC 3986); `None` for a malformed escape or bytes that are not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Run `work` so that a cancelled request, or the client going away, stops its statement (as for tool calls).
+async fn stoppable<F: std::future::Future>(env: &Env, request: &CancellationToken, work: F) -> F::Output {
+    let stop = env.stopping.child_token();
+    let link = {
+        let (request, stop) = (request.clone(), stop.clone());
+        tokio::spawn(async move {
+            request.cancelled().await;
+            stop.cancel();
+        })
+    };
+    let out = cancel::scope(stop, work).await;
+    link.abort();
+    out
+}
+
+fn internal(e: impl std::fmt::Display) -> McpError {
+    McpError::internal_error(e.to_string(), None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(schema: &str, name: &str, visible: bool) -> Map<String, Value> {
+        json!({"schema": schema, "name": name, "visible": visible}).as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn percent_decoding_accepts_escapes_and_refuses_broken_ones() {
+        assert_eq!(percent_decode("app.%22My%20Table%22").as_deref(), Some("app.\"My Table\""));
+        assert_eq!(percent_decode("plain").as_deref(), Some("plain"));
+        assert_eq!(percent_decode("%C3%A9t%C3%A9").as_deref(), Some("été"));
+        assert_eq!(percent_decode("bad%2"), None);
+        assert_eq!(percent_decode("bad%zz"), None);
+        assert_eq!(percent_decode("%FF"), None);
+    }
+
+    #[test]
+    fn completion_matches_prefixes_case_insensitively_and_qualifies_hidden_names() {
+        let rows = [
+            row("public", "Orders", true),
+            row("public", "order_items", true),
+            row("app", "orders", false),
+            row("public", "users", true),
+            row("public", "a.b", true),
+        ];
+        assert_eq!(matching_names(&rows, "ORD"), vec!["Orders", "app.orders", "order_items"]);
+        assert_eq!(matching_names(&rows, "app"), vec!["app.orders"]);
+        assert_eq!(matching_names(&rows, "public.u"), vec!["public.users"]);
+        assert_eq!(matching_names(&rows, "app."), vec!["app.orders"]);
+        assert_eq!(matching_names(&rows, "\"a"), vec!["\"a.b\"", "app.orders"]);
+        assert!(matching_names(&rows, "zzz").is_empty());
+        assert_eq!(matching_names(&rows, "").len(), 5);
+    }
+}
