@@ -328,39 +328,22 @@ impl DsqlServer {
     async fn dispatch(
         &self,
         name: &str,
-        request: CallToolRequestParams,
+        mut request: CallToolRequestParams,
         context: &RequestContext<RoleServer>,
     ) -> Result<Answer, String> {
         let env = &self.env;
-        let args = request.arguments;
+        let args = request.arguments.take();
         let value = match name {
             readonly_query::NAME => readonly_query::call(env, args).await,
             transact::NAME => {
                 let prepared = transact::prepare(env, args.clone()).await?;
-                let arguments = args.unwrap_or_default();
-                let (state, responses) = (request.request_state.as_deref(), request.input_responses.as_ref());
-                let verdict = confirm::decide(
-                    env,
-                    prepared.database(),
-                    &prepared.destroys,
-                    &arguments,
-                    state,
-                    responses,
-                    context,
-                )
-                .await;
-                match verdict {
-                    confirm::Verdict::Ask(question) => return Ok(Answer::Ask(question)),
-                    confirm::Verdict::Stop(message) => Err(message),
-                    confirm::Verdict::Run { warning } => {
-                        let progress = progress_reporter(context);
-                        let mut value = transact::execute(env, prepared, &progress).await?;
-                        if let (Some(warning), Some(object)) = (warning, value.as_object_mut()) {
-                            object.insert("confirmation".into(), Value::String(warning));
-                        }
-                        Ok(value)
-                    }
-                }
+                let gate = confirm_first(env, prepared.database(), &prepared.destroys, &args, &request, context);
+                let warning = match gate.await? {
+                    Confirmed::Ask(question) => return Ok(Answer::Ask(question)),
+                    Confirmed::Run(warning) => warning,
+                };
+                let progress = progress_reporter(context);
+                with_warning(transact::execute(env, prepared, &progress).await, warning)
             }
             get_schema::NAME => get_schema::call(env, args).await,
             dsql_lint::NAME => dsql_lint::call(args, env.settings.dsql_version).await,
@@ -370,24 +353,69 @@ impl DsqlServer {
                  mode, dsql_lint checks a migration file without running it."
                 ))
             }
-            apply_migration::NAME => {
+            apply_migration::NAME | backfill::NAME => {
+                let destroys = if name == backfill::NAME {
+                    backfill::destroys(args.as_ref())
+                } else {
+                    apply_migration::destroys(args.as_ref())
+                };
+                let mut warning = None;
+                if !destroys.is_empty() {
+                    let db = env.database().await?;
+                    match confirm_first(env, &db, &destroys, &args, &request, context).await? {
+                        Confirmed::Ask(question) => return Ok(Answer::Ask(question)),
+                        Confirmed::Run(w) => warning = w,
+                    }
+                }
                 let sink = ProgressSink::new(context);
-                let result = apply_migration::call(env, args, &|p, t, m| sink.send(p, t, m)).await;
+                let progress = |p, t, m| sink.send(p, t, m);
+                let result = if name == backfill::NAME {
+                    backfill::call(env, args, &progress).await
+                } else {
+                    apply_migration::call(env, args, &progress).await
+                };
                 sink.finish().await;
-                result
+                with_warning(result, warning)
             }
             list_migrations::NAME => list_migrations::call(env, args).await,
-            backfill::NAME => {
-                let sink = ProgressSink::new(context);
-                let result = backfill::call(env, args, &|p, t, m| sink.send(p, t, m)).await;
-                sink.finish().await;
-                result
-            }
             doc_tools::SEARCH | doc_tools::READ | doc_tools::RECOMMEND => doc_tools::call(env, name, args).await,
             other => Err(format!("Unknown tool: {other}. Available tools: {}.", self.tool_names().join(", "))),
         };
         value.map(Answer::Value)
     }
+}
+
+/// Whether a call that destroys data may go on: run (with a warning when nobody could be asked), or ask first
+/// (2026-07-28). A "no" or a refusal is the error.
+enum Confirmed {
+    Run(Option<String>),
+    Ask(rmcp::model::InputRequiredResult),
+}
+
+async fn confirm_first(
+    env: &crate::tools::Env,
+    db: &crate::pool::Database,
+    destroys: &[(usize, String, crate::sql::Destruction)],
+    args: &Option<serde_json::Map<String, Value>>,
+    request: &CallToolRequestParams,
+    context: &RequestContext<RoleServer>,
+) -> Result<Confirmed, String> {
+    let arguments = args.clone().unwrap_or_default();
+    let (state, responses) = (request.request_state.as_deref(), request.input_responses.as_ref());
+    match confirm::decide(env, db, destroys, &arguments, state, responses, context).await {
+        confirm::Verdict::Run { warning } => Ok(Confirmed::Run(warning)),
+        confirm::Verdict::Ask(question) => Ok(Confirmed::Ask(question)),
+        confirm::Verdict::Stop(message) => Err(message),
+    }
+}
+
+/// A tool's result with the unconfirmed-destruction warning added (in `confirmation`; see [`result_notes`]).
+fn with_warning(result: Result<Value, String>, warning: Option<String>) -> Result<Value, String> {
+    let mut value = result?;
+    if let (Some(warning), Some(object)) = (warning, value.as_object_mut()) {
+        object.insert("confirmation".into(), Value::String(warning));
+    }
+    Ok(value)
 }
 
 /// What a tool call produced: a result, or (2026-07-28) a question for the user before it can go on.

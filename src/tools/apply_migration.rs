@@ -57,6 +57,26 @@ pub fn definition() -> Value {
     })
 }
 
+/// The statements of the migration that destroy data or schema (position, text, what), unless it is a dry run:
+/// the server asks the user before applying them. Arguments that do not parse give none (the call explains).
+pub fn destroys(args: Option<&Map<String, Value>>) -> Vec<(usize, String, crate::sql::Destruction)> {
+    let Some(args) = args.and_then(|a| serde_json::from_value::<Args>(Value::Object(a.clone())).ok()) else {
+        return Vec::new();
+    };
+    if args.dry_run {
+        return Vec::new();
+    }
+    let statements = crate::sql::split_script(&args.sql).unwrap_or_default();
+    statements
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let destroys = crate::sql::parse_statement(&s.text).and_then(|stmt| crate::sql::destruction(&stmt))?;
+            Some((i, s.text, destroys))
+        })
+        .collect()
+}
+
 pub async fn call(
     env: &Env,
     args: Option<Map<String, Value>>,
