@@ -59,20 +59,9 @@ impl Database {
         tracing::info!("local sandbox {} in {} ms", sandbox.how, sandbox.startup.as_millis());
         let cfg = sandbox.pg_config(&application_name());
         let label = format!("local sandbox in {} (PostgreSQL {})", sandbox.dir().display(), sandbox.major_version());
-        let pool = plain_pool(cfg, pool_size)?;
-        let client = pool.get().await.map_err(|e| format!("cannot connect to the local sandbox: {e}"))?;
-        sys_schema::install(&client)
-            .await
-            .map_err(|e| format!("cannot create the sys schema in the sandbox: {}", dsql::error_chain(&e)))?;
-        drop(client);
-        Ok(Database {
-            pool,
-            kind: BackendKind::Local,
-            label,
-            cancel_tls: CancelTls::Plain,
-            sandbox: std::sync::Arc::new(std::sync::Mutex::new(Some(sandbox))),
-            emulate: true,
-        })
+        let mut db = Database::local_database(cfg, pool_size, label).await?;
+        db.sandbox = std::sync::Arc::new(std::sync::Mutex::new(Some(sandbox)));
+        Ok(db)
     }
 
     /// Pool connections to one database of a running local sandbox (a migration rehearsal's scratch database),
