@@ -197,3 +197,22 @@ fn the_inspector_cli_works_in_every_era_with_strict_schemas() {
         assert!(stdout.contains("SERIAL"), "{era}: {stdout}");
     }
 }
+
+#[test]
+fn a_2026_request_gets_progress_only_with_a_progress_token() {
+    let dir = format!("--local={}", common::sandbox_dir().display());
+    let mut s = Server::spawn(&[&dir], &[]);
+    let statements = json!({"sql_list": ["SELECT 1", "SELECT 2", "SELECT 3"]});
+    let progress = |s: &Server| s.notifications.iter().filter(|n| n["method"] == "notifications/progress").count();
+
+    let r = modern_call(&mut s, "transact", statements.clone(), json!({}));
+    assert_eq!(r["result"]["isError"], false, "{r}");
+    assert_eq!(progress(&s), 0, "{:?}", s.notifications);
+
+    let r = modern_call(&mut s, "transact", statements, json!({"progressToken": "p-1"}));
+    assert_eq!(r["result"]["isError"], false, "{r}");
+    let sent: Vec<&Value> = s.notifications.iter().filter(|n| n["method"] == "notifications/progress").collect();
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    assert!(sent.iter().all(|n| n["params"]["progressToken"] == "p-1"));
+    assert_eq!(sent[2]["params"]["progress"].as_f64(), Some(3.0));
+}

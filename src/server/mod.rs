@@ -344,8 +344,14 @@ impl DsqlServer {
                     Confirmed::Ask(question) => return Ok(Answer::Ask(question)),
                     Confirmed::Run(warning) => warning,
                 };
-                let progress = progress_reporter(context);
-                with_warning(transact::execute(env, prepared, &progress).await, warning)
+                // Progress goes out in order and before the response (`finish` waits for the last one).
+                let sink = ProgressSink::new(context);
+                let progress = |done: usize, total: usize| {
+                    sink.send(done as u64, Some(total as u64), format!("statement {done} of {total} done"))
+                };
+                let result = transact::execute(env, prepared, &progress).await;
+                sink.finish().await;
+                with_warning(result, warning)
             }
             get_schema::NAME => get_schema::call(env, args).await,
             dsql_lint::NAME => dsql_lint::call(args, env.settings.dsql_version).await,
@@ -462,33 +468,6 @@ fn result_notes(value: &Value) -> Vec<String> {
 
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")
-}
-
-/// A callback for "statement i of n done" that sends MCP progress notifications, in order, when the client asked
-/// for progress (a progressToken in the request's _meta); otherwise it does nothing.
-fn progress_reporter(context: &RequestContext<RoleServer>) -> impl Fn(usize, usize) + Sync + use<> {
-    let token = context.meta.get_progress_token();
-    let sender = token.map(|token| {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, usize)>();
-        let peer = context.peer.clone();
-        tokio::spawn(async move {
-            while let Some((done, total)) = rx.recv().await {
-                let param: Result<ProgressNotificationParam, _> = serde_json::from_value(json!({
-                    "progressToken": token, "progress": done, "total": total,
-                    "message": format!("statement {done} of {total} done"),
-                }));
-                if let Ok(p) = param {
-                    let _ = peer.notify_progress(p).await;
-                }
-            }
-        });
-        tx
-    });
-    move |done, total| {
-        if let Some(tx) = &sender {
-            let _ = tx.send((done, total));
-        }
-    }
 }
 
 /// Progress notifications for callers that say what happened: (progress, total, message), sent in order, and
