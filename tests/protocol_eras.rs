@@ -216,3 +216,37 @@ fn a_2026_request_gets_progress_only_with_a_progress_token() {
     assert!(sent.iter().all(|n| n["params"]["progressToken"] == "p-1"));
     assert_eq!(sent[2]["params"]["progress"].as_f64(), Some(3.0));
 }
+
+#[test]
+fn a_2026_client_browses_the_schema_resources() {
+    let dir = format!("--local={}", common::sandbox_dir().display());
+    let mut s = Server::spawn(&[&dir, "--allow-writes"], &[]);
+    let t = common::table("eras_res");
+    let r = modern_call(
+        &mut s,
+        "transact",
+        json!({"sql_list": [format!("CREATE TABLE {t} (id int PRIMARY KEY, v text)")]}),
+        json!({}),
+    );
+    assert_eq!(r["result"]["isError"], false, "{r}");
+    let m = json!({"_meta": meta(json!({}))});
+
+    let list = s.request("resources/list", m.clone());
+    assert_eq!(list["result"]["cacheScope"], "private", "{list}");
+    assert!(list["result"]["resources"].as_array().unwrap().iter().any(|r| r["uri"] == "dsql://schema"), "{list}");
+    let templates = s.request("resources/templates/list", m.clone());
+    assert_eq!(templates["result"]["resourceTemplates"][0]["uriTemplate"], "dsql://schema/{table}", "{templates}");
+
+    let mut complete = m.clone();
+    complete["ref"] = json!({"type": "ref/resource", "uri": "dsql://schema/{table}"});
+    complete["argument"] = json!({"name": "table", "value": t.to_uppercase()});
+    let c = s.request("completion/complete", complete);
+    assert_eq!(c["result"]["completion"]["values"], json!([t]), "{c}");
+
+    let mut read = m;
+    read["uri"] = json!(format!("dsql://schema/{t}"));
+    let r = s.request("resources/read", read);
+    let body: Value = serde_json::from_str(r["result"]["contents"][0]["text"].as_str().expect("text")).unwrap();
+    let columns: Vec<&Value> = body["result"].as_array().unwrap().iter().map(|c| &c["column_name"]).collect();
+    assert_eq!(columns, [&json!("id"), &json!("v")], "{body}");
+}
