@@ -8,15 +8,19 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWrite
 /// The largest line accepted (rmcp's own default limit).
 const MAX_LINE: usize = 16 * 1024 * 1024;
 
-/// Start the stdin/stdout pumps; returns the (reader, writer) pair to hand to rmcp's `serve`.
+/// Start the stdin/stdout pumps; returns the (reader, writer) pair to hand to rmcp's `serve`. When stdin and stdout
+/// are pipes (as MCP clients start servers), they are read and written on the IO reactor, not through Tokio's
+/// blocking thread pool: no thread hand-off per message, and a pending read can be dropped.
 pub fn transport() -> (DuplexStream, DuplexStream) {
-    pumps(tokio::io::stdin(), tokio::io::stdout())
+    let (stdin, stdout) = rmcp::transport::stdio_pipes();
+    pumps(stdin, stdout)
 }
 
 /// [`transport`], cancelling `input_closed` as soon as stdin ends, so running calls are stopped in the database
 /// before the server exits (rmcp itself would wait for them).
 pub fn transport_watching(input_closed: CancellationToken) -> (DuplexStream, DuplexStream) {
-    pumps_watching(tokio::io::stdin(), tokio::io::stdout(), Some(input_closed))
+    let (stdin, stdout) = rmcp::transport::stdio_pipes();
+    pumps_watching(stdin, stdout, Some(input_closed))
 }
 
 /// The same pumps over any byte streams (tests use pipes).
