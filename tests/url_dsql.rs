@@ -85,3 +85,29 @@ fn rules_off_gives_plain_postgresql_and_creates_nothing() {
     assert_eq!(r["statements"][0]["rows_affected"], json!(3001));
     assert_eq!(s.rows("SELECT to_regnamespace('sys') IS NULL AS absent"), vec![json!({"absent": true})]);
 }
+
+#[test]
+fn a_large_result_of_an_application_enum_type_comes_back_whole() {
+    // tokio-postgres looks up a non-built-in result type mid-response; with pipelined requests that lookup waited
+    // behind the rows filling the connection's buffer and the call stalled until its timeout. Connections now
+    // learn the database's types when they open.
+    let _sandbox = started_sandbox();
+    let db = url_database("urlenum");
+    let t = table("moods");
+    let mut seeder = url(&db, &["--rules", "off", "--allow-writes", "--confirm-destructive", "allow"]);
+    seeder.ok("transact", json!({"sql_list": ["CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')"]}));
+    seeder.ok("transact", json!({"sql_list": [format!("CREATE TABLE {t} (id int PRIMARY KEY, m mood, pad text)")]}));
+    seeder.ok(
+        "transact",
+        json!({"sql_list": [format!("INSERT INTO {t} SELECT g, (ARRAY['sad','ok','happy'])[1 + g % 3]::mood, \
+                                     repeat('x', 200) FROM generate_series(1, 20000) g")]}),
+    );
+    drop(seeder);
+    let mut s = url(&db, &["--rules", "off", "--statement-timeout", "20", "--max-rows", "100000"]);
+    let r = s.ok("readonly_query", json!({"sql": format!("SELECT id, m, pad FROM {t} ORDER BY id")}));
+    assert_eq!(r["truncated"], true, "stopped by --max-result-bytes, not by the timeout: {}", r["truncation"]);
+    assert_eq!(r["result"][0], json!({"id": 1, "m": "ok", "pad": "x".repeat(200)}));
+    let r =
+        s.ok("readonly_query", json!({"sql": format!("SELECT array_agg(m ORDER BY id) AS ms FROM {t} WHERE id <= 3")}));
+    assert_eq!(r["result"], json!([{"ms": ["ok", "happy", "sad"]}]));
+}

@@ -6,6 +6,7 @@ pub mod pgbin;
 pub mod sandbox;
 pub mod sys_schema;
 pub mod tls;
+mod user_types;
 
 use std::path::Path;
 use std::time::Duration;
@@ -254,6 +255,12 @@ fn plain_pool(cfg: tokio_postgres::Config, pool_size: usize) -> Result<Pool, Str
 
 fn finish_pool(builder: deadpool_postgres::PoolBuilder, pool_size: usize) -> Result<Pool, String> {
     builder
+        .post_create(deadpool_postgres::Hook::async_fn(|client: &mut deadpool_postgres::ClientWrapper, _| {
+            Box::pin(async move {
+                user_types::learn(client).await;
+                Ok(())
+            })
+        }))
         .max_size(pool_size.max(1))
         .runtime(Runtime::Tokio1)
         .create_timeout(Some(Duration::from_secs(15)))
