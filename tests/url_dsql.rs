@@ -103,11 +103,17 @@ fn a_large_result_of_an_application_enum_type_comes_back_whole() {
                                      repeat('x', 200) FROM generate_series(1, 20000) g")]}),
     );
     drop(seeder);
-    let mut s = url(&db, &["--rules", "off", "--statement-timeout", "20", "--max-rows", "100000"]);
+    let mut s = url(&db, &["--rules", "off", "--statement-timeout", "20", "--max-rows", "100000", "--allow-writes"]);
     let r = s.ok("readonly_query", json!({"sql": format!("SELECT id, m, pad FROM {t} ORDER BY id")}));
     assert_eq!(r["truncated"], true, "stopped by --max-result-bytes, not by the timeout: {}", r["truncation"]);
     assert_eq!(r["result"][0], json!({"id": 1, "m": "ok", "pad": "x".repeat(200)}));
     let r =
         s.ok("readonly_query", json!({"sql": format!("SELECT array_agg(m ORDER BY id) AS ms FROM {t} WHERE id <= 3")}));
     assert_eq!(r["result"], json!([{"ms": ["ok", "happy", "sad"]}]));
+    // A type created through this server, after its connections opened: they are replaced and learn it.
+    s.ok("transact", json!({"sql_list": ["CREATE TYPE size AS ENUM ('s', 'm', 'l')"]}));
+    s.ok("transact", json!({"sql_list": [format!("ALTER TABLE {t} ADD COLUMN sz size DEFAULT 'm'")]}));
+    let r = s.ok("readonly_query", json!({"sql": format!("SELECT id, sz, pad FROM {t} ORDER BY id")}));
+    assert_eq!(r["truncated"], true, "stopped by --max-result-bytes, not by the timeout: {}", r["truncation"]);
+    assert_eq!(r["result"][1]["sz"], "m");
 }

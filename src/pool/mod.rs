@@ -135,6 +135,14 @@ impl Database {
         self.pool.get().await.map_err(|e| self.explain_pool_error(&e))
     }
 
+    /// After statements that create or change types (`CREATE TYPE`, `ALTER TYPE`, `CREATE EXTENSION`): idle
+    /// connections are closed, so the next ones open knowing the new types (see `user_types`).
+    pub fn types_changed(&self) {
+        if self.kind != BackendKind::Dsql {
+            self.pool.retain(|_, _| false);
+        }
+    }
+
     /// Whether this database is made to answer like Aurora DSQL: async index jobs in `sys.jobs`, the 3,000-row and
     /// 5-minute limits, OCC answers, quotas, `AWS IAM GRANT`. True for the local sandbox, and for `--database-url`
     /// unless `--rules off` asked for plain PostgreSQL; never for a real cluster (DSQL answers for itself).

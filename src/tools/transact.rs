@@ -179,5 +179,9 @@ pub async fn execute(env: &Env, prepared: Prepared, progress: &(dyn Fn(usize, us
     let ctx = ErrorContext { statement: None, allow_writes: env.settings.allow_writes, tool: NAME };
     let outcome =
         exec::run(&db, &statements, mode, env.settings.limits, &ctx, progress).await.map_err(|e| e.to_string())?;
+    let changes_types = ["CREATE TYPE", "ALTER TYPE", "CREATE EXTENSION", "ALTER EXTENSION"];
+    if statements.iter().any(|s| changes_types.iter().any(|c| s.command.starts_with(c))) {
+        db.types_changed();
+    }
     Ok(rows_result(outcome, warnings, true))
 }
