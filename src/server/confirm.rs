@@ -211,6 +211,6 @@ fn target_label(env: &Env) -> String {
 fn request_state(arguments: &Map<String, Value>) -> String {
     static KEY: OnceLock<ring::hmac::Key> = OnceLock::new();
     let key = KEY.get_or_init(|| ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &rand::random::<[u8; 32]>()));
-    let tag = ring::hmac::sign(key, Value::Object(arguments.clone()).to_string().as_bytes());
+    let tag = ring::hmac::sign(key, &serde_json::to_vec(arguments).unwrap_or_default());
     format!("confirm-v1.{}", tag.as_ref().iter().map(|b| format!("{b:02x}")).collect::<String>())
 }

@@ -338,8 +338,9 @@ impl DsqlServer {
         let value = match name {
             readonly_query::NAME => readonly_query::call(env, args).await,
             transact::NAME => {
-                let prepared = transact::prepare(env, args.clone()).await?;
-                let gate = confirm_first(env, prepared.database(), &prepared.destroys, &args, &request, context);
+                let prepared = transact::prepare(env, args.as_ref()).await?;
+                let gate =
+                    confirm_first(env, prepared.database(), &prepared.destroys, args.as_ref(), &request, context);
                 let warning = match gate.await? {
                     Confirmed::Ask(question) => return Ok(Answer::Ask(question)),
                     Confirmed::Run(warning) => warning,
@@ -370,7 +371,7 @@ impl DsqlServer {
                 let mut warning = None;
                 if !destroys.is_empty() {
                     let db = env.database().await?;
-                    match confirm_first(env, &db, &destroys, &args, &request, context).await? {
+                    match confirm_first(env, &db, &destroys, args.as_ref(), &request, context).await? {
                         Confirmed::Ask(question) => return Ok(Answer::Ask(question)),
                         Confirmed::Run(w) => warning = w,
                     }
@@ -404,13 +405,13 @@ async fn confirm_first(
     env: &crate::tools::Env,
     db: &crate::pool::Database,
     destroys: &[(usize, String, crate::sql::Destruction)],
-    args: &Option<serde_json::Map<String, Value>>,
+    args: Option<&serde_json::Map<String, Value>>,
     request: &CallToolRequestParams,
     context: &RequestContext<RoleServer>,
 ) -> Result<Confirmed, String> {
-    let arguments = args.clone().unwrap_or_default();
+    let empty = serde_json::Map::new();
     let (state, responses) = (request.request_state.as_deref(), request.input_responses.as_ref());
-    match confirm::decide(env, db, destroys, &arguments, state, responses, context).await {
+    match confirm::decide(env, db, destroys, args.unwrap_or(&empty), state, responses, context).await {
         confirm::Verdict::Run { warning } => Ok(Confirmed::Run(warning)),
         confirm::Verdict::Ask(question) => Ok(Confirmed::Ask(question)),
         confirm::Verdict::Stop(message) => Err(message),

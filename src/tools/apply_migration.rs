@@ -60,9 +60,7 @@ pub fn definition() -> Value {
 /// The statements of the migration that destroy data or schema (position, text, what), unless it is a dry run:
 /// the server asks the user before applying them. Arguments that do not parse give none (the call explains).
 pub fn destroys(args: Option<&Map<String, Value>>) -> Vec<(usize, String, crate::sql::Destruction)> {
-    let Some(args) = args.and_then(|a| serde_json::from_value::<Args>(Value::Object(a.clone())).ok()) else {
-        return Vec::new();
-    };
+    let Ok(args) = super::parse_args_ref::<Args>(NAME, args, "") else { return Vec::new() };
     if args.dry_run {
         return Vec::new();
     }

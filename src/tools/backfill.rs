@@ -53,9 +53,7 @@ pub fn definition() -> Value {
 /// What a backfill with no `where` destroys: every row of the table (rewritten, or deleted with delete=true). The
 /// server asks the user first. The table name is read by the SQL parser, so only a real name is ever counted.
 pub fn destroys(args: Option<&Map<String, Value>>) -> Vec<(usize, String, crate::sql::Destruction)> {
-    let Some(args) = args.and_then(|a| serde_json::from_value::<Args>(Value::Object(a.clone())).ok()) else {
-        return Vec::new();
-    };
+    let Ok(args) = super::parse_args_ref::<Args>(NAME, args, "") else { return Vec::new() };
     if args.filter.as_deref().is_some_and(|f| !f.trim().is_empty()) {
         return Vec::new();
     }

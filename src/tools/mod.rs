@@ -247,8 +247,17 @@ pub async fn tenant_tables(env: &Env, db: &Database) -> Result<Option<std::colle
 
 /// Parse a tool's arguments, turning serde's complaint into a sentence that names the tool and the expected shape.
 pub fn parse_args<T: DeserializeOwned>(tool: &str, args: Option<Map<String, Value>>, shape: &str) -> Result<T, String> {
-    let value = Value::Object(args.unwrap_or_default());
-    serde_json::from_value(value).map_err(|e| format!("invalid arguments for {tool}: {e}. Expected {shape}."))
+    parse_args_ref(tool, args.as_ref(), shape)
+}
+
+/// [`parse_args`] without taking the arguments: for callers that still need them afterwards (no copy).
+pub fn parse_args_ref<T: DeserializeOwned>(
+    tool: &str,
+    args: Option<&Map<String, Value>>,
+    shape: &str,
+) -> Result<T, String> {
+    let empty = Map::new();
+    T::deserialize(args.unwrap_or(&empty)).map_err(|e| format!("invalid arguments for {tool}: {e}. Expected {shape}."))
 }
 
 /// Reject empty or oversized SQL before anything else happens.

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{Env, Settings, check_sql_text, parse_args, rows_output_schema, rows_result};
+use super::{Env, Settings, check_sql_text, parse_args_ref, rows_output_schema, rows_result};
 use crate::exec::{self, ErrorContext, Statement, TxMode};
 use crate::sql;
 
@@ -94,7 +94,7 @@ pub async fn call(
     args: Option<Map<String, Value>>,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Value, String> {
-    let prepared = prepare(env, args).await?;
+    let prepared = prepare(env, args.as_ref()).await?;
     execute(env, prepared, progress).await
 }
 
@@ -106,9 +106,12 @@ impl Prepared {
 }
 
 /// Checks every statement (arguments, placeholders, the guards and DSQL's rules) and connects; nothing is sent.
-pub async fn prepare(env: &Env, args: Option<Map<String, Value>>) -> Result<Prepared, String> {
-    let args: Args =
-        parse_args(NAME, args, "{\"sql_list\": [string, ...], \"params_list\": [[values] or null, ...] (optional)}")?;
+pub async fn prepare(env: &Env, args: Option<&Map<String, Value>>) -> Result<Prepared, String> {
+    let args: Args = parse_args_ref(
+        NAME,
+        args,
+        "{\"sql_list\": [string, ...], \"params_list\": [[values] or null, ...] (optional)}",
+    )?;
     if args.sql_list.is_empty() {
         return Err("transact needs at least one statement in `sql_list`, but it is empty".into());
     }
