@@ -1,12 +1,13 @@
 //! What a tool call costs against a cluster that is far away: the server in DSQL mode (TLS, IAM token, verified
 //! certificate through `--hostaddr`) and, when installed, AWS's Python server, both behind the same delay proxy in
 //! front of a TLS PostgreSQL. Prints the median latency of warm calls in round trips (latency / RTT), and the
-//! localhost figures (no proxy) next to a raw tokio-postgres round trip.
+//! localhost figures (no proxy), each next to raw tokio-postgres doing the same database work (the floor).
 //!
 //! Run: `cargo bench --bench remote_latency`. Needs PostgreSQL's server binaries and port 5432 free (the Python
 //! server hard-codes it). Python server: `python3 -m venv /tmp/venv-dsql && /tmp/venv-dsql/bin/pip install
 //! awslabs.aurora-dsql-mcp-server==1.1.4`, then `AURORA_DSQL_PYTHON_SERVER=/tmp/venv-dsql/bin/awslabs.aurora-dsql-mcp-server`.
-//! `BENCH_RTT_MS` (default 20) sets the simulated round trip, `BENCH_RUNS` (default 15) the calls per case.
+//! `BENCH_RTT_MS` (default 20) sets the simulated round trip, `BENCH_RUNS` (default 15) the calls per case,
+//! `BENCH_SERVER` the server binary (default: this build's).
 
 // Both files allow dead_code themselves (an outer allow too is a clippy error: duplicated attribute).
 #[path = "../tests/dsql_support/mod.rs"]
@@ -16,8 +17,7 @@ mod dsql_support;
 mod proxy;
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -31,7 +31,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_aurora-dsql-mcp-rs");
 struct Client {
     child: Child,
     stdin: ChildStdin,
-    lines: Receiver<String>,
+    /// Read on the calling thread: a reader thread handing lines over a channel would add a thread wake-up to every
+    /// measured call.
+    stdout: BufReader<ChildStdout>,
     next_id: i64,
 }
 
@@ -39,16 +41,8 @@ impl Client {
     fn start(cmd: &mut Command) -> Client {
         let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn");
         let stdin = child.stdin.take().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut c = Client { child, stdin, lines: rx, next_id: 0 };
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut c = Client { child, stdin, stdout, next_id: 0 };
         c.request(
             "initialize",
             json!({"protocolVersion": "2025-06-18", "capabilities": {},
@@ -67,8 +61,13 @@ impl Client {
         let id = self.next_id;
         self.next_id += 1;
         self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        let mut line = String::new();
         loop {
-            let line = self.lines.recv_timeout(Duration::from_secs(120)).expect("answer");
+            line.clear();
+            assert!(
+                self.stdout.read_line(&mut line).expect("read the server's stdout") > 0,
+                "the server closed stdout"
+            );
             let msg: Value = serde_json::from_str(&line).expect("json");
             if msg["id"] == json!(id) {
                 return msg;
@@ -177,7 +176,10 @@ fn measure(label: &str, mut command: impl FnMut() -> Command, runs: usize, offse
     out
 }
 
-fn raw_round_trip(pg: &PgCluster, port: u16, runs: usize) -> Duration {
+/// What the database and the network cost without our server: medians of raw tokio-postgres calls (a current-thread
+/// runtime, requests pipelined the way the server sends them) on the same kind of connection. Returns, in order:
+/// `SELECT 1` alone; `BEGIN READ ONLY`, `SELECT 1`, `ROLLBACK`; `BEGIN`, 50 INSERTs, `COMMIT`.
+fn raw_floors(pg: &PgCluster, port: u16, runs: usize, offset: usize) -> [Duration; 3] {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let roots = {
@@ -200,13 +202,50 @@ fn raw_round_trip(pg: &PgCluster, port: u16, runs: usize) -> Duration {
         cfg.ssl_mode(tokio_postgres::config::SslMode::Require);
         let (client, conn) = cfg.connect(tls).await.expect("raw connect");
         tokio::spawn(conn);
-        let mut times = Vec::new();
-        for _ in 0..runs * 10 {
+        let client = &client;
+        let mut single = Vec::new();
+        let mut wrapped = Vec::new();
+        let mut fifty = Vec::new();
+        for run in 0..runs {
             let t = Instant::now();
             client.query_typed("SELECT 1", &[]).await.unwrap();
-            times.push(t.elapsed());
+            single.push(t.elapsed());
+
+            let t = Instant::now();
+            let (a, b, c) = tokio::join!(
+                client.batch_execute("BEGIN READ ONLY"),
+                client.query_typed("SELECT 1", &[]),
+                client.batch_execute("ROLLBACK")
+            );
+            a.and(b.map(drop)).and(c).unwrap();
+            wrapped.push(t.elapsed());
+
+            let inserts: Vec<String> = (0..50)
+                .map(|i| {
+                    let id = 900_000_000 + (offset + run) * 1000 + i;
+                    format!("INSERT INTO bench_items (id, name) VALUES ({id}, 'item {id}')")
+                })
+                .collect();
+            let t = Instant::now();
+            let statements = inserts.iter().map(|sql| {
+                client.query_typed_raw(sql.as_str(), Vec::<(Option<i32>, tokio_postgres::types::Type)>::new())
+            });
+            let (begin, results, commit) = tokio::join!(
+                client.batch_execute("BEGIN"),
+                futures::future::try_join_all(statements),
+                client.batch_execute("COMMIT")
+            );
+            begin.unwrap();
+            for stream in results.unwrap() {
+                futures::pin_mut!(stream);
+                while let Some(row) = futures::StreamExt::next(&mut stream).await {
+                    row.unwrap();
+                }
+            }
+            commit.unwrap();
+            fifty.push(t.elapsed());
         }
-        median(times)
+        [median(single), median(wrapped), median(fifty)]
     })
 }
 
@@ -218,7 +257,8 @@ fn rustls_pki_types_certs(pem: &[u8]) -> Vec<rustls::pki_types::CertificateDer<'
 fn ours(pg: &PgCluster, port: u16) -> impl FnMut() -> Command {
     let ca = pg.ca_file.clone();
     move || {
-        let mut cmd = Command::new(BIN);
+        // BENCH_SERVER: another build of the server, to compare two builds with the same bench.
+        let mut cmd = Command::new(std::env::var("BENCH_SERVER").unwrap_or_else(|_| BIN.to_string()));
         cmd.args(["--cluster_endpoint", &format!("{DSQL_NAME}:{port}"), "--region", "us-east-1"])
             .args(["--database_user", "postgres", "--hostaddr", "127.0.0.1", "--allow-writes"])
             .arg("--ssl-root-cert")
@@ -272,6 +312,7 @@ fn main() {
         eprintln!("client send flights per warm readonly_query (TLS): {:.2}", turns as f64 / runs as f64);
     }
     let python_far = py.clone().map(|exe| measure("python, remote", python(exe), runs, 20_000));
+    let raw_far = raw_floors(&pg, far.port, runs, 50_000);
     drop(far);
 
     println!(
@@ -285,12 +326,20 @@ fn main() {
         let theirs = python_far.as_ref().map(|p| rt(&p[i].1)).unwrap_or_else(|| "not run".into());
         println!("| {name} | {} | {theirs} |", rt(d));
     }
+    let rt = |d: &Duration| format!("{:.2} RTT ({:.1} ms)", d.as_secs_f64() / rtt.as_secs_f64(), d.as_secs_f64() * 1e3);
+    println!(
+        "\nThe floor without our server (raw tokio-postgres, current-thread runtime, same proxy and TLS): `SELECT 1` {}; \
+         `BEGIN READ ONLY`, `SELECT 1`, `ROLLBACK` pipelined {}; `BEGIN`, 50 INSERTs, `COMMIT` pipelined {}",
+        rt(&raw_far[0]),
+        rt(&raw_far[1]),
+        rt(&raw_far[2])
+    );
 
     // Localhost: the same TLS connection, no delay.
     let near = Proxy::start_on(5432, pg.port, Duration::ZERO);
     let ours_near = measure("ours, localhost", ours(&pg, near.port), runs * 4, 30_000);
     let python_near = py.map(|exe| measure("python, localhost", python(exe), runs, 40_000));
-    let raw = raw_round_trip(&pg, near.port, runs);
+    let raw = raw_floors(&pg, near.port, runs * 4, 60_000);
     drop(near);
     println!("\n## Localhost (TLS, through a pass-through proxy; median)\n");
     println!("| call | ours | Python server 1.1.4 |");
@@ -302,8 +351,12 @@ fn main() {
             .unwrap_or_else(|| "not run".into());
         println!("| {name} | {:.3} ms | {theirs} |", d.as_secs_f64() * 1e3);
     }
+    let ms = |d: &Duration| format!("{:.3} ms", d.as_secs_f64() * 1e3);
     println!(
-        "\nraw tokio-postgres `SELECT 1` round trip (query_typed) on the same kind of connection (TLS, same proxy): {:.3} ms",
-        raw.as_secs_f64() * 1e3
+        "\nraw tokio-postgres on the same kind of connection (TLS, same proxy): `SELECT 1` (query_typed) {}; \
+         `BEGIN READ ONLY`, `SELECT 1`, `ROLLBACK` pipelined {}; `BEGIN`, 50 INSERTs, `COMMIT` pipelined {}",
+        ms(&raw[0]),
+        ms(&raw[1]),
+        ms(&raw[2])
     );
 }

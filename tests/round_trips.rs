@@ -94,12 +94,20 @@ fn every_database_tool_costs_one_round_trip_on_a_warm_connection() {
     }
     assert_eq!(pg.psql("SELECT count(*) FROM rt_items").trim(), "55");
 
-    // The relation list and the table's columns, constraints and indexes: BEGIN READ ONLY, 4 reads, ROLLBACK.
+    // The relations the name can mean and their columns, constraints and indexes: BEGIN READ ONLY, 4 reads,
+    // ROLLBACK.
     let r = one_round_trip(&mut s, &proxy, "get_schema", json!({"table_name": "RT_ITEMS"}), 6);
     let cols: Vec<&str> = r["result"].as_array().unwrap().iter().map(|c| c["column_name"].as_str().unwrap()).collect();
     assert_eq!(cols, vec!["id", "name", "price"]);
     assert_eq!(r["primary_key"], json!(["id"]));
     assert_eq!(r["indexes"].as_array().unwrap().len(), 1, "{r}");
+
+    // A name that means no table: that round trip, then a second one (BEGIN READ ONLY, every relation's name,
+    // ROLLBACK) for the close names to suggest.
+    let before = proxy.counters();
+    let msg = s.err("get_schema", json!({"table_name": "rt_itemz"}));
+    assert!(msg.contains("was not found. Did you mean: public.rt_items?"), "{msg}");
+    assert_eq!(proxy.counters().requests - before.requests, 6 + 3, "{msg}");
 }
 
 #[test]

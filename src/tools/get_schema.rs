@@ -121,13 +121,20 @@ macro_rules! relation_kind_sql {
 }
 pub(crate) use relation_kind_sql;
 
+/// User schemas only: the system catalogs are not described.
+macro_rules! user_schemas {
+    () => {
+        " AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'"
+    };
+}
+
+/// Every table and view: read only when the name matched none, to suggest close names.
 const RELATIONS: &str = concat!(
-    "SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name, ",
-    relation_kind_sql!(),
-    " AS kind, pg_catalog.pg_table_is_visible(c.oid) AS visible \
+    "SELECT n.nspname AS schema, c.relname AS name \
      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
-     AND n.nspname NOT LIKE 'pg\\_%' ORDER BY n.nspname, c.relname"
+     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')",
+    user_schemas!(),
+    " ORDER BY n.nspname, c.relname"
 );
 
 /// The candidates' details: every relation whose name matches case-insensitively ($1 the table, $2 the schema or
@@ -139,6 +146,17 @@ macro_rules! candidates {
          AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
     };
 }
+
+/// The relations the name can mean (case-insensitively), for the exact choice made in [`choose`]. Reading only
+/// these, not every relation, keeps the answer small in a database with thousands of tables.
+const CANDIDATES: &str = concat!(
+    "SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name, ",
+    relation_kind_sql!(),
+    " AS kind, pg_catalog.pg_table_is_visible(c.oid) AS visible FROM pg_catalog.pg_class c",
+    candidates!(),
+    user_schemas!(),
+    " ORDER BY n.nspname, c.relname"
+);
 
 const COLUMNS: &str = concat!(
     "SELECT c.oid::int8 AS rel, a.attname AS column_name, \
@@ -211,10 +229,10 @@ pub async fn describe(env: &Env, table_name: &str) -> Result<Value, DescribeErro
     let by_name = vec![table, schema];
     let statement =
         |text: String, params: Vec<Value>| Statement { text, command: "SELECT".into(), params, quota: Vec::new() };
-    // One transaction, one round trip: the relation list (for the choice and for suggestions) and the details of
-    // every candidate.
+    // One transaction, one round trip: the relations the name can mean, and the details of each. A name that
+    // matches none costs a second round trip, for the suggestions.
     let statements = [
-        statement(RELATIONS.to_string(), vec![]),
+        statement(CANDIDATES.to_string(), by_name.clone()),
         statement(COLUMNS.to_string(), by_name.clone()),
         statement(CONSTRAINTS.to_string(), by_name.clone()),
         statement(INDEXES.to_string(), by_name),
@@ -225,8 +243,15 @@ pub async fn describe(env: &Env, table_name: &str) -> Result<Value, DescribeErro
         .map_err(|e| DescribeError::Failed(e.to_string()))?;
     let mut sets = outcome.all_rows.into_iter();
     let mut next = || sets.next().unwrap_or_default();
-    let (relations, columns, constraints, indexes) = (next(), next(), next(), next());
-    let relation = choose(&parts, &relations, table_name)?;
+    let (candidates, columns, constraints, indexes) = (next(), next(), next(), next());
+    let Some(relation) = choose(&parts, &candidates, table_name)? else {
+        let all = [statement(RELATIONS.to_string(), vec![])];
+        let outcome = exec::run_all_rows(&db, &all, env.settings.limits.unbounded_rows(), &ctx)
+            .await
+            .map_err(|e| DescribeError::Failed(e.to_string()))?;
+        let relations = outcome.all_rows.into_iter().next().unwrap_or_default();
+        return Err(not_found(&parts, &relations, table_name));
+    };
     let oid = relation.get("oid").cloned().unwrap_or(Value::Null);
     let of_relation = |rows: Vec<Map<String, Value>>| -> Vec<Map<String, Value>> {
         rows.into_iter()
@@ -267,30 +292,40 @@ fn column_entry(mut row: Map<String, Value>) -> Value {
     Value::Object(row)
 }
 
-fn choose<'a>(
-    parts: &[Part],
-    relations: &'a [Map<String, Value>],
-    asked: &str,
-) -> Result<&'a Map<String, Value>, DescribeError> {
-    let field = |r: &'a Map<String, Value>, k: &str| r.get(k).and_then(Value::as_str).unwrap_or("");
-    let (schema, table) = match parts {
+fn field<'a>(r: &'a Map<String, Value>, k: &str) -> &'a str {
+    r.get(k).and_then(Value::as_str).unwrap_or("")
+}
+
+fn schema_and_table(parts: &[Part]) -> (Option<&Part>, &Part) {
+    match parts {
         [t] => (None, t),
         [s, t] => (Some(s), t),
         _ => unreachable!("split_name returns one or two parts"),
-    };
+    }
+}
+
+/// The relation the name means among `candidates`: an exact match (quoted parts exact, unquoted ones folded to
+/// lower case, as PostgreSQL resolves them) before a case-insensitive one, and the one on the search_path when
+/// several match. `None` when nothing matches; an error when several match and none is on the search_path.
+fn choose<'a>(
+    parts: &[Part],
+    candidates: &'a [Map<String, Value>],
+    asked: &str,
+) -> Result<Option<&'a Map<String, Value>>, DescribeError> {
+    let (schema, table) = schema_and_table(parts);
     for exact in [true, false] {
-        let found: Vec<&Map<String, Value>> = relations
+        let found: Vec<&Map<String, Value>> = candidates
             .iter()
             .filter(|r| part_matches(table, field(r, "name"), exact))
             .filter(|r| schema.is_none_or(|s| part_matches(s, field(r, "schema"), exact)))
             .collect();
         match found.as_slice() {
             [] => continue,
-            [one] => return Ok(one),
+            [one] => return Ok(Some(one)),
             many => {
                 // Prefer what an unqualified name resolves to in PostgreSQL (the search_path).
                 if let Some(visible) = many.iter().find(|r| r.get("visible") == Some(&Value::Bool(true))) {
-                    return Ok(visible);
+                    return Ok(Some(visible));
                 }
                 let names: Vec<String> =
                     many.iter().map(|r| format!("{}.{}", field(r, "schema"), field(r, "name"))).collect();
@@ -301,6 +336,12 @@ fn choose<'a>(
             }
         }
     }
+    Ok(None)
+}
+
+/// "Not found", with up to five close names from every relation of the database.
+fn not_found(parts: &[Part], relations: &[Map<String, Value>], asked: &str) -> DescribeError {
+    let (_, table) = schema_and_table(parts);
     let wanted = table.text.to_lowercase();
     let mut scored: Vec<(usize, String)> = relations
         .iter()
@@ -326,7 +367,7 @@ fn choose<'a>(
     } else {
         format!(" Did you mean: {}?", close.join(", "))
     };
-    Err(DescribeError::NotFound(format!("table {asked:?} was not found.{hint}")))
+    DescribeError::NotFound(format!("table {asked:?} was not found.{hint}"))
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {

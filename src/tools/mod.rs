@@ -209,13 +209,39 @@ pub async fn check_then_connect(
         Some(db) => tenant_tables(env, db).await?,
         None => None,
     };
-    let checked =
-        crate::sql::check(tool, inputs, &transact::policy(env), tenant.as_ref()).map_err(|f| f.to_string())?;
+    let checked = check_statements(tool, inputs, transact::policy(env), tenant).await?;
     let db = match early_db {
         Some(db) => db,
         None => env.database().await?,
     };
     Ok((db, checked))
+}
+
+/// Calls with more SQL than this are checked on a blocking thread. The server runs on one thread (a current-thread
+/// runtime: fewer thread wake-ups per call, see `main`); parsing a megabyte of SQL takes long enough (~15 ms per
+/// 64 KiB of short statements) that other calls, pings and cancellations would wait behind it.
+const CHECK_OFF_THREAD_BYTES: usize = 64 * 1024;
+
+async fn check_statements(
+    tool: crate::sql::Tool,
+    inputs: &[crate::sql::StatementInput<'_>],
+    policy: crate::sql::Policy,
+    tenant: Option<std::collections::HashSet<String>>,
+) -> Result<crate::sql::Checked, String> {
+    let size: usize = inputs.iter().map(|i| i.sql.len()).sum();
+    if size < CHECK_OFF_THREAD_BYTES {
+        return crate::sql::check(tool, inputs, &policy, tenant.as_ref()).map_err(|f| f.to_string());
+    }
+    let owned: Vec<(String, Option<usize>)> = inputs.iter().map(|i| (i.sql.to_string(), i.param_count)).collect();
+    tokio::task::spawn_blocking(move || {
+        let inputs: Vec<crate::sql::StatementInput<'_>> = owned
+            .iter()
+            .map(|(sql, param_count)| crate::sql::StatementInput { sql, param_count: *param_count })
+            .collect();
+        crate::sql::check(tool, &inputs, &policy, tenant.as_ref()).map_err(|f| f.to_string())
+    })
+    .await
+    .map_err(|e| format!("checking the statements failed: {e}"))?
 }
 
 /// With --tenant-column, the tables having that column (`table` and `schema.table`, lower-cased), read from the

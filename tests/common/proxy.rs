@@ -205,9 +205,15 @@ fn pump(
         let mut to = to.try_clone().unwrap();
         std::thread::spawn(move || {
             for (due, bytes) in rx {
+                // A sleep ends ~0.2 ms late here (timer slack, waking an idle core), which would add ~0.4 ms to
+                // every simulated round trip: sleep to shortly before the due time, then yield until it.
+                let early = Duration::from_micros(500);
                 let now = Instant::now();
-                if due > now {
-                    std::thread::sleep(due - now);
+                if due > now + early {
+                    std::thread::sleep(due - now - early);
+                }
+                while Instant::now() < due {
+                    std::thread::yield_now();
                 }
                 if to.write_all(&bytes).is_err() {
                     break;
