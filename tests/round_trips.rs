@@ -149,6 +149,32 @@ fn placeholder_counts_are_checked_before_anything_is_sent() {
     assert_eq!(proxy.counters(), before, "a refused call sent something");
 }
 
+/// More than 64 KiB of SQL is checked on a blocking thread (the server's own thread stays free): the same checks,
+/// the same one round trip, the same refusals before anything is sent.
+#[test]
+fn large_calls_are_checked_off_the_server_thread_with_the_same_outcome() {
+    let pg = PgCluster::start_trusting();
+    pg.psql("CREATE TABLE rt_large (id int PRIMARY KEY, note text)");
+    let proxy = Proxy::start(pg.port, Duration::ZERO);
+    let mut s = url_server(&proxy, &["--allow-writes", "--rules", "off"]);
+    s.ok("readonly_query", json!({"sql": "SELECT 1 AS warm"}));
+    let note = "n".repeat(100);
+    let inserts: Vec<String> =
+        (0..1000).map(|i| format!("INSERT INTO rt_large (id, note) VALUES ({i}, '{note}')")).collect();
+    assert!(inserts.iter().map(String::len).sum::<usize>() > 100 * 1024);
+    // BEGIN, 1,000 INSERTs, COMMIT.
+    let r = one_round_trip(&mut s, &proxy, "transact", json!({"sql_list": inserts}), 1002);
+    assert_eq!(r["statements"].as_array().map(Vec::len), Some(1000), "{r}");
+    assert_eq!(pg.psql("SELECT count(*) FROM rt_large").trim(), "1000");
+
+    let mut refused = inserts.clone();
+    refused[700] = "DO $$ BEGIN END $$".to_string();
+    let before = proxy.counters();
+    let msg = s.err("transact", json!({"sql_list": refused}));
+    assert!(msg.contains("DO blocks") && msg.contains("sql_list[700]"), "{}", &msg[..msg.len().min(300)]);
+    assert_eq!(proxy.counters(), before, "a refused call sent something");
+}
+
 #[test]
 fn json_array_parameters_still_bind_to_arrays_and_to_json() {
     let pg = PgCluster::start_trusting();
