@@ -137,37 +137,40 @@ const RELATIONS: &str = concat!(
     " ORDER BY n.nspname, c.relname"
 );
 
-/// The candidates' details: every relation whose name matches case-insensitively ($1 the table, $2 the schema or
-/// NULL), so one round trip carries what the exact choice (made afterwards, in [`choose`]) needs.
-macro_rules! candidates {
+/// The candidates: every relation `c` (in schema `n`) whose name matches case-insensitively ($1 the table, $2 the
+/// schema or NULL), so one round trip carries what the exact choice (made afterwards, in [`choose`]) needs.
+macro_rules! candidate_filter {
     () => {
-        " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-         WHERE lower(c.relname) = lower($1::text) AND ($2::text IS NULL OR lower(n.nspname) = lower($2::text)) \
+        " WHERE lower(c.relname) = lower($1::text) AND ($2::text IS NULL OR lower(n.nspname) = lower($2::text)) \
          AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
     };
 }
 
-/// The relations the name can mean (case-insensitively), for the exact choice made in [`choose`]. Reading only
-/// these, not every relation, keeps the answer small in a database with thousands of tables.
-const CANDIDATES: &str = concat!(
-    "SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name, ",
-    relation_kind_sql!(),
-    " AS kind, pg_catalog.pg_table_is_visible(c.oid) AS visible FROM pg_catalog.pg_class c",
-    candidates!(),
-    user_schemas!(),
-    " ORDER BY n.nspname, c.relname"
-);
+/// The candidates' details: joined to each candidate `c`.
+macro_rules! candidates {
+    () => {
+        concat!(" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace", candidate_filter!())
+    };
+}
 
-const COLUMNS: &str = concat!(
-    "SELECT c.oid::int8 AS rel, a.attname AS column_name, \
+/// The relations the name can mean (case-insensitively), for the exact choice made in [`choose`], each with its
+/// columns: one row per column, and one row with no column for a relation that has none. Reading only these, not
+/// every relation, keeps the answer small in a database with thousands of tables; one read instead of two (relations,
+/// then columns) saves PostgreSQL a statement's planning on every call.
+const RELATION_COLUMNS: &str = concat!(
+    "SELECT c.oid::int8 AS rel, n.nspname AS schema, c.relname AS name, ",
+    relation_kind_sql!(),
+    " AS kind, pg_catalog.pg_table_is_visible(c.oid) AS visible, a.attname AS column_name, \
      pg_catalog.format_type(a.atttypid, a.atttypmod) AS data_type, a.attnum AS ordinal_position, \
      NOT a.attnotnull AS is_nullable, pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS expr, \
      CASE a.attidentity WHEN 'a' THEN 'ALWAYS' WHEN 'd' THEN 'BY DEFAULT' END AS identity, \
      a.attgenerated::text AS generated_kind \
-     FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
+     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+     LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
      LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum",
-    candidates!(),
-    " AND a.attnum > 0 AND NOT a.attisdropped ORDER BY c.oid, a.attnum"
+    candidate_filter!(),
+    user_schemas!(),
+    " ORDER BY n.nspname, c.relname, a.attnum"
 );
 
 const CONSTRAINTS: &str = concat!(
@@ -229,11 +232,10 @@ pub async fn describe(env: &Env, table_name: &str) -> Result<Value, DescribeErro
     let by_name = vec![table, schema];
     let statement =
         |text: String, params: Vec<Value>| Statement { text, command: "SELECT".into(), params, quota: Vec::new() };
-    // One transaction, one round trip: the relations the name can mean, and the details of each. A name that
-    // matches none costs a second round trip, for the suggestions.
+    // One transaction, one round trip: the relations the name can mean with their columns, constraints and
+    // indexes. A name that matches none costs a second round trip, for the suggestions.
     let statements = [
-        statement(CANDIDATES.to_string(), by_name.clone()),
-        statement(COLUMNS.to_string(), by_name.clone()),
+        statement(RELATION_COLUMNS.to_string(), by_name.clone()),
         statement(CONSTRAINTS.to_string(), by_name.clone()),
         statement(INDEXES.to_string(), by_name),
     ];
@@ -243,7 +245,8 @@ pub async fn describe(env: &Env, table_name: &str) -> Result<Value, DescribeErro
         .map_err(|e| DescribeError::Failed(e.to_string()))?;
     let mut sets = outcome.all_rows.into_iter();
     let mut next = || sets.next().unwrap_or_default();
-    let (candidates, columns, constraints, indexes) = (next(), next(), next(), next());
+    let (relation_columns, constraints, indexes) = (next(), next(), next());
+    let (candidates, columns) = split_relations(relation_columns);
     let Some(relation) = choose(&parts, &candidates, table_name)? else {
         let all = [statement(RELATIONS.to_string(), vec![])];
         let outcome = exec::run_all_rows(&db, &all, env.settings.limits.unbounded_rows(), &ctx)
@@ -276,6 +279,29 @@ pub async fn describe(env: &Env, table_name: &str) -> Result<Value, DescribeErro
         "constraints": constraints,
         "indexes": indexes,
     }))
+}
+
+type Rows = Vec<Map<String, Value>>;
+
+/// The rows of [`RELATION_COLUMNS`] as the candidate relations (`oid`, `schema`, `name`, `kind`, `visible`) and
+/// their columns (`rel` and the column's fields).
+fn split_relations(rows: Rows) -> (Rows, Rows) {
+    let mut candidates: Rows = Vec::new();
+    let mut columns = Vec::with_capacity(rows.len());
+    for mut row in rows {
+        let rel = row.get("rel").cloned().unwrap_or(Value::Null);
+        let mut relation: Map<String, Value> =
+            ["schema", "name", "kind", "visible"].iter().filter_map(|k| row.remove_entry(*k)).collect();
+        // Rows come ordered by relation, so a new relation starts where the oid changes.
+        if candidates.last().and_then(|c| c.get("oid")) != Some(&rel) {
+            relation.insert("oid".into(), rel);
+            candidates.push(relation);
+        }
+        if row.get("column_name").is_some_and(|name| !name.is_null()) {
+            columns.push(row);
+        }
+    }
+    (candidates, columns)
 }
 
 /// Split the stored expression into `column_default` or `generated` (a stored generated column's expression).
