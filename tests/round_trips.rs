@@ -181,6 +181,52 @@ fn large_calls_are_checked_off_the_server_thread_with_the_same_outcome() {
     assert_eq!(proxy.counters(), before, "a refused call sent something");
 }
 
+/// The connection the server opens right after `initialize` serves the first call, even when that call arrives
+/// before the connection is ready: one connection, not two (the second would cost the same handshakes, started
+/// later). Without the gate, the call's checkout finds no idle connection and opens its own.
+#[test]
+fn a_call_during_the_warm_up_waits_for_that_connection_instead_of_opening_another() {
+    let pg = PgCluster::start_trusting();
+    let proxy = Proxy::start(pg.port, Duration::ZERO);
+    let url = PgCluster::plain_url(proxy.port);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let db = aurora_dsql_mcp_server::pool::Database::url(&url, 4, None, false).await.expect("pool");
+        assert_eq!(proxy.counters().connections, 0, "the pool connects on first use");
+        // Both start before either connection could be ready: the warm-up first, as the server spawns it at once.
+        let (warmed, got) = tokio::join!(db.warm_up(), db.get());
+        warmed.expect("warm-up");
+        let client = got.expect("checkout");
+        assert_eq!(client.query_one("SELECT 1", &[]).await.expect("query").get::<_, i32>(0), 1);
+    });
+    assert_eq!(proxy.counters().connections, 1, "the call opened a second connection during the warm-up");
+}
+
+/// Calls made one at a time keep using the connection used last (the pool is LIFO), so after a burst of parallel
+/// calls opened several connections, one stays warm instead of the calls rotating through all of them.
+#[test]
+fn calls_made_one_at_a_time_reuse_the_connection_used_last() {
+    let pg = PgCluster::start_trusting();
+    let url = PgCluster::plain_url(pg.port);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let db = aurora_dsql_mcp_server::pool::Database::url(&url, 4, None, false).await.expect("pool");
+        async fn pid(c: &tokio_postgres::Client) -> i32 {
+            c.query_one("SELECT pg_backend_pid()", &[]).await.expect("pid").get(0)
+        }
+        let (first, second) = tokio::join!(db.get(), db.get());
+        let (first, second) = (first.expect("checkout"), second.expect("checkout"));
+        let (p1, p2) = (pid(&first).await, pid(&second).await);
+        assert_ne!(p1, p2, "two connections");
+        drop(first);
+        drop(second);
+        for _ in 0..3 {
+            let c = db.get().await.expect("checkout");
+            assert_eq!(pid(&c).await, p2, "not the connection returned last");
+        }
+    });
+}
+
 #[test]
 fn json_array_parameters_still_bind_to_arrays_and_to_json() {
     let pg = PgCluster::start_trusting();

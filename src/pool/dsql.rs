@@ -153,6 +153,9 @@ pub fn build_pool_with_source(settings: DsqlPoolSettings, source: TokenSource) -
     };
     let pool = Pool::builder(manager)
         .max_size(settings.pool_size)
+        // The connection used last is used next: calls made one at a time keep one connection warm, and the others
+        // age out (checked with a ping after being idle, retired at their max lifetime).
+        .queue_mode(deadpool_postgres::QueueMode::Lifo)
         .runtime(Runtime::Tokio1)
         .pre_recycle(Hook::async_fn(move |client: &mut ClientWrapper, metrics: &Metrics| {
             Box::pin(checks.run(client, *metrics))

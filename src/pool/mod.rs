@@ -44,6 +44,9 @@ pub struct Database {
     sandbox: std::sync::Arc<std::sync::Mutex<Option<Sandbox>>>,
     /// The database is made to answer like DSQL (see [`Database::emulates_dsql`]).
     emulate: bool,
+    /// Held while [`Database::warm_up`] opens the first connection: a call arriving meanwhile waits for that
+    /// connection instead of opening a second one (which would cost the same handshakes, started later).
+    warming: tokio::sync::Mutex<()>,
 }
 
 impl Database {
@@ -84,6 +87,7 @@ impl Database {
             label,
             cancel_tls: CancelTls::Plain,
             sandbox: Default::default(),
+            warming: Default::default(),
             emulate: true,
         })
     }
@@ -99,6 +103,7 @@ impl Database {
             label,
             cancel_tls: CancelTls::Rustls(built.tls),
             sandbox: Default::default(),
+            warming: Default::default(),
             emulate: false,
         })
     }
@@ -107,6 +112,18 @@ impl Database {
     /// sandbox's PostgreSQL has stopped (a crash, a kill, a laptop that slept), it is started again under the
     /// sandbox's locks and the connection retried once.
     pub async fn get(&self) -> Result<deadpool_postgres::Object, String> {
+        drop(self.warming.lock().await);
+        self.get_now().await
+    }
+
+    /// Open a connection ahead of the first call (the server does it right after `initialize`) and keep it in the
+    /// pool; calls that start meanwhile wait for it and use it.
+    pub async fn warm_up(&self) -> Result<(), String> {
+        let _gate = self.warming.lock().await;
+        self.get_now().await.map(drop)
+    }
+
+    async fn get_now(&self) -> Result<deadpool_postgres::Object, String> {
         let err = match self.pool.get().await {
             Ok(client) => return Ok(client),
             Err(e) => e,
@@ -201,6 +218,7 @@ impl Database {
                 label,
                 cancel_tls: CancelTls::Plain,
                 sandbox: Default::default(),
+                warming: Default::default(),
                 emulate,
             }
         } else {
@@ -213,6 +231,7 @@ impl Database {
                 label,
                 cancel_tls: CancelTls::Rustls(tls),
                 sandbox: Default::default(),
+                warming: Default::default(),
                 emulate,
             }
         };
@@ -270,6 +289,8 @@ fn finish_pool(builder: deadpool_postgres::PoolBuilder, pool_size: usize) -> Res
             })
         }))
         .max_size(pool_size.max(1))
+        // The connection used last is used next: one warm connection serves calls made one at a time.
+        .queue_mode(deadpool_postgres::QueueMode::Lifo)
         .runtime(Runtime::Tokio1)
         .create_timeout(Some(Duration::from_secs(15)))
         .wait_timeout(Some(Duration::from_secs(30)))

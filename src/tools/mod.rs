@@ -165,7 +165,7 @@ impl Env {
         tokio::spawn(async move {
             let started = std::time::Instant::now();
             let result = match env.database().await {
-                Ok(db) => db.get().await.map(drop),
+                Ok(db) => db.warm_up().await,
                 Err(e) => Err(e),
             };
             match result {
