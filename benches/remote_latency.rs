@@ -178,8 +178,9 @@ fn measure(label: &str, mut command: impl FnMut() -> Command, runs: usize, offse
 
 /// What the database and the network cost without our server: medians of raw tokio-postgres calls (a current-thread
 /// runtime, requests pipelined the way the server sends them) on the same kind of connection. Returns, in order:
-/// `SELECT 1` alone; `BEGIN READ ONLY`, `SELECT 1`, `ROLLBACK`; `BEGIN`, 50 INSERTs, `COMMIT`.
-fn raw_floors(pg: &PgCluster, port: u16, runs: usize, offset: usize) -> [Duration; 3] {
+/// `SELECT 1` alone; `BEGIN READ ONLY`, `SELECT 1`, `ROLLBACK`; `BEGIN`, 50 INSERTs, `COMMIT`; the second after
+/// 0.3 ms of idle connection.
+fn raw_floors(pg: &PgCluster, port: u16, runs: usize, offset: usize) -> [Duration; 4] {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let roots = {
@@ -205,8 +206,22 @@ fn raw_floors(pg: &PgCluster, port: u16, runs: usize, offset: usize) -> [Duratio
         let client = &client;
         let mut single = Vec::new();
         let mut wrapped = Vec::new();
+        let mut paused = Vec::new();
         let mut fifty = Vec::new();
         for run in 0..runs {
+            // The same three requests after the connection sat idle for 0.3 ms, as it does between an MCP client's
+            // calls (the JSON-RPC exchange, our checks): the proxy's threads and PostgreSQL's backend are asleep when
+            // the requests arrive, and waking them costs what it costs any server that is not kept busy.
+            std::thread::sleep(Duration::from_micros(300));
+            let t = Instant::now();
+            let (a, b, c) = tokio::join!(
+                client.batch_execute("BEGIN READ ONLY"),
+                client.query_typed("SELECT 1", &[]),
+                client.batch_execute("ROLLBACK")
+            );
+            a.and(b.map(drop)).and(c).unwrap();
+            paused.push(t.elapsed());
+
             let t = Instant::now();
             client.query_typed("SELECT 1", &[]).await.unwrap();
             single.push(t.elapsed());
@@ -245,7 +260,7 @@ fn raw_floors(pg: &PgCluster, port: u16, runs: usize, offset: usize) -> [Duratio
             commit.unwrap();
             fifty.push(t.elapsed());
         }
-        [median(single), median(wrapped), median(fifty)]
+        [median(single), median(wrapped), median(fifty), median(paused)]
     })
 }
 
@@ -354,9 +369,11 @@ fn main() {
     let ms = |d: &Duration| format!("{:.3} ms", d.as_secs_f64() * 1e3);
     println!(
         "\nraw tokio-postgres on the same kind of connection (TLS, same proxy): `SELECT 1` (query_typed) {}; \
-         `BEGIN READ ONLY`, `SELECT 1`, `ROLLBACK` pipelined {}; `BEGIN`, 50 INSERTs, `COMMIT` pipelined {}",
+         `BEGIN READ ONLY`, `SELECT 1`, `ROLLBACK` pipelined {} (after 0.3 ms idle: {}); `BEGIN`, 50 INSERTs, `COMMIT` \
+         pipelined {}",
         ms(&raw[0]),
         ms(&raw[1]),
+        ms(&raw[3]),
         ms(&raw[2])
     );
 }
