@@ -213,27 +213,13 @@ fn raw_floors(pg: &PgCluster, port: u16, runs: usize, offset: usize) -> [Duratio
             // calls (the JSON-RPC exchange, our checks): the proxy's threads and PostgreSQL's backend are asleep when
             // the requests arrive, and waking them costs what it costs any server that is not kept busy.
             std::thread::sleep(Duration::from_micros(300));
-            let t = Instant::now();
-            let (a, b, c) = tokio::join!(
-                client.batch_execute("BEGIN READ ONLY"),
-                client.query_typed("SELECT 1", &[]),
-                client.batch_execute("ROLLBACK")
-            );
-            a.and(b.map(drop)).and(c).unwrap();
-            paused.push(t.elapsed());
+            paused.push(read_only_select_1(client).await);
 
             let t = Instant::now();
             client.query_typed("SELECT 1", &[]).await.unwrap();
             single.push(t.elapsed());
 
-            let t = Instant::now();
-            let (a, b, c) = tokio::join!(
-                client.batch_execute("BEGIN READ ONLY"),
-                client.query_typed("SELECT 1", &[]),
-                client.batch_execute("ROLLBACK")
-            );
-            a.and(b.map(drop)).and(c).unwrap();
-            wrapped.push(t.elapsed());
+            wrapped.push(read_only_select_1(client).await);
 
             let inserts: Vec<String> = (0..50)
                 .map(|i| {
@@ -262,6 +248,18 @@ fn raw_floors(pg: &PgCluster, port: u16, runs: usize, offset: usize) -> [Duratio
         }
         [median(single), median(wrapped), median(fifty), median(paused)]
     })
+}
+
+/// `BEGIN READ ONLY`, `SELECT 1` and `ROLLBACK` pipelined, as the server sends `readonly_query`; how long it took.
+async fn read_only_select_1(client: &tokio_postgres::Client) -> Duration {
+    let t = Instant::now();
+    let (a, b, c) = tokio::join!(
+        client.batch_execute("BEGIN READ ONLY"),
+        client.query_typed("SELECT 1", &[]),
+        client.batch_execute("ROLLBACK")
+    );
+    a.and(b.map(drop)).and(c).unwrap();
+    t.elapsed()
 }
 
 fn rustls_pki_types_certs(pem: &[u8]) -> Vec<rustls::pki_types::CertificateDer<'static>> {
