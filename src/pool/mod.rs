@@ -50,6 +50,11 @@ pub struct Database {
 }
 
 impl Database {
+    /// A database with no sandbox (the local one attaches its own) and no warm-up running.
+    fn new(pool: Pool, kind: BackendKind, label: String, cancel_tls: CancelTls, emulate: bool) -> Database {
+        Database { pool, kind, label, cancel_tls, sandbox: Default::default(), emulate, warming: Default::default() }
+    }
+
     /// Start (or join) the local sandbox in `dir` and pool connections to it.
     pub async fn local(
         dir: &Path,
@@ -81,15 +86,7 @@ impl Database {
             .await
             .map_err(|e| format!("cannot create the sys schema in {label}: {}", dsql::error_chain(&e)))?;
         drop(client);
-        Ok(Database {
-            pool,
-            kind: BackendKind::Local,
-            label,
-            cancel_tls: CancelTls::Plain,
-            sandbox: Default::default(),
-            warming: Default::default(),
-            emulate: true,
-        })
+        Ok(Database::new(pool, BackendKind::Local, label, CancelTls::Plain, true))
     }
 
     /// Pool connections to an Aurora DSQL cluster: a fresh IAM token per connection, verified TLS, connections
@@ -97,15 +94,7 @@ impl Database {
     pub fn dsql(settings: dsql::DsqlPoolSettings) -> Result<Database, String> {
         let label = format!("Aurora DSQL {} as {}", settings.token.endpoint, settings.token.user);
         let built = dsql::build_pool(settings)?;
-        Ok(Database {
-            pool: built.pool,
-            kind: BackendKind::Dsql,
-            label,
-            cancel_tls: CancelTls::Rustls(built.tls),
-            sandbox: Default::default(),
-            warming: Default::default(),
-            emulate: false,
-        })
+        Ok(Database::new(built.pool, BackendKind::Dsql, label, CancelTls::Rustls(built.tls), false))
     }
 
     /// A pooled connection. The pool never hands out a connection that was closed underneath it. When the local
@@ -212,28 +201,12 @@ impl Database {
         let label = describe_config(&cfg);
         let db = if cfg.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {
             let pool = plain_pool(cfg, pool_size)?;
-            Database {
-                pool,
-                kind: BackendKind::Url,
-                label,
-                cancel_tls: CancelTls::Plain,
-                sandbox: Default::default(),
-                warming: Default::default(),
-                emulate,
-            }
+            Database::new(pool, BackendKind::Url, label, CancelTls::Plain, emulate)
         } else {
             let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls::client_config(root_cert)?);
             let mgr = Manager::from_config(cfg, tls.clone(), ManagerConfig { recycling_method: RecyclingMethod::Fast });
             let pool = finish_pool(Pool::builder(mgr), pool_size)?;
-            Database {
-                pool,
-                kind: BackendKind::Url,
-                label,
-                cancel_tls: CancelTls::Rustls(tls),
-                sandbox: Default::default(),
-                warming: Default::default(),
-                emulate,
-            }
+            Database::new(pool, BackendKind::Url, label, CancelTls::Rustls(tls), emulate)
         };
         if emulate {
             let client = db.get().await?;
