@@ -164,7 +164,9 @@ fn measure(label: &str, mut command: impl FnMut() -> Command, runs: usize, offse
     out.push(("first call after start".to_string(), median(firsts)));
     let mut c = Client::start(&mut command());
     c.call("readonly_query", &json!({"sql": "SELECT 1"}));
-    for case in cases() {
+    // BENCH_CASES=text: only the cases whose name contains it (profiling one kind of call).
+    let only = std::env::var("BENCH_CASES").unwrap_or_default();
+    for case in cases().into_iter().filter(|c| c.name.contains(only.as_str())) {
         let mut times = Vec::new();
         for run in 0..runs {
             let args = (case.args)(offset + run);
@@ -183,21 +185,7 @@ fn measure(label: &str, mut command: impl FnMut() -> Command, runs: usize, offse
 fn raw_floors(pg: &PgCluster, port: u16, runs: usize, offset: usize) -> [Duration; 4] {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let roots = {
-            let mut store = rustls::RootCertStore::empty();
-            let pem = std::fs::read(&pg.ca_file).unwrap();
-            for cert in rustls_pki_types_certs(&pem) {
-                store.add(cert).unwrap();
-            }
-            store
-        };
-        let config =
-            rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .unwrap()
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(config);
+        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config(pg));
         let mut cfg = tokio_postgres::Config::new();
         cfg.host(DSQL_NAME).hostaddr("127.0.0.1".parse().unwrap()).port(port).user("postgres").dbname("postgres");
         cfg.ssl_mode(tokio_postgres::config::SslMode::Require);
@@ -250,6 +238,113 @@ fn raw_floors(pg: &PgCluster, port: u16, runs: usize, offset: usize) -> [Duratio
     })
 }
 
+/// What the same work would cost with **one `Sync` for the whole batch**, which tokio-postgres cannot send: it ends
+/// every request with its own `Sync`, so PostgreSQL answers and flushes each statement separately (rust-postgres
+/// issue 1213). Hand-encoded extended-protocol messages on a TLS connection of the same kind through the same proxy.
+/// Returns the medians of: `BEGIN READ ONLY`, `SELECT 1`, `ROLLBACK`; `BEGIN`, 50 INSERTs, `COMMIT`.
+fn one_sync_floors(pg: &PgCluster, port: u16, runs: usize, offset: usize) -> [Duration; 2] {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        tcp.set_nodelay(true).unwrap();
+        // SSLRequest, then TLS verified against the test CA under the cluster's name.
+        tcp.write_all(&[0, 0, 0, 8, 4, 210, 22, 47]).await.unwrap();
+        assert_eq!(tcp.read_u8().await.unwrap(), b'S', "the server refused TLS");
+        let name = rustls::pki_types::ServerName::try_from(DSQL_NAME).unwrap();
+        let mut conn =
+            tokio_rustls::TlsConnector::from(std::sync::Arc::new(tls_config(pg))).connect(name, tcp).await.unwrap();
+        let mut startup = Vec::new();
+        startup.extend_from_slice(&196_608u32.to_be_bytes());
+        for part in ["user", "postgres", "database", "postgres", ""] {
+            startup.extend_from_slice(part.as_bytes());
+            startup.push(0);
+        }
+        let mut first = ((startup.len() + 4) as u32).to_be_bytes().to_vec();
+        first.extend_from_slice(&startup);
+        conn.write_all(&first).await.unwrap();
+        let mut backend = Backend::default();
+        backend.until_ready(&mut conn).await;
+
+        let mut read_only = Vec::new();
+        let mut fifty = Vec::new();
+        for run in 0..runs {
+            let batch = one_sync_batch(&["BEGIN READ ONLY", "SELECT 1", "ROLLBACK"]);
+            let t = Instant::now();
+            conn.write_all(&batch).await.unwrap();
+            assert_eq!(backend.until_ready(&mut conn).await, 3);
+            read_only.push(t.elapsed());
+
+            let mut statements = vec!["BEGIN".to_string()];
+            statements.extend((0..50).map(|i| {
+                let id = 800_000_000 + (offset + run) * 1000 + i;
+                format!("INSERT INTO bench_items (id, name) VALUES ({id}, 'item {id}')")
+            }));
+            statements.push("COMMIT".into());
+            let batch = one_sync_batch(&statements.iter().map(String::as_str).collect::<Vec<_>>());
+            let t = Instant::now();
+            conn.write_all(&batch).await.unwrap();
+            assert_eq!(backend.until_ready(&mut conn).await, 52);
+            fifty.push(t.elapsed());
+        }
+        [median(read_only), median(fifty)]
+    })
+}
+
+/// Parse, Bind, Describe and Execute of each unnamed statement, then a single Sync.
+fn one_sync_batch(statements: &[&str]) -> Vec<u8> {
+    fn message(out: &mut Vec<u8>, kind: u8, body: &[u8]) {
+        out.push(kind);
+        out.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
+        out.extend_from_slice(body);
+    }
+    let mut out = Vec::new();
+    for sql in statements {
+        let mut parse = vec![0u8];
+        parse.extend_from_slice(sql.as_bytes());
+        parse.extend_from_slice(&[0, 0, 0]);
+        message(&mut out, b'P', &parse);
+        message(&mut out, b'B', &[0, 0, 0, 0, 0, 0, 0, 0]);
+        message(&mut out, b'D', &[b'P', 0]);
+        message(&mut out, b'E', &[0, 0, 0, 0, 0]);
+    }
+    message(&mut out, b'S', &[]);
+    out
+}
+
+/// Reads the server's messages; counts completed commands up to the next ReadyForQuery, panicking on an error.
+#[derive(Default)]
+struct Backend {
+    buf: Vec<u8>,
+}
+
+impl Backend {
+    async fn until_ready(&mut self, conn: &mut (impl tokio::io::AsyncRead + Unpin)) -> usize {
+        use tokio::io::AsyncReadExt;
+        let mut completed = 0;
+        loop {
+            while self.buf.len() >= 5 {
+                let len = u32::from_be_bytes(self.buf[1..5].try_into().unwrap()) as usize;
+                if self.buf.len() < 1 + len {
+                    break;
+                }
+                let kind = self.buf[0];
+                assert_ne!(kind, b'E', "one-Sync batch failed: {}", String::from_utf8_lossy(&self.buf[5..1 + len]));
+                self.buf.drain(..1 + len);
+                match kind {
+                    b'C' => completed += 1,
+                    b'Z' => return completed,
+                    _ => {}
+                }
+            }
+            let mut chunk = [0u8; 16 * 1024];
+            let n = conn.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "the server closed the connection");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
 /// `BEGIN READ ONLY`, `SELECT 1` and `ROLLBACK` pipelined, as the server sends `readonly_query`; how long it took.
 async fn read_only_select_1(client: &tokio_postgres::Client) -> Duration {
     let t = Instant::now();
@@ -260,6 +355,19 @@ async fn read_only_select_1(client: &tokio_postgres::Client) -> Duration {
     );
     a.and(b.map(drop)).and(c).unwrap();
     t.elapsed()
+}
+
+/// TLS trusting only the test cluster's CA.
+fn tls_config(pg: &PgCluster) -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pki_types_certs(&std::fs::read(&pg.ca_file).unwrap()) {
+        roots.add(cert).unwrap();
+    }
+    rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth()
 }
 
 fn rustls_pki_types_certs(pem: &[u8]) -> Vec<rustls::pki_types::CertificateDer<'static>> {
@@ -326,6 +434,7 @@ fn main() {
     }
     let python_far = py.clone().map(|exe| measure("python, remote", python(exe), runs, 20_000));
     let raw_far = raw_floors(&pg, far.port, runs, 50_000);
+    let one_sync_far = one_sync_floors(&pg, far.port, runs, 50_000);
     drop(far);
 
     println!(
@@ -347,12 +456,19 @@ fn main() {
         rt(&raw_far[1]),
         rt(&raw_far[2])
     );
+    println!(
+        "\nWith one `Sync` for the whole batch (hand-encoded; tokio-postgres cannot send it), same proxy and TLS: \
+         `BEGIN READ ONLY`, `SELECT 1`, `ROLLBACK` {}; `BEGIN`, 50 INSERTs, `COMMIT` {}",
+        rt(&one_sync_far[0]),
+        rt(&one_sync_far[1])
+    );
 
     // Localhost: the same TLS connection, no delay.
     let near = Proxy::start_on(5432, pg.port, Duration::ZERO);
     let ours_near = measure("ours, localhost", ours(&pg, near.port), runs * 4, 30_000);
     let python_near = py.map(|exe| measure("python, localhost", python(exe), runs, 40_000));
     let raw = raw_floors(&pg, near.port, runs * 4, 60_000);
+    let one_sync = one_sync_floors(&pg, near.port, runs * 4, 60_000);
     drop(near);
     println!("\n## Localhost (TLS, through a pass-through proxy; median)\n");
     println!("| call | ours | Python server 1.1.4 |");
@@ -373,5 +489,11 @@ fn main() {
         ms(&raw[1]),
         ms(&raw[3]),
         ms(&raw[2])
+    );
+    println!(
+        "\nWith one `Sync` for the whole batch (hand-encoded): `BEGIN READ ONLY`, `SELECT 1`, `ROLLBACK` {}; `BEGIN`, \
+         50 INSERTs, `COMMIT` {}",
+        ms(&one_sync[0]),
+        ms(&one_sync[1])
     );
 }

@@ -94,6 +94,16 @@ fn every_database_tool_costs_one_round_trip_on_a_warm_connection() {
     }
     assert_eq!(pg.psql("SELECT count(*) FROM rt_items").trim(), "55");
 
+    // Plain statements without bound values: BEGIN, all but the last as ONE simple query (one answer, one flush
+    // for all of them), the last, COMMIT.
+    let sql_list: Vec<String> =
+        (0..50).map(|i| format!("INSERT INTO rt_items (id, name) VALUES ({}, 'it''s item {i}')", 1000 + i)).collect();
+    let r = one_round_trip(&mut s, &proxy, "transact", json!({"sql_list": sql_list}), 4);
+    let statements = r["statements"].as_array().unwrap();
+    assert_eq!(statements.len(), 50);
+    assert!(statements.iter().all(|st| st == &json!({"command": "INSERT", "rows_affected": 1})), "{r}");
+    assert_eq!(pg.psql("SELECT count(*), min(name) FROM rt_items WHERE id >= 1000").trim(), "50|it's item 0");
+
     // The relations the name can mean with their columns, their constraints, their indexes: BEGIN READ ONLY,
     // 3 reads, ROLLBACK.
     let r = one_round_trip(&mut s, &proxy, "get_schema", json!({"table_name": "RT_ITEMS"}), 5);
@@ -134,13 +144,65 @@ fn a_failing_statement_in_a_pipelined_transaction_commits_nothing() {
     );
     assert!(msg.contains("ERROR 23505") && msg.contains("statement 2 of 3"), "{msg}");
     assert!(msg.contains("nothing from this call was committed"), "{msg}");
-    // The third statement answered 25P02 and COMMIT answered ROLLBACK: nothing is there.
+    // The first two went as one batch that stopped at the second; the third answered 25P02 and COMMIT answered
+    // ROLLBACK: nothing is there.
     assert_eq!(pg.psql("SELECT count(*) FROM rt_atomic").trim(), "0");
-    // An integrity error is never retried: one attempt, five requests.
-    assert_eq!(proxy.counters().requests - before.requests, 5);
+    // An integrity error is never retried: one attempt, four requests (BEGIN, the batch, the last, COMMIT).
+    assert_eq!(proxy.counters().requests - before.requests, 4);
     // The connection is clean for the next call.
     s.ok("transact", json!({"sql_list": ["INSERT INTO rt_atomic VALUES (3)"]}));
     assert_eq!(pg.psql("SELECT count(*) FROM rt_atomic").trim(), "1");
+}
+
+/// A batch reports its failures like single statements do: which statement, and where in it.
+#[test]
+fn a_statement_failing_inside_a_batch_is_named_with_its_own_position() {
+    let pg = PgCluster::start_trusting();
+    pg.psql("CREATE TABLE rt_batch (id int PRIMARY KEY, note text)");
+    let proxy = Proxy::start(pg.port, Duration::ZERO);
+    let mut s = url_server(&proxy, &["--allow-writes"]);
+    s.ok("readonly_query", json!({"sql": "SELECT 1 AS warm"}));
+
+    // Found while running the batch (after two statements completed): 23 characters precede "nosuch".
+    let msg = s.err(
+        "transact",
+        json!({"sql_list": [
+            "INSERT INTO rt_batch VALUES (1)",
+            "INSERT INTO rt_batch VALUES (2)",
+            "INSERT INTO rt_batch (nosuch) VALUES (3)",
+            "INSERT INTO rt_batch VALUES (4)",
+        ]}),
+    );
+    assert!(msg.contains("ERROR 42703") && msg.contains("statement 3 of 4 near character 23: "), "{msg}");
+    assert_eq!(pg.psql("SELECT count(*) FROM rt_batch").trim(), "0");
+
+    // Found when PostgreSQL parses the batch (our checks accept MySQL's table options; PostgreSQL does not), so
+    // nothing in it ran: still the right statement, and the statement after the batch did not run on its own.
+    let msg = s.err(
+        "transact",
+        json!({"sql_list": [
+            "INSERT INTO rt_batch VALUES (5)",
+            "CREATE TABLE rt_engine (id int) ENGINE = InnoDB",
+            "INSERT INTO rt_batch VALUES (6)",
+        ]}),
+    );
+    assert!(msg.contains("ERROR 42601") && msg.contains("statement 2 of 3"), "{msg}");
+    assert_eq!(pg.psql("SELECT count(*) FROM rt_batch").trim(), "0");
+    assert_eq!(pg.psql("SELECT count(*) FROM pg_class WHERE relname = 'rt_engine'").trim(), "0");
+
+    // A literal holding `;` is not plain: that statement goes on its own, and the value arrives whole.
+    let before = proxy.counters();
+    s.ok(
+        "transact",
+        json!({"sql_list": [
+            "INSERT INTO rt_batch VALUES (7, 'a')",
+            "INSERT INTO rt_batch VALUES (8, 'b;c')",
+            "INSERT INTO rt_batch VALUES (9, 'd')",
+        ]}),
+    );
+    // BEGIN, three statements (no two plain ones in a row before the last), COMMIT.
+    assert_eq!(proxy.counters().requests - before.requests, 5);
+    assert_eq!(pg.psql("SELECT string_agg(note, ',' ORDER BY id) FROM rt_batch").trim(), "a,b;c,d");
 }
 
 #[test]
@@ -168,8 +230,8 @@ fn large_calls_are_checked_off_the_server_thread_with_the_same_outcome() {
     let inserts: Vec<String> =
         (0..1000).map(|i| format!("INSERT INTO rt_large (id, note) VALUES ({i}, '{note}')")).collect();
     assert!(inserts.iter().map(String::len).sum::<usize>() > 100 * 1024);
-    // BEGIN, 1,000 INSERTs, COMMIT.
-    let r = one_round_trip(&mut s, &proxy, "transact", json!({"sql_list": inserts}), 1002);
+    // BEGIN, 999 INSERTs as one batch, the last INSERT, COMMIT.
+    let r = one_round_trip(&mut s, &proxy, "transact", json!({"sql_list": inserts}), 4);
     assert_eq!(r["statements"].as_array().map(Vec::len), Some(1000), "{r}");
     assert_eq!(pg.psql("SELECT count(*) FROM rt_large").trim(), "1000");
 
@@ -256,15 +318,16 @@ fn writes_under_the_dsql_emulation_take_two_round_trips_for_any_number_of_statem
         let sql_list: Vec<String> =
             (0..n).map(|i| format!("INSERT INTO rt_emulated VALUES ({})", n * 100 + i)).collect();
         let id = s.start_call("transact", json!({"sql_list": sql_list}));
-        // BEGIN, the lock timeout and every INSERT go out before any answer arrives...
+        // BEGIN, the lock timeout, all INSERTs but the last as one batch, and the last go out before any answer
+        // arrives...
         proxy.wait_until("the statements sent and answered", |c| {
-            c.requests >= before.requests + n + 2 && c.ready >= before.requests + n + 2
+            c.requests >= before.requests + 4 && c.ready >= before.requests + 4
         });
         proxy.release();
         let response = s.response(&id);
         assert_eq!(response["result"]["isError"], json!(false), "{}", text(&response["result"]));
         // ...and COMMIT follows the answers: the second round trip.
-        assert_eq!(proxy.counters().requests - before.requests, n + 3);
+        assert_eq!(proxy.counters().requests - before.requests, 5);
     }
     assert_eq!(pg.psql("SELECT count(*) FROM rt_emulated").trim(), "55");
 }

@@ -74,6 +74,16 @@ pub struct ErrorContext<'a> {
 }
 
 pub fn from_pg(err: &tokio_postgres::Error, ctx: &ErrorContext<'_>) -> ExecError {
+    let position = err.as_db_error().and_then(|db| match db.position() {
+        Some(ErrorPosition::Original(p)) => Some(*p),
+        _ => None,
+    });
+    from_pg_at(err, ctx, position)
+}
+
+/// [`from_pg`] with the error's position in the failed statement (1-based characters) given: a statement that ran
+/// in a batch (`exec::batch`) has its position counted from the start of the batch.
+pub(super) fn from_pg_at(err: &tokio_postgres::Error, ctx: &ErrorContext<'_>, position: Option<u32>) -> ExecError {
     let Some(db) = err.as_db_error() else {
         let text = if err.is_closed() {
             format!("the database connection was closed ({err}); nothing was committed. Retry the call.")
@@ -82,10 +92,10 @@ pub fn from_pg(err: &tokio_postgres::Error, ctx: &ErrorContext<'_>) -> ExecError
         };
         return ExecError::Db { sqlstate: err.code().map(|c| c.code().to_string()), text };
     };
-    ExecError::Db { sqlstate: Some(db.code().code().to_string()), text: describe(db, ctx) }
+    ExecError::Db { sqlstate: Some(db.code().code().to_string()), text: describe(db, ctx, position) }
 }
 
-fn describe(db: &DbError, ctx: &ErrorContext<'_>) -> String {
+fn describe(db: &DbError, ctx: &ErrorContext<'_>, position: Option<u32>) -> String {
     let code = db.code().code();
     let mut s = format!("ERROR {code}: {}", db.message());
     if let Some(d) = db.detail() {
@@ -95,9 +105,9 @@ fn describe(db: &DbError, ctx: &ErrorContext<'_>) -> String {
         s.push_str(&format!("\nHINT: {h}"));
     }
     if let Some((i, n, sql)) = ctx.statement {
-        let where_ = match db.position() {
-            Some(ErrorPosition::Original(p)) => format!(" near character {p}: …{}…", around(sql, *p as usize)),
-            _ => String::new(),
+        let where_ = match position {
+            Some(p) => format!(" near character {p}: …{}…", around(sql, p as usize)),
+            None => String::new(),
         };
         if n > 1 {
             s.push_str(&format!("\nIN: statement {} of {n}{where_}", i + 1));

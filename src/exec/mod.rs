@@ -3,9 +3,11 @@
 //!
 //! Against a cluster a call costs its network round trips, so a call is ONE round trip on a warm connection:
 //! `BEGIN`, every statement and the end (`COMMIT`, or `ROLLBACK` after reads) are written together
-//! ([`pipeline`]). The local DSQL emulation of writes checks row counts and quotas between statements, so it runs
+//! ([`pipeline`]); runs of lexically plain statements go as one simple query, answered with one flush ([`batch`]).
+//! The local DSQL emulation of writes checks row counts and quotas between statements, so it runs
 //! them one by one ([`stepwise`]); its socket costs microseconds.
 
+mod batch;
 pub mod cancel;
 pub mod encode;
 pub mod errors;
@@ -384,6 +386,22 @@ fn local_conflict(e: &tokio_postgres::Error, command: &str) -> Option<ExecError>
 
 /// A statement's database error as the caller sees it, and whether running the transaction again may succeed.
 fn statement_failure(e: &tokio_postgres::Error, st: &Statement, index: usize, attempt: &Attempt<'_>) -> Failure {
+    let position = e.as_db_error().and_then(|db| match db.position() {
+        Some(tokio_postgres::error::ErrorPosition::Original(p)) => Some(*p),
+        _ => None,
+    });
+    statement_failure_at(e, st, index, attempt, position)
+}
+
+/// [`statement_failure`] with the error's position within the statement given (a batch counts positions from the
+/// start of the batch, see [`batch`]).
+fn statement_failure_at(
+    e: &tokio_postgres::Error,
+    st: &Statement,
+    index: usize,
+    attempt: &Attempt<'_>,
+    position: Option<u32>,
+) -> Failure {
     let n = attempt.statements.len();
     let ctx = ErrorContext {
         statement: Some((index, n, &st.text)),
@@ -392,7 +410,7 @@ fn statement_failure(e: &tokio_postgres::Error, st: &Statement, index: usize, at
     };
     let err = match attempt.emulate.then(|| local_conflict(e, &st.command)).flatten() {
         Some(conflict) => conflict,
-        None => errors::from_pg(e, &ctx),
+        None => errors::from_pg_at(e, &ctx, position),
     };
     classify(err, e)
 }
