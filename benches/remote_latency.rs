@@ -1,13 +1,15 @@
 //! What a tool call costs against a cluster that is far away: the server in DSQL mode (TLS, IAM token, verified
 //! certificate through `--hostaddr`) and, when installed, AWS's Python server, both behind the same delay proxy in
 //! front of a TLS PostgreSQL. Prints the median latency of warm calls in round trips (latency / RTT), and the
-//! localhost figures (no proxy), each next to raw tokio-postgres doing the same database work (the floor).
+//! localhost figures (no proxy), each next to raw tokio-postgres doing the same database work (the floor), and the
+//! same work hand-encoded with one `Sync` for the whole batch (what tokio-postgres cannot send).
 //!
 //! Run: `cargo bench --bench remote_latency`. Needs PostgreSQL's server binaries and port 5432 free (the Python
 //! server hard-codes it). Python server: `python3 -m venv /tmp/venv-dsql && /tmp/venv-dsql/bin/pip install
 //! awslabs.aurora-dsql-mcp-server==1.1.4`, then `AURORA_DSQL_PYTHON_SERVER=/tmp/venv-dsql/bin/awslabs.aurora-dsql-mcp-server`.
 //! `BENCH_RTT_MS` (default 20) sets the simulated round trip, `BENCH_RUNS` (default 15) the calls per case,
-//! `BENCH_SERVER` the server binary (default: this build's).
+//! `BENCH_SERVER` the server binary (default: this build's), `BENCH_CASES=text` only the cases whose name contains
+//! it (e.g. `"50 INSERTs"`, for profiling).
 
 // Both files allow dead_code themselves (an outer allow too is a clippy error: duplicated attribute).
 #[path = "../tests/dsql_support/mod.rs"]
