@@ -24,6 +24,40 @@ use futures::StreamExt;
 use tokio_postgres::error::ErrorPosition;
 use tokio_postgres::{Client, Error, SimpleQueryMessage};
 
+/// The most text one batch carries. PostgreSQL takes far more; DSQL publishes no limit on a query's length, so a
+/// large call goes as several batches rather than one that might meet a limit nobody wrote down.
+pub(super) const MAX_BYTES: usize = 64 * 1024;
+
+/// The separator between joined statements: the newline first, so it would end a line comment (there is none:
+/// plain texts have no `--`).
+const SEPARATOR: &str = "\n;\n";
+
+/// Which statements go together: runs of two or more consecutive statements that `joinable` accepts, each run's
+/// joined text at most `max_bytes` long (a single statement longer than that goes on its own). `lens`: each
+/// statement's length in bytes.
+pub(super) fn runs(lens: &[usize], joinable: impl Fn(usize) -> bool, max_bytes: usize) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let close = |out: &mut Vec<Range<usize>>, run: Range<usize>| {
+        if run.len() >= 2 {
+            out.push(run);
+        }
+    };
+    let (mut start, mut bytes) = (0, 0);
+    for (i, &len) in lens.iter().enumerate() {
+        if !joinable(i) {
+            close(&mut out, start..i);
+            (start, bytes) = (i + 1, 0);
+        } else if i > start && bytes + SEPARATOR.len() + len > max_bytes {
+            close(&mut out, start..i);
+            (start, bytes) = (i, len);
+        } else {
+            bytes += if i > start { SEPARATOR.len() + len } else { len };
+        }
+    }
+    close(&mut out, start..lens.len());
+    out
+}
+
 /// True when `text` can be joined with others into one simple query without changing what PostgreSQL reads.
 pub(super) fn plain(text: &str) -> bool {
     !text.is_empty()
@@ -49,9 +83,8 @@ impl Batch {
         for (i, t) in texts.iter().enumerate() {
             debug_assert!(plain(t), "joined a statement that is not plain: {t}");
             if i > 0 {
-                // The newline first: it would end a line comment (there is none: plain texts have no `--`).
-                text.push_str("\n;\n");
-                chars += 3;
+                text.push_str(SEPARATOR);
+                chars += SEPARATOR.len();
             }
             starts.push(chars);
             text.push_str(t);
@@ -130,6 +163,20 @@ mod tests {
         ] {
             assert!(!plain(not_plain), "{not_plain:?} was taken as plain");
         }
+    }
+
+    #[test]
+    fn runs_join_two_or_more_neighbours_and_stay_under_the_size_limit() {
+        let all = |_: usize| true;
+        assert_eq!(runs(&[10, 10, 10, 10], |i| i < 3, 100), vec![0..3]);
+        // A statement that cannot join cuts the run; a run of one is not a batch.
+        assert_eq!(runs(&[10; 7], |i| i != 2 && i != 4 && i < 6, 100), vec![0..2]);
+        assert_eq!(runs(&[10; 5], |i| i != 1 && i != 3, 100), Vec::<Range<usize>>::new());
+        // 10 + 3 + 10 + 3 + 10 = 36 fits in 36, one more does not.
+        assert_eq!(runs(&[10; 6], all, 36), vec![0..3, 3..6]);
+        assert_eq!(runs(&[10; 6], all, 35), vec![0..2, 2..4, 4..6]);
+        // Longer than the limit alone: on its own; its neighbours still join.
+        assert_eq!(runs(&[10, 50, 10, 10], all, 36), vec![2..4]);
     }
 
     #[test]

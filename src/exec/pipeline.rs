@@ -324,20 +324,14 @@ fn batches(a: &Attempt<'_>, texts: &[String], prepared: &[Option<tokio_postgres:
     let n = a.statements.len();
     let joinable =
         |i: usize| i + 1 < n && a.statements[i].params.is_empty() && prepared[i].is_none() && batch::plain(&texts[i]);
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < n {
-        let start = i;
-        while i < n && joinable(i) {
-            i += 1;
-        }
-        if i - start >= 2 {
-            let run: Vec<&str> = texts[start..i].iter().map(String::as_str).collect();
-            out.push(Batch::new(start, &run));
-        }
-        i = i.max(start + 1);
-    }
-    out
+    let lens: Vec<usize> = texts.iter().map(String::len).collect();
+    batch::runs(&lens, joinable, batch::MAX_BYTES)
+        .into_iter()
+        .map(|run| {
+            let texts: Vec<&str> = texts[run.clone()].iter().map(String::as_str).collect();
+            Batch::new(run.start, &texts)
+        })
+        .collect()
 }
 
 fn original_position(e: &Error) -> Option<u32> {
