@@ -238,20 +238,14 @@ fn check_single(
 /// stay on one.
 const PARALLEL_FROM_STATEMENTS: usize = 16;
 
-/// The cores this process may use, read once: `available_parallelism` reads cgroup files on each call (~50 µs,
-/// five times the checks of a `SELECT 1`).
-fn cores() -> usize {
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-}
-
 /// `check(i, input)` for every input, in input order; large calls are cut into contiguous parts of similar byte
 /// size, one per core, the first checked on this thread.
 fn each_statement<T: Send>(
     inputs: &[StatementInput<'_>],
     check: impl Fn(usize, &StatementInput<'_>) -> T + Sync,
 ) -> Vec<T> {
-    let parts = if inputs.len() >= PARALLEL_FROM_STATEMENTS { cores().min(inputs.len() / 8) } else { 1 };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let parts = if inputs.len() >= PARALLEL_FROM_STATEMENTS { cores.min(inputs.len() / 8) } else { 1 };
     if parts <= 1 {
         return inputs.iter().enumerate().map(|(i, input)| check(i, input)).collect();
     }
@@ -310,7 +304,8 @@ mod tests {
         let mut threads: Vec<std::thread::ThreadId> = seen.iter().map(|s| s.2).collect();
         threads.dedup();
         assert_eq!(threads[0], std::thread::current().id());
-        assert_eq!(threads.len(), cores().min(50 / 8), "parts: {threads:?}");
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(threads.len(), cores.min(50 / 8), "parts: {threads:?}");
         // Small calls stay on this thread.
         let small = each_statement(&inputs(&texts[..15]), |_, _| std::thread::current().id());
         assert!(small.iter().all(|t| *t == std::thread::current().id()));
