@@ -21,7 +21,6 @@
 use std::ops::Range;
 
 use futures::StreamExt;
-use tokio_postgres::error::ErrorPosition;
 use tokio_postgres::{Client, Error, SimpleQueryMessage};
 
 /// The most text one batch carries. PostgreSQL takes far more; DSQL publishes no limit on a query's length, so a
@@ -96,10 +95,7 @@ impl Batch {
     /// Which statement of the call failed, and the error's position within it (1-based characters) when the error
     /// has one inside that statement. `completed`: statements of this batch the database finished before failing.
     pub fn failed_at(&self, completed: usize, e: &Error) -> (usize, Option<u32>) {
-        let position = match e.as_db_error().and_then(|db| db.position()) {
-            Some(ErrorPosition::Original(p)) => Some(*p as usize),
-            _ => None,
-        };
+        let position = super::errors::position(e).map(|p| p as usize);
         // Statement k owns the characters from its start up to the next one's (its separator included).
         let within = |k: usize| {
             let start = self.starts[k];

@@ -74,11 +74,15 @@ pub struct ErrorContext<'a> {
 }
 
 pub fn from_pg(err: &tokio_postgres::Error, ctx: &ErrorContext<'_>) -> ExecError {
-    let position = err.as_db_error().and_then(|db| match db.position() {
+    from_pg_at(err, ctx, position(err))
+}
+
+/// Where in the statement text the database put the error (1-based characters), when it said.
+pub(super) fn position(err: &tokio_postgres::Error) -> Option<u32> {
+    match err.as_db_error().and_then(DbError::position) {
         Some(ErrorPosition::Original(p)) => Some(*p),
         _ => None,
-    });
-    from_pg_at(err, ctx, position)
+    }
 }
 
 /// [`from_pg`] with the error's position in the failed statement (1-based characters) given: a statement that ran

@@ -386,11 +386,7 @@ fn local_conflict(e: &tokio_postgres::Error, command: &str) -> Option<ExecError>
 
 /// A statement's database error as the caller sees it, and whether running the transaction again may succeed.
 fn statement_failure(e: &tokio_postgres::Error, st: &Statement, index: usize, attempt: &Attempt<'_>) -> Failure {
-    let position = e.as_db_error().and_then(|db| match db.position() {
-        Some(tokio_postgres::error::ErrorPosition::Original(p)) => Some(*p),
-        _ => None,
-    });
-    statement_failure_at(e, st, index, attempt, position)
+    statement_failure_at(e, st, index, attempt, errors::position(e))
 }
 
 /// [`statement_failure`] with the error's position within the statement given (a batch counts positions from the

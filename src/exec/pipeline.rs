@@ -219,7 +219,7 @@ async fn send(client: &Client, a: &Attempt<'_>, end_too: bool) -> Result<Vec<Sta
             Step::Begin(r) => begin = begin.and(r),
             Step::Statement(i, Ok(done)) => answers[i] = Some(Answer::Done(done)),
             Step::Statement(i, Err(e)) => {
-                let position = original_position(&e);
+                let position = super::errors::position(&e);
                 answers[i] = Some(Answer::Failed(e, position));
             }
             Step::Batch(batch, done) => {
@@ -332,13 +332,6 @@ fn batches(a: &Attempt<'_>, texts: &[String], prepared: &[Option<tokio_postgres:
             Batch::new(run.start, &texts)
         })
         .collect()
-}
-
-fn original_position(e: &Error) -> Option<u32> {
-    match e.as_db_error().and_then(|db| db.position()) {
-        Some(tokio_postgres::error::ErrorPosition::Original(p)) => Some(*p),
-        _ => None,
-    }
 }
 
 /// COMMIT (or the final ROLLBACK) was refused: nothing was committed. DSQL reports most conflicts here.
