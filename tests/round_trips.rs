@@ -27,6 +27,14 @@ fn url_server(proxy: &Proxy, extra: &[&str]) -> Server {
     Server::start(&args)
 }
 
+/// A proxy in front of `pg` and a [`url_server`] on it whose connection is already open and warm.
+fn warm_server(pg: &PgCluster, extra: &[&str]) -> (Proxy, Server) {
+    let proxy = Proxy::start(pg.port, Duration::ZERO);
+    let mut s = url_server(&proxy, extra);
+    s.ok("readonly_query", json!({"sql": "SELECT 1 AS warm"}));
+    (proxy, s)
+}
+
 /// Run one call with the database's answers held until `requests` requests (each a Sync or a simple Query) have
 /// been answered; returns the call's result.
 fn one_round_trip(s: &mut Server, proxy: &Proxy, tool: &str, args: Value, requests: u64) -> Value {
@@ -53,9 +61,7 @@ fn one_round_trip(s: &mut Server, proxy: &Proxy, tool: &str, args: Value, reques
 fn every_database_tool_costs_one_round_trip_on_a_warm_connection() {
     let pg = PgCluster::start_trusting();
     pg.psql("CREATE TABLE rt_items (id int PRIMARY KEY, name text NOT NULL, price numeric(10,2))");
-    let proxy = Proxy::start(pg.port, Duration::ZERO);
-    let mut s = url_server(&proxy, &["--allow-writes"]);
-    s.ok("readonly_query", json!({"sql": "SELECT 1 AS warm"}));
+    let (proxy, mut s) = warm_server(&pg, &["--allow-writes"]);
 
     // BEGIN READ ONLY, the statement, ROLLBACK.
     let r = one_round_trip(&mut s, &proxy, "readonly_query", json!({"sql": "SELECT 1 AS one"}), 3);
@@ -130,9 +136,7 @@ fn every_database_tool_costs_one_round_trip_on_a_warm_connection() {
 fn a_failing_statement_in_a_pipelined_transaction_commits_nothing() {
     let pg = PgCluster::start_trusting();
     pg.psql("CREATE TABLE rt_atomic (id int PRIMARY KEY)");
-    let proxy = Proxy::start(pg.port, Duration::ZERO);
-    let mut s = url_server(&proxy, &["--allow-writes"]);
-    s.ok("readonly_query", json!({"sql": "SELECT 1 AS warm"}));
+    let (proxy, mut s) = warm_server(&pg, &["--allow-writes"]);
     let before = proxy.counters();
     let msg = s.err(
         "transact",
@@ -159,9 +163,7 @@ fn a_failing_statement_in_a_pipelined_transaction_commits_nothing() {
 fn a_statement_failing_inside_a_batch_is_named_with_its_own_position() {
     let pg = PgCluster::start_trusting();
     pg.psql("CREATE TABLE rt_batch (id int PRIMARY KEY, note text)");
-    let proxy = Proxy::start(pg.port, Duration::ZERO);
-    let mut s = url_server(&proxy, &["--allow-writes"]);
-    s.ok("readonly_query", json!({"sql": "SELECT 1 AS warm"}));
+    let (proxy, mut s) = warm_server(&pg, &["--allow-writes"]);
 
     // Found while running the batch (after two statements completed): 23 characters precede "nosuch".
     let msg = s.err(
@@ -208,9 +210,7 @@ fn a_statement_failing_inside_a_batch_is_named_with_its_own_position() {
 #[test]
 fn placeholder_counts_are_checked_before_anything_is_sent() {
     let pg = PgCluster::start_trusting();
-    let proxy = Proxy::start(pg.port, Duration::ZERO);
-    let mut s = url_server(&proxy, &[]);
-    s.ok("readonly_query", json!({"sql": "SELECT 1 AS warm"}));
+    let (proxy, mut s) = warm_server(&pg, &[]);
     let before = proxy.counters();
     let msg = s.err("readonly_query", json!({"sql": "SELECT $1::int + $2::int", "params": ["1"]}));
     assert!(msg.contains("2 placeholder(s) but 1 parameter(s)"), "{msg}");
@@ -223,9 +223,7 @@ fn placeholder_counts_are_checked_before_anything_is_sent() {
 fn large_calls_are_checked_off_the_server_thread_with_the_same_outcome() {
     let pg = PgCluster::start_trusting();
     pg.psql("CREATE TABLE rt_large (id int PRIMARY KEY, note text)");
-    let proxy = Proxy::start(pg.port, Duration::ZERO);
-    let mut s = url_server(&proxy, &["--allow-writes", "--rules", "off"]);
-    s.ok("readonly_query", json!({"sql": "SELECT 1 AS warm"}));
+    let (proxy, mut s) = warm_server(&pg, &["--allow-writes", "--rules", "off"]);
     let note = "n".repeat(100);
     let inserts: Vec<String> =
         (0..1000).map(|i| format!("INSERT INTO rt_large (id, note) VALUES ({i}, '{note}')")).collect();
@@ -317,10 +315,8 @@ fn json_array_parameters_still_bind_to_arrays_and_to_json() {
 fn writes_under_the_dsql_emulation_take_two_round_trips_for_any_number_of_statements() {
     let pg = PgCluster::start_trusting();
     pg.psql("CREATE TABLE rt_emulated (id int PRIMARY KEY)");
-    let proxy = Proxy::start(pg.port, Duration::ZERO);
     // --database-url emulates DSQL by default: the row limit is checked on the answers before COMMIT.
-    let mut s = url_server(&proxy, &["--allow-writes", "--rules", "enforce"]);
-    s.ok("readonly_query", json!({"sql": "SELECT 1 AS warm"}));
+    let (proxy, mut s) = warm_server(&pg, &["--allow-writes", "--rules", "enforce"]);
     for n in [5u64, 50] {
         let before = proxy.counters();
         proxy.hold();

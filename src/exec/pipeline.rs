@@ -178,9 +178,11 @@ async fn send(client: &Client, a: &Attempt<'_>, end_too: bool) -> Result<Vec<Sta
         // DSQL never waits for a row lock: a conflicting writer fails fast (reported as OC000).
         steps.push(Box::pin(async { Step::Begin(client.batch_execute(local_dsql::LOCK_TIMEOUT).await) }));
     }
+    // Batches come in statement order: walk them alongside the statements.
+    let mut next_batch = batches.iter().peekable();
     let mut i = 0;
     while i < n {
-        if let Some(batch) = batches.iter().find(|b| b.range.start == i) {
+        if let Some(batch) = next_batch.next_if(|b| b.range.start == i) {
             i = batch.range.end;
             steps.push(Box::pin(async move {
                 let done = batch::run(client, batch).await;
