@@ -111,21 +111,33 @@ fn every_database_tool_costs_one_round_trip_on_a_warm_connection() {
     assert_eq!(pg.psql("SELECT count(*), min(name) FROM rt_items WHERE id >= 1000").trim(), "50|it's item 0");
 
     // The relations the name can mean with their columns, their constraints, their indexes: BEGIN READ ONLY,
-    // 3 reads, ROLLBACK.
-    let r = one_round_trip(&mut s, &proxy, "get_schema", json!({"table_name": "RT_ITEMS"}), 5);
+    // 3 reads, ROLLBACK. The first time on a connection the 3 reads also go as named statements to keep (a
+    // prepare each, in the same round trip); from then on they are only bound: PostgreSQL parses nothing.
+    let before = proxy.counters();
+    let r = one_round_trip(&mut s, &proxy, "get_schema", json!({"table_name": "RT_ITEMS"}), 5 + 3);
+    assert_eq!(proxy.counters().parses - before.parses, 3 + 3, "3 reads unnamed, 3 kept");
     let cols: Vec<&str> = r["result"].as_array().unwrap().iter().map(|c| c["column_name"].as_str().unwrap()).collect();
     assert_eq!(cols, vec!["id", "name", "price"]);
     assert_eq!(r["primary_key"], json!(["id"]));
     assert_eq!(r["indexes"].as_array().unwrap().len(), 1, "{r}");
+    for _ in 0..2 {
+        let before = proxy.counters();
+        let again = one_round_trip(&mut s, &proxy, "get_schema", json!({"table_name": "rt_items"}), 5);
+        assert_eq!(proxy.counters().parses - before.parses, 0, "the kept reads are bound, not parsed again");
+        assert_eq!(again, r);
+    }
 
     // A name that means no table: that round trip, then a second one (BEGIN READ ONLY, every relation's name,
-    // ROLLBACK) for the close names to suggest.
-    let before = proxy.counters();
-    let msg = s.err("get_schema", json!({"table_name": "rt_itemz"}));
-    assert!(msg.contains("was not found. Did you mean: public.rt_items?"), "{msg}");
-    assert_eq!(proxy.counters().requests - before.requests, 5 + 3, "{msg}");
+    // ROLLBACK) for the close names to suggest; that read is kept too (one more request, the first time).
+    for requests in [5 + 3 + 1, 5 + 3] {
+        let before = proxy.counters();
+        let msg = s.err("get_schema", json!({"table_name": "rt_itemz"}));
+        assert!(msg.contains("was not found. Did you mean: public.rt_items?"), "{msg}");
+        assert_eq!(proxy.counters().requests - before.requests, requests, "{msg}");
+    }
 
-    // A table with no columns is found (its one row carries no column), in one round trip.
+    // A table with no columns is found (its one row carries no column), in one round trip. A table created since
+    // the reads were kept is found by them: the plans read the catalog at each call.
     pg.psql("CREATE TABLE rt_no_columns ()");
     let r = one_round_trip(&mut s, &proxy, "get_schema", json!({"table_name": "rt_no_columns"}), 5);
     assert_eq!(r["result"], json!([]), "{r}");
@@ -335,4 +347,29 @@ fn writes_under_the_dsql_emulation_take_two_round_trips_for_any_number_of_statem
         assert_eq!(proxy.counters().requests - before.requests, 5);
     }
     assert_eq!(pg.psql("SELECT count(*) FROM rt_emulated").trim(), "55");
+}
+
+/// `DEALLOCATE ALL` (DSQL accepts it) drops the statements `get_schema` keeps on the connection: the next
+/// `get_schema` finds its kept read gone, forgets them and reads again, unnamed, instead of failing; then keeps them
+/// again.
+#[test]
+fn get_schema_reads_again_when_its_kept_statements_were_deallocated() {
+    let pg = PgCluster::start_trusting();
+    pg.psql("CREATE TABLE rt_kept (id int PRIMARY KEY)");
+    let (proxy, mut s) = warm_server(&pg, &["--allow-writes"]);
+    let first = s.ok("get_schema", json!({"table_name": "rt_kept"}));
+    s.ok("transact", json!({"sql_list": ["DEALLOCATE ALL"]}));
+
+    let before = proxy.counters();
+    let again = s.ok("get_schema", json!({"table_name": "rt_kept"}));
+    assert_eq!(again, first);
+    assert_eq!(again["primary_key"], json!(["id"]));
+    assert_eq!(proxy.counters().connections, before.connections, "read again on the same connection");
+    // The failed attempt bound the missing statements (no parse); the second parsed the 3 reads unnamed and 3 to
+    // keep.
+    assert_eq!(proxy.counters().parses - before.parses, 3 + 3);
+    let before = proxy.counters();
+    let r = one_round_trip(&mut s, &proxy, "get_schema", json!({"table_name": "rt_kept"}), 5);
+    assert_eq!(proxy.counters().parses - before.parses, 0, "kept again");
+    assert_eq!(r["primary_key"], json!(["id"]));
 }

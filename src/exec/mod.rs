@@ -15,6 +15,7 @@ pub mod local_dsql;
 pub mod local_quota;
 pub mod params;
 mod pipeline;
+mod plans;
 pub mod retry;
 pub mod rows;
 mod stepwise;
@@ -138,6 +139,9 @@ struct Attempt<'a> {
     all_rows: bool,
     /// Set when the connection saw something other than a database's answer: it is not reused.
     poisoned: AtomicBool,
+    /// The statements are this server's own fixed catalog reads: keep them prepared on the connection
+    /// ([`plans`]).
+    keep_prepared: bool,
 }
 
 /// Run `statements` in one transaction on a pooled connection, retrying the whole transaction on DSQL's
@@ -159,17 +163,40 @@ pub async fn run(
         emulate: db.emulates_dsql(),
         all_rows: false,
         poisoned: AtomicBool::new(false),
+        keep_prepared: false,
     };
     run_attempts(db, &attempt).await
 }
 
-/// [`run`] for the server's own catalog reads: every statement's rows are returned (in `all_rows`), in one round
-/// trip.
+/// [`run`] for reads whose every statement's rows are wanted (in `all_rows`), in one read-only transaction and
+/// one round trip.
 pub async fn run_all_rows(
     db: &Database,
     statements: &[Statement],
     limits: Limits,
     ctx: &ErrorContext<'_>,
+) -> Result<Outcome, ExecError> {
+    run_reads(db, statements, limits, ctx, false).await
+}
+
+/// [`run_all_rows`] for the server's own catalog reads, whose texts are fixed in this crate (values go as
+/// parameters): they are kept prepared on each connection ([`plans`]), so PostgreSQL plans them once per
+/// connection, not once per call. Never pass a text built from user input: the cache would grow with it.
+pub async fn run_catalog_reads(
+    db: &Database,
+    statements: &[Statement],
+    limits: Limits,
+    ctx: &ErrorContext<'_>,
+) -> Result<Outcome, ExecError> {
+    run_reads(db, statements, limits, ctx, true).await
+}
+
+async fn run_reads(
+    db: &Database,
+    statements: &[Statement],
+    limits: Limits,
+    ctx: &ErrorContext<'_>,
+    keep_prepared: bool,
 ) -> Result<Outcome, ExecError> {
     let attempt = Attempt {
         statements,
@@ -180,6 +207,7 @@ pub async fn run_all_rows(
         emulate: db.emulates_dsql(),
         all_rows: true,
         poisoned: AtomicBool::new(false),
+        keep_prepared,
     };
     run_attempts(db, &attempt).await
 }

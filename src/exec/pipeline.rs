@@ -18,14 +18,17 @@ use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::task::Poll;
 
+use deadpool_postgres::{ClientWrapper, StatementCache};
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use serde_json::Value;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{Kind, ToSql, Type};
 use tokio_postgres::{Client, Error};
 
 use super::batch::{self, Batch, BatchDone};
 use super::params::TextParam;
+use super::plans::{self, Kept};
 use super::rows::{Collected, Collector};
 use super::{Attempt, ExecError, Failure, Outcome, Statement, StatementReport, TxMode, local_dsql};
 
@@ -95,6 +98,8 @@ enum Step<'b> {
     Statement(usize, Result<StatementDone, Error>),
     Batch(&'b Batch, BatchDone),
     End(Result<(), Error>),
+    /// A catalog read's statement being kept on the connection ([`plans`]); not part of the transaction.
+    Kept(Result<tokio_postgres::Statement, Error>),
 }
 
 /// A statement's answer: what it did, or the error it stopped at with the position in its text.
@@ -103,8 +108,8 @@ enum Answer {
     Failed(Error, Option<u32>),
 }
 
-pub(super) async fn attempt(client: &Client, a: &Attempt<'_>) -> Result<Outcome, Failure> {
-    let done = send(client, a, true).await?;
+pub(super) async fn attempt(client: &ClientWrapper, a: &Attempt<'_>) -> Result<Outcome, Failure> {
+    let done = send(client, Some(&client.statement_cache), a, true).await?;
     Ok(super::outcome_from(client, done, a.all_rows).await)
 }
 
@@ -113,7 +118,7 @@ pub(super) async fn attempt(client: &Client, a: &Attempt<'_>) -> Result<Outcome,
 /// ROLLBACK) is the second round trip.
 pub(super) async fn attempt_then_commit(client: &Client, a: &Attempt<'_>) -> Result<Outcome, Failure> {
     let started = std::time::Instant::now();
-    let done = match send(client, a, false).await {
+    let done = match send(client, None, a, false).await {
         Ok(done) => done,
         Err(failure) => {
             // No end was sent with the statements: end the (aborted) transaction before the connection is reused.
@@ -151,8 +156,14 @@ pub(super) async fn attempt_then_commit(client: &Client, a: &Attempt<'_>) -> Res
 }
 
 /// Write BEGIN, the statements (runs of plain ones as batches) and (with `end`) the end of the transaction together;
-/// read every answer.
-async fn send(client: &Client, a: &Attempt<'_>, end_too: bool) -> Result<Vec<StatementDone>, Failure> {
+/// read every answer. With `cache`, the attempt's catalog reads ([`Attempt::keep_prepared`]) bind the statements
+/// kept on this connection, or start keeping them.
+async fn send(
+    client: &Client,
+    cache: Option<&StatementCache>,
+    a: &Attempt<'_>,
+    end_too: bool,
+) -> Result<Vec<StatementDone>, Failure> {
     if client.is_closed() {
         return Err(Failure::Retry(super::connection_lost(
             "the pooled connection had closed before anything was sent; nothing was committed".into(),
@@ -169,6 +180,22 @@ async fn send(client: &Client, a: &Attempt<'_>, end_too: bool) -> Result<Vec<Sta
         } else {
             None
         });
+    }
+    let mut keeping: Vec<BoxFuture<'_, Result<tokio_postgres::Statement, Error>>> = Vec::new();
+    let mut kept = vec![false; n];
+    if let Some(cache) = cache.filter(|_| a.keep_prepared) {
+        for (i, text) in texts.iter().enumerate() {
+            if prepared[i].is_some() {
+                continue;
+            }
+            match plans::keep(cache, client, text) {
+                Kept::Ready(statement) => {
+                    prepared[i] = Some(statement);
+                    kept[i] = true;
+                }
+                Kept::Preparing(future) => keeping.push(future),
+            }
+        }
     }
 
     let batches = batches(a, &texts, &prepared);
@@ -210,6 +237,9 @@ async fn send(client: &Client, a: &Attempt<'_>, end_too: bool) -> Result<Vec<Sta
     if end_too {
         steps.push(Box::pin(async { Step::End(client.batch_execute(a.mode.end()).await) }));
     }
+    for future in keeping {
+        steps.push(Box::pin(async move { Step::Kept(future.await) }));
+    }
 
     let mut begin = Ok(());
     let mut end = Ok(());
@@ -244,6 +274,9 @@ async fn send(client: &Client, a: &Attempt<'_>, end_too: bool) -> Result<Vec<Sta
                 }
             }
             Step::End(r) => end = r,
+            // Kept for the next call when it succeeded; a failure only means the next call tries again.
+            Step::Kept(Err(e)) => tracing::debug!("could not keep a catalog read prepared: {e}"),
+            Step::Kept(Ok(_)) => {}
         }
     }
     let failed = || {
@@ -280,6 +313,17 @@ async fn send(client: &Client, a: &Attempt<'_>, end_too: bool) -> Result<Vec<Sta
     // The first statement the database refused; the rest answered 25P02 (or, in its batch, never ran) and COMMIT
     // answered ROLLBACK.
     if let Some((i, e, position)) = failed().find(|(_, e, _)| !lost(e)) {
+        if kept[i]
+            && e.code() == Some(&SqlState::INVALID_SQL_STATEMENT_NAME)
+            && let Some(cache) = cache
+        {
+            // Something deallocated the kept statements (nothing we send does): forget them and read again,
+            // unnamed. Only catalog reads are kept, so nothing was changed.
+            cache.clear();
+            return Err(Failure::Retry(super::connection_lost(format!(
+                "a kept catalog read was gone from the session ({e}); reading again"
+            ))));
+        }
         return Err(super::statement_failure_at(e, &a.statements[i], i, a, position));
     }
     let lost_error = [&begin, &end]

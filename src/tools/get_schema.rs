@@ -240,7 +240,7 @@ pub async fn describe(env: &Env, table_name: &str) -> Result<Value, DescribeErro
         statement(INDEXES.to_string(), by_name),
     ];
     let ctx = ErrorContext { statement: None, allow_writes: false, tool: NAME };
-    let outcome = exec::run_all_rows(&db, &statements, env.settings.limits.unbounded_rows(), &ctx)
+    let outcome = exec::run_catalog_reads(&db, &statements, env.settings.limits.unbounded_rows(), &ctx)
         .await
         .map_err(|e| DescribeError::Failed(e.to_string()))?;
     let mut sets = outcome.all_rows.into_iter();
@@ -249,7 +249,7 @@ pub async fn describe(env: &Env, table_name: &str) -> Result<Value, DescribeErro
     let (candidates, columns) = split_relations(relation_columns);
     let Some(relation) = choose(&parts, &candidates, table_name)? else {
         let all = [statement(RELATIONS.to_string(), vec![])];
-        let outcome = exec::run_all_rows(&db, &all, env.settings.limits.unbounded_rows(), &ctx)
+        let outcome = exec::run_catalog_reads(&db, &all, env.settings.limits.unbounded_rows(), &ctx)
             .await
             .map_err(|e| DescribeError::Failed(e.to_string()))?;
         let relations = outcome.all_rows.into_iter().next().unwrap_or_default();

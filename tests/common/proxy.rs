@@ -22,6 +22,8 @@ pub struct Counters {
     pub connections: u64,
     /// Client `Sync` and `Query` messages.
     pub requests: u64,
+    /// Client `Parse` messages: a statement PostgreSQL parses and plans (a kept, prepared one is only bound).
+    pub parses: u64,
     /// Server `ReadyForQuery` messages.
     pub ready: u64,
     /// Times a client started sending again after the server had sent it something.
@@ -242,6 +244,7 @@ fn pump(
                         st.server_spoke_last[id] = false;
                     }
                     st.counters.requests += types.iter().filter(|t| matches!(t, b'S' | b'Q')).count() as u64;
+                    st.counters.parses += types.iter().filter(|t| **t == b'P').count() as u64;
                 }
                 Direction::ToClient => {
                     st.server_spoke_last[id] = true;
