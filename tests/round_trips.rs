@@ -373,3 +373,25 @@ fn get_schema_reads_again_when_its_kept_statements_were_deallocated() {
     assert_eq!(proxy.counters().parses - before.parses, 0, "kept again");
     assert_eq!(r["primary_key"], json!(["id"]));
 }
+
+/// `COPY … FROM STDIN` / `TO STDOUT` pass the checks (as in the Python server) but need a data stream a tool call
+/// does not have: refused before anything is sent, naming the statement and what to use instead. Sent, a COPY
+/// would wait for data that never comes and a write would end as "outcome unknown".
+#[test]
+fn copy_with_a_client_stream_is_refused_before_anything_is_sent() {
+    let pg = PgCluster::start_trusting();
+    pg.psql("CREATE TABLE rt_copy (id int PRIMARY KEY)");
+    let (proxy, mut s) = warm_server(&pg, &["--allow-writes"]);
+    let before = proxy.counters();
+    let msg = s.err("transact", json!({"sql_list": ["INSERT INTO rt_copy VALUES (1)", "COPY rt_copy FROM STDIN"]}));
+    assert!(msg.contains("statement 2 of 2 is a COPY"), "{msg}");
+    assert!(msg.contains("nothing was sent") && msg.contains("INSERT"), "{msg}");
+    assert!(!msg.contains("OUTCOME UNKNOWN"), "{msg}");
+    let msg = s.err("transact", json!({"sql_list": ["COPY (SELECT id FROM rt_copy) TO STDOUT"]}));
+    assert!(msg.contains("the statement is a COPY") && msg.contains("SELECT"), "{msg}");
+    assert_eq!(proxy.counters().requests, before.requests, "nothing reached the database");
+    assert_eq!(pg.psql("SELECT count(*) FROM rt_copy").trim(), "0");
+    // The connection is fine afterwards.
+    s.ok("transact", json!({"sql_list": ["INSERT INTO rt_copy VALUES (1)"]}));
+    assert_eq!(pg.psql("SELECT count(*) FROM rt_copy").trim(), "1");
+}

@@ -154,6 +154,9 @@ pub async fn run(
     ctx: &ErrorContext<'_>,
     on_statement_done: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Outcome, ExecError> {
+    if let Some(i) = statements.iter().position(|s| s.command == "COPY") {
+        return Err(ExecError::Input(copy_has_no_stream(i, statements.len())));
+    }
     let attempt = Attempt {
         statements,
         mode,
@@ -210,6 +213,22 @@ async fn run_reads(
         keep_prepared,
     };
     run_attempts(db, &attempt).await
+}
+
+/// Why a `COPY` that passed the checks is not sent. The checks let `COPY … FROM STDIN` / `TO STDOUT` through (the
+/// Python server's do too; the others, PROGRAM and server files, are refused there), but its data travels in a
+/// stream of its own on the connection that neither MCP nor this server carries. Sent, it would leave the
+/// connection waiting for data that never comes, and a write would end as "outcome unknown"; refused here,
+/// nothing is sent and the agent learns what works instead.
+fn copy_has_no_stream(i: usize, n: usize) -> String {
+    let which = if n == 1 { "the statement".to_string() } else { format!("statement {} of {n}", i + 1) };
+    format!(
+        "{which} is a COPY … FROM STDIN / TO STDOUT, which streams its rows over a data channel that a tool call \
+         does not have; nothing was sent. Read rows with SELECT (readonly_query); write them with INSERT … VALUES \
+         (transact, values bound with params_list; at most {} rows per transaction in DSQL), or run COPY from psql \
+         (\\copy) outside the agent.",
+        local_dsql::ROW_LIMIT
+    )
 }
 
 async fn run_attempts(db: &Database, attempt: &Attempt<'_>) -> Result<Outcome, ExecError> {
