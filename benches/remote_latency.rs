@@ -348,6 +348,44 @@ impl Backend {
     }
 }
 
+/// `readonly_query SELECT 1` against raw tokio-postgres, **interleaved**: each of our calls is followed at once by a
+/// raw `SELECT 1` and a raw `BEGIN READ ONLY`, `SELECT 1`, `ROLLBACK` on a connection of the same kind (TLS, direct),
+/// so all three see the same machine from moment to moment (measured one after the other, the medians of this 2-core
+/// machine drift by ±50% between runs). Returns the medians of: ours; raw `SELECT 1`; raw three requests; and of the
+/// paired differences ours − raw `SELECT 1` and ours − raw three requests.
+fn interleaved_select_1(pg: &PgCluster, port: u16, runs: usize) -> [Duration; 5] {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let client = rt.block_on(async {
+        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config(pg));
+        let mut cfg = tokio_postgres::Config::new();
+        cfg.host(DSQL_NAME).hostaddr("127.0.0.1".parse().unwrap()).port(port).user("postgres").dbname("postgres");
+        cfg.ssl_mode(tokio_postgres::config::SslMode::Require);
+        let (client, conn) = cfg.connect(tls).await.expect("raw connect");
+        tokio::spawn(conn);
+        client
+    });
+    let mut ours_client = Client::start(&mut ours(pg, port)());
+    let select_1 = json!({"sql": "SELECT 1"});
+    ours_client.call("readonly_query", &select_1);
+    let (mut ours, mut single, mut three, mut gap_single, mut gap_three) = Default::default();
+    let push = |v: &mut Vec<Duration>, d| v.push(d);
+    for _ in 0..runs {
+        let o = ours_client.call("readonly_query", &select_1);
+        let s = rt.block_on(async {
+            let t = Instant::now();
+            client.query_typed("SELECT 1", &[]).await.unwrap();
+            t.elapsed()
+        });
+        let w = rt.block_on(read_only_select_1(&client));
+        push(&mut ours, o);
+        push(&mut single, s);
+        push(&mut three, w);
+        push(&mut gap_single, o.saturating_sub(s));
+        push(&mut gap_three, o.saturating_sub(w));
+    }
+    [median(ours), median(single), median(three), median(gap_single), median(gap_three)]
+}
+
 /// `BEGIN READ ONLY`, `SELECT 1` and `ROLLBACK` pipelined, as the server sends `readonly_query`; how long it took.
 async fn read_only_select_1(client: &tokio_postgres::Client) -> Duration {
     let t = Instant::now();
@@ -501,5 +539,17 @@ fn main() {
          50 INSERTs, `COMMIT` {}",
         ms(&one_sync[0]),
         ms(&one_sync[1])
+    );
+    let [ours, single, three, gap_single, gap_three] = interleaved_select_1(&pg, pg.port, runs * 10);
+    println!(
+        "\nInterleaved, {} rounds (ours, then raw at once, same kind of connection, direct): `readonly_query SELECT 1` \
+         {}; raw `SELECT 1` {}; raw `BEGIN READ ONLY`, `SELECT 1`, `ROLLBACK` {}. Median of the paired differences: \
+         ours − raw `SELECT 1` {}; ours − raw three requests {}",
+        runs * 10,
+        ms(&ours),
+        ms(&single),
+        ms(&three),
+        ms(&gap_single),
+        ms(&gap_three)
     );
 }
