@@ -395,3 +395,28 @@ fn copy_with_a_client_stream_is_refused_before_anything_is_sent() {
     s.ok("transact", json!({"sql_list": ["INSERT INTO rt_copy VALUES (1)"]}));
     assert_eq!(pg.psql("SELECT count(*) FROM rt_copy").trim(), "1");
 }
+
+/// The schema resources' catalog reads (the table list, and the names completion offers on every keystroke) are
+/// kept prepared too: parsed once per connection, then only bound, one round trip each.
+#[test]
+fn schema_resource_reads_are_parsed_once_per_connection() {
+    let pg = PgCluster::start_trusting();
+    pg.psql("CREATE TABLE rt_listed (id int PRIMARY KEY)");
+    let (proxy, mut s) = warm_server(&pg, &[]);
+    let complete = json!({"ref": {"type": "ref/resource", "uri": "dsql://schema/{table}"},
+                          "argument": {"name": "table", "value": "rt_l"}});
+    for (method, params, contains) in [
+        ("resources/read", json!({"uri": "dsql://schema"}), "rt_listed"),
+        ("completion/complete", complete, "rt_listed"),
+    ] {
+        for (round, parses, requests) in [(1, 2, 3 + 1), (2, 0, 3), (3, 0, 3)] {
+            let before = proxy.counters();
+            let r = s.request(method, params.clone());
+            assert!(r["result"].to_string().contains(contains), "{method} round {round}: {r}");
+            let after = proxy.counters();
+            assert_eq!(after.parses - before.parses, parses, "{method} round {round}: Parse messages");
+            assert_eq!(after.requests - before.requests, requests, "{method} round {round}: requests");
+            assert_eq!(after.turns - before.turns, 1, "{method} round {round}: one round trip");
+        }
+    }
+}

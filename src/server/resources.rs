@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 
 use crate::config::Target;
 use crate::exec::cancel::{self, CancellationToken};
-use crate::exec::{self, ErrorContext, Statement, TxMode};
+use crate::exec::{self, ErrorContext, Statement};
 use crate::tools::Env;
 use crate::tools::get_schema::{self, DescribeError, relation_kind_sql};
 
@@ -125,15 +125,17 @@ async fn tables(env: &Env) -> Result<Value, McpError> {
     Ok(json!({"tables": rows}))
 }
 
-/// Rows of one catalog query, in a read-only transaction (one round trip).
-async fn catalog(env: &Env, sql: &str) -> Result<Vec<Map<String, Value>>, McpError> {
+/// Rows of one of our catalog queries, in a read-only transaction (one round trip). The text is fixed in the crate
+/// (`'static`), so it is kept prepared on the connection like `get_schema`'s reads: completion asks on every
+/// keystroke.
+async fn catalog(env: &Env, sql: &'static str) -> Result<Vec<Map<String, Value>>, McpError> {
     let db = env.database().await.map_err(|e| McpError::internal_error(e, None))?;
     let st = [Statement { text: sql.to_string(), command: "SELECT".into(), params: Vec::new(), quota: Vec::new() }];
     let ctx = ErrorContext { statement: None, allow_writes: false, tool: WHO };
-    let outcome = exec::run(&db, &st, TxMode::ReadOnly, env.settings.limits.unbounded_rows(), &ctx, &|_, _| {})
+    let outcome = exec::run_catalog_reads(&db, &st, env.settings.limits.unbounded_rows(), &ctx)
         .await
         .map_err(|e| McpError::internal_error(e.to_string(), None))?;
-    Ok(outcome.rows)
+    Ok(outcome.all_rows.into_iter().next().unwrap_or_default())
 }
 
 /// `completion/complete`: for the template's `table` argument, the relation names starting with the typed text
