@@ -61,7 +61,11 @@ pub async fn call(args: Option<Map<String, Value>>, version: sql::DsqlVersion) -
         ));
     }
     let dialect = args.dialect.unwrap_or_else(|| "postgres".into());
-    // Linting a large migration is CPU work: keep it off the async workers.
+    if args.sql.len() < sql::lint::INLINE_BYTES {
+        // Under a millisecond of work: a hand-off to a blocking thread would cost more than it saves.
+        return sql::lint::run_at(&args.sql, args.fix, &dialect, version);
+    }
+    // Linting a large migration is CPU work: keep it off the server's one thread.
     tokio::task::spawn_blocking(move || sql::lint::run_at(&args.sql, args.fix, &dialect, version))
         .await
         .map_err(|e| format!("dsql_lint failed internally: {e}"))?
