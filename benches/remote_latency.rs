@@ -181,6 +181,18 @@ fn measure(label: &str, mut command: impl FnMut() -> Command, runs: usize, offse
     out
 }
 
+/// A raw tokio-postgres connection of the kind the server opens in DSQL mode (TLS verified against the test CA,
+/// `--hostaddr`), driven by a task on the current runtime.
+async fn raw_connect(pg: &PgCluster, port: u16) -> tokio_postgres::Client {
+    let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config(pg));
+    let mut cfg = tokio_postgres::Config::new();
+    cfg.host(DSQL_NAME).hostaddr("127.0.0.1".parse().unwrap()).port(port).user("postgres").dbname("postgres");
+    cfg.ssl_mode(tokio_postgres::config::SslMode::Require);
+    let (client, conn) = cfg.connect(tls).await.expect("raw connect");
+    tokio::spawn(conn);
+    client
+}
+
 /// What the database and the network cost without our server: medians of raw tokio-postgres calls (a current-thread
 /// runtime, requests pipelined the way the server sends them) on the same kind of connection. Returns, in order:
 /// `SELECT 1` alone; `BEGIN READ ONLY`, `SELECT 1`, `ROLLBACK`; `BEGIN`, 50 INSERTs, `COMMIT`; the second after
@@ -188,12 +200,7 @@ fn measure(label: &str, mut command: impl FnMut() -> Command, runs: usize, offse
 fn raw_floors(pg: &PgCluster, port: u16, runs: usize, offset: usize) -> [Duration; 4] {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config(pg));
-        let mut cfg = tokio_postgres::Config::new();
-        cfg.host(DSQL_NAME).hostaddr("127.0.0.1".parse().unwrap()).port(port).user("postgres").dbname("postgres");
-        cfg.ssl_mode(tokio_postgres::config::SslMode::Require);
-        let (client, conn) = cfg.connect(tls).await.expect("raw connect");
-        tokio::spawn(conn);
+        let client = raw_connect(pg, port).await;
         let client = &client;
         let mut single = Vec::new();
         let mut wrapped = Vec::new();
@@ -355,20 +362,11 @@ impl Backend {
 /// paired differences ours − raw `SELECT 1` and ours − raw three requests.
 fn interleaved_select_1(pg: &PgCluster, port: u16, runs: usize) -> [Duration; 5] {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let client = rt.block_on(async {
-        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config(pg));
-        let mut cfg = tokio_postgres::Config::new();
-        cfg.host(DSQL_NAME).hostaddr("127.0.0.1".parse().unwrap()).port(port).user("postgres").dbname("postgres");
-        cfg.ssl_mode(tokio_postgres::config::SslMode::Require);
-        let (client, conn) = cfg.connect(tls).await.expect("raw connect");
-        tokio::spawn(conn);
-        client
-    });
+    let client = rt.block_on(raw_connect(pg, port));
     let mut ours_client = Client::start(&mut ours(pg, port)());
     let select_1 = json!({"sql": "SELECT 1"});
     ours_client.call("readonly_query", &select_1);
-    let (mut ours, mut single, mut three, mut gap_single, mut gap_three) = Default::default();
-    let push = |v: &mut Vec<Duration>, d| v.push(d);
+    let [mut ours, mut single, mut three, mut gap_single, mut gap_three]: [Vec<Duration>; 5] = Default::default();
     for _ in 0..runs {
         let o = ours_client.call("readonly_query", &select_1);
         let s = rt.block_on(async {
@@ -377,11 +375,11 @@ fn interleaved_select_1(pg: &PgCluster, port: u16, runs: usize) -> [Duration; 5]
             t.elapsed()
         });
         let w = rt.block_on(read_only_select_1(&client));
-        push(&mut ours, o);
-        push(&mut single, s);
-        push(&mut three, w);
-        push(&mut gap_single, o.saturating_sub(s));
-        push(&mut gap_three, o.saturating_sub(w));
+        ours.push(o);
+        single.push(s);
+        three.push(w);
+        gap_single.push(o.saturating_sub(s));
+        gap_three.push(o.saturating_sub(w));
     }
     [median(ours), median(single), median(three), median(gap_single), median(gap_three)]
 }

@@ -52,13 +52,7 @@ fn main() {
     let mut init = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();
-        let mut child = Command::new(bin)
-            .env("AURORA_DSQL_MCP_LOG", "error")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn");
+        let mut child = spawn(bin);
         let mut stdin = child.stdin.take().unwrap();
         writeln!(stdin, r#"{{"jsonrpc":"2.0","id":1,"method":"initialize","params":{{"protocolVersion":"2025-06-18","capabilities":{{}},"clientInfo":{{"name":"bench","version":"0"}}}}}}"#).unwrap();
         let mut line = String::new();
@@ -72,16 +66,21 @@ fn main() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Warm calls that need no database, back to back on one server: a JSON-RPC `ping` (the MCP hop alone) and
-/// `dsql_lint` on `SELECT 1` (a small input, linted on the server's own thread), interleaved.
-fn calls_without_a_database(bin: &str) {
-    let mut child = Command::new(bin)
+/// The server with no database, its stdin and stdout piped, logging errors only.
+fn spawn(bin: &str) -> std::process::Child {
+    Command::new(bin)
         .env("AURORA_DSQL_MCP_LOG", "error")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("spawn");
+        .expect("spawn")
+}
+
+/// Warm calls that need no database, back to back on one server: a JSON-RPC `ping` (the MCP hop alone) and
+/// `dsql_lint` on `SELECT 1` (a small input, linted on the server's own thread), interleaved.
+fn calls_without_a_database(bin: &str) {
+    let mut child = spawn(bin);
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();

@@ -144,6 +144,30 @@ struct Attempt<'a> {
     keep_prepared: bool,
 }
 
+impl<'a> Attempt<'a> {
+    /// An attempt that returns the last statement's rows and keeps nothing prepared.
+    fn new(
+        db: &Database,
+        statements: &'a [Statement],
+        mode: TxMode,
+        limits: Limits,
+        ctx: &'a ErrorContext<'a>,
+        on_statement_done: &'a (dyn Fn(usize, usize) + Sync),
+    ) -> Attempt<'a> {
+        Attempt {
+            statements,
+            mode,
+            limits,
+            ctx,
+            on_statement_done,
+            emulate: db.emulates_dsql(),
+            all_rows: false,
+            poisoned: AtomicBool::new(false),
+            keep_prepared: false,
+        }
+    }
+}
+
 /// Run `statements` in one transaction on a pooled connection, retrying the whole transaction on DSQL's
 /// optimistic conflicts (`40001`) within the call's budget.
 pub async fn run(
@@ -157,18 +181,7 @@ pub async fn run(
     if let Some(i) = statements.iter().position(|s| s.command == "COPY") {
         return Err(ExecError::Input(copy_has_no_stream(i, statements.len())));
     }
-    let attempt = Attempt {
-        statements,
-        mode,
-        limits,
-        ctx,
-        on_statement_done,
-        emulate: db.emulates_dsql(),
-        all_rows: false,
-        poisoned: AtomicBool::new(false),
-        keep_prepared: false,
-    };
-    run_attempts(db, &attempt).await
+    run_attempts(db, &Attempt::new(db, statements, mode, limits, ctx, on_statement_done)).await
 }
 
 /// [`run`] for reads whose every statement's rows are wanted (in `all_rows`), in one read-only transaction and
@@ -202,15 +215,9 @@ async fn run_reads(
     keep_prepared: bool,
 ) -> Result<Outcome, ExecError> {
     let attempt = Attempt {
-        statements,
-        mode: TxMode::ReadOnly,
-        limits,
-        ctx,
-        on_statement_done: &|_, _| {},
-        emulate: db.emulates_dsql(),
         all_rows: true,
-        poisoned: AtomicBool::new(false),
         keep_prepared,
+        ..Attempt::new(db, statements, TxMode::ReadOnly, limits, ctx, &|_, _| {})
     };
     run_attempts(db, &attempt).await
 }
