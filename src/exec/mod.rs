@@ -9,6 +9,7 @@
 
 mod batch;
 pub mod cancel;
+pub mod deadline;
 pub mod encode;
 pub mod errors;
 pub mod local_dsql;
@@ -28,6 +29,7 @@ use serde_json::{Map, Value};
 use tokio_postgres::types::ToSql;
 
 use crate::pool::Database;
+use deadline::Deadline;
 pub use errors::{ErrorContext, ExecError};
 use params::BinaryParam;
 pub use rows::{Limit, type_name};
@@ -240,11 +242,23 @@ fn copy_has_no_stream(i: usize, n: usize) -> String {
 
 async fn run_attempts(db: &Database, attempt: &Attempt<'_>) -> Result<Outcome, ExecError> {
     let started = Instant::now();
-    let deadline = tokio::time::Instant::now() + attempt.limits.timeout;
+    let mut deadline = Deadline::new(tokio::time::Instant::now() + attempt.limits.timeout);
     let stop = cancel::current();
+    let result = attempts(db, attempt, &mut deadline, stop.as_ref(), started).await;
+    deadline::keep(deadline);
+    result
+}
+
+async fn attempts(
+    db: &Database,
+    attempt: &Attempt<'_>,
+    deadline: &mut Deadline,
+    stop: Option<&cancel::CancellationToken>,
+    started: Instant,
+) -> Result<Outcome, ExecError> {
     let mut tries = 1u32;
     loop {
-        let failure = match attempt_once(db, attempt, deadline, stop.as_ref()).await {
+        let failure = match attempt_once(db, attempt, deadline, stop).await {
             Ok(mut outcome) => {
                 outcome.attempts = tries;
                 if tries > 1 {
@@ -265,7 +279,7 @@ async fn run_attempts(db: &Database, attempt: &Attempt<'_>) -> Result<Outcome, E
             return Err(exhausted("--max-retries reached"));
         }
         let wait = retry::backoff(tries + 1);
-        if tokio::time::Instant::now() + wait >= deadline {
+        if tokio::time::Instant::now() + wait >= deadline.at() {
             return Err(exhausted("the call's --statement-timeout budget ran out"));
         }
         tracing::info!(
@@ -275,7 +289,7 @@ async fn run_attempts(db: &Database, attempt: &Attempt<'_>) -> Result<Outcome, E
         );
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = cancel::stopped(stop.as_ref()) => return Err(ExecError::Cancelled),
+            _ = cancel::stopped(stop) => return Err(ExecError::Cancelled),
         }
         tries += 1;
     }
@@ -294,13 +308,15 @@ fn failure_clone(e: &ExecError) -> ExecError {
 async fn attempt_once(
     db: &Database,
     attempt: &Attempt<'_>,
-    deadline: tokio::time::Instant,
+    deadline: &mut Deadline,
     stop: Option<&cancel::CancellationToken>,
 ) -> Result<Outcome, Failure> {
     let timeout = || ExecError::Timeout { secs: attempt.limits.timeout.as_secs() };
     let client = tokio::select! {
+        // An idle pooled connection is ready at once: take it without registering the timer.
+        biased;
         got = db.get() => got.map_err(|e| Failure::Final(ExecError::Connect(e)))?,
-        _ = tokio::time::sleep_until(deadline) => return Err(Failure::Final(timeout())),
+        _ = deadline.reached() => return Err(Failure::Final(timeout())),
         _ = cancel::stopped(stop) => return Err(Failure::Final(ExecError::Cancelled)),
     };
     let cancel_token = client.cancel_token();
@@ -322,7 +338,7 @@ async fn attempt_once(
         tokio::pin!(work);
         let interrupted = tokio::select! {
             result = &mut work => Ok(result),
-            _ = tokio::time::sleep_until(deadline) => Err(timeout()),
+            _ = deadline.reached() => Err(timeout()),
             _ = cancel::stopped(stop) => Err(ExecError::Cancelled),
         };
         match interrupted {

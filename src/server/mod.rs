@@ -283,15 +283,20 @@ impl ServerHandler for DsqlServer {
         let started = std::time::Instant::now();
         // The call stops when the client cancels it (notifications/cancelled) or goes away (EOF on stdin).
         let stop = self.env.stopping.child_token();
-        let link = {
-            let (request, stop) = (context.ct.clone(), stop.clone());
-            tokio::spawn(async move {
-                request.cancelled().await;
+        // The client's cancel is passed on to `stop` while the call runs on; the call itself decides how to end
+        // (a statement is cancelled in the database and its transaction driven to its end). Watched here, in the
+        // call's own task: no task spawned per call. Boxed: the call's state machine is large (~9 KB) and rmcp
+        // moves this future when it spawns the request's task.
+        let work = crate::exec::cancel::scope(stop.clone(), Box::pin(self.dispatch(&name, request, &context)));
+        tokio::pin!(work);
+        let result = tokio::select! {
+            biased;
+            result = &mut work => result,
+            _ = context.ct.cancelled() => {
                 stop.cancel();
-            })
+                work.await
+            }
         };
-        let result = crate::exec::cancel::scope(stop.clone(), self.dispatch(&name, request, &context)).await;
-        link.abort();
         if stop.is_cancelled() && !self.env.stopping.is_cancelled() {
             // MCP: no response to a cancelled request (rmcp drops it); say on stderr what became of it.
             tracing::info!(tool = %name, ok = result.is_ok(), "call cancelled by the client");

@@ -11,6 +11,7 @@
 // a Finding is a handful of Strings, and boxing it would only make every caller dereference.
 #![allow(clippy::result_large_err)]
 
+mod cache;
 mod classify;
 mod destructive;
 mod dsql;
@@ -36,6 +37,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
 
+pub use cache::CheckCache;
 pub use classify::StatementClass;
 pub use destructive::{Destruction, destruction};
 pub use finding::{Finding, Severity};
@@ -90,7 +92,7 @@ pub struct Policy {
 }
 
 /// Which MCP tool is calling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Tool {
     ReadonlyQuery,
     Transact,

@@ -106,11 +106,19 @@ pub struct Env {
     /// Cancelled when the client goes away (EOF on stdin): every running call stops its statement.
     pub stopping: crate::exec::cancel::CancellationToken,
     db: tokio::sync::Mutex<Option<Arc<Database>>>,
+    /// Statements checked before (the policy is this server's, fixed for the process).
+    checked: crate::sql::CheckCache,
 }
 
 impl Env {
     pub fn new(settings: Settings, knowledge: Option<crate::docs::remote::KnowledgeServer>) -> Env {
-        Env { settings, knowledge, stopping: Default::default(), db: tokio::sync::Mutex::new(None) }
+        Env {
+            settings,
+            knowledge,
+            stopping: Default::default(),
+            db: tokio::sync::Mutex::new(None),
+            checked: Default::default(),
+        }
     }
 
     /// The database, connected on first use. A failure is not remembered: the next call tries again (the user may
@@ -120,7 +128,8 @@ impl Env {
         if let Some(db) = slot.as_ref() {
             return Ok(db.clone());
         }
-        let db = Arc::new(self.open().await?);
+        // Boxed: opening (a sandbox, a TLS pool) is a large state machine that every call would otherwise carry.
+        let db = Arc::new(Box::pin(self.open()).await?);
         *slot = Some(db.clone());
         Ok(db)
     }
@@ -209,7 +218,7 @@ pub async fn check_then_connect(
         Some(db) => tenant_tables(env, db).await?,
         None => None,
     };
-    let checked = check_statements(tool, inputs, transact::policy(env), tenant).await?;
+    let checked = check_statements(&env.checked, tool, inputs, transact::policy(env), tenant).await?;
     let db = match early_db {
         Some(db) => db,
         None => env.database().await?,
@@ -223,6 +232,7 @@ pub async fn check_then_connect(
 const CHECK_OFF_THREAD_BYTES: usize = 64 * 1024;
 
 async fn check_statements(
+    cache: &crate::sql::CheckCache,
     tool: crate::sql::Tool,
     inputs: &[crate::sql::StatementInput<'_>],
     policy: crate::sql::Policy,
@@ -230,7 +240,16 @@ async fn check_statements(
 ) -> Result<crate::sql::Checked, String> {
     let size: usize = inputs.iter().map(|i| i.sql.len()).sum();
     if size < CHECK_OFF_THREAD_BYTES {
-        return crate::sql::check(tool, inputs, &policy, tenant.as_ref()).map_err(|f| f.to_string());
+        // With tenant scoping the verdict also depends on the database's tables: never reused.
+        let reusable = tenant.is_none();
+        if reusable && let Some(checked) = cache.get(tool, inputs) {
+            return Ok(checked);
+        }
+        let checked = crate::sql::check(tool, inputs, &policy, tenant.as_ref()).map_err(|f| f.to_string())?;
+        if reusable {
+            cache.put(tool, inputs, &checked);
+        }
+        return Ok(checked);
     }
     let owned: Vec<(String, Option<usize>)> = inputs.iter().map(|i| (i.sql.to_string(), i.param_count)).collect();
     tokio::task::spawn_blocking(move || {
