@@ -1,124 +1,219 @@
-//! The stdio transport, with one addition to rmcp's: a line that is not JSON gets a JSON-RPC parse error (-32700)
-//! back instead of silence, and the session goes on. Every message is written to stdout as one whole line, so
-//! injected errors never interleave with rmcp's output.
+//! The stdio transport: JSON-RPC messages one per line, read from stdin and written to stdout, given to rmcp as
+//! a [`Transport`]. Beyond rmcp's own line transport: a line that is not JSON gets a JSON-RPC parse error (-32700)
+//! back instead of silence, JSON that is not a message gets an invalid-request error (-32600), and the session
+//! goes on. Every message is written to stdout as one whole line under one lock, so an error reply never
+//! interleaves with rmcp's output.
+//!
+//! Each message is parsed once, straight into rmcp's message type, and written straight to stdout: no copy through
+//! an in-memory pipe and no task hop per message (an earlier version pumped lines through `tokio::io::duplex`
+//! pipes: two more task wake-ups and a second JSON parse per request).
+
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+
+use rmcp::RoleServer;
+use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
+use rmcp::transport::Transport;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::Mutex;
+use tokio::task::JoinSet;
 
 use crate::exec::cancel::CancellationToken;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, DuplexStream};
 
 /// The largest line accepted (rmcp's own default limit).
 const MAX_LINE: usize = 16 * 1024 * 1024;
 
-/// Start the stdin/stdout pumps; returns the (reader, writer) pair to hand to rmcp's `serve`. When stdin and stdout
-/// are pipes (as MCP clients start servers), they are read and written on the IO reactor, not through Tokio's
-/// blocking thread pool: no thread hand-off per message, and a pending read can be dropped.
-pub fn transport() -> (DuplexStream, DuplexStream) {
+/// The server's side of stdin/stdout. When they are pipes (as MCP clients start servers), they are read and
+/// written on the IO reactor, not through Tokio's blocking thread pool: no thread hand-off per message, and a
+/// pending read can be dropped.
+pub fn transport() -> Lines<impl AsyncRead + Unpin + Send, impl AsyncWrite + Unpin + Send + 'static> {
     let (stdin, stdout) = rmcp::transport::stdio_pipes();
-    pumps(stdin, stdout)
+    Lines::new(stdin, stdout, None)
 }
 
 /// [`transport`], cancelling `input_closed` as soon as stdin ends, so running calls are stopped in the database
 /// before the server exits (rmcp itself would wait for them).
-pub fn transport_watching(input_closed: CancellationToken) -> (DuplexStream, DuplexStream) {
+pub fn transport_watching(
+    input_closed: CancellationToken,
+) -> Lines<impl AsyncRead + Unpin + Send, impl AsyncWrite + Unpin + Send + 'static> {
     let (stdin, stdout) = rmcp::transport::stdio_pipes();
-    pumps_watching(stdin, stdout, Some(input_closed))
+    Lines::new(stdin, stdout, Some(input_closed))
 }
 
-/// The same pumps over any byte streams (tests use pipes).
-pub fn pumps<I, O>(input: I, output: O) -> (DuplexStream, DuplexStream)
+/// The same transport over any byte streams (`call` and tests use in-memory pipes).
+pub fn pumps<I, O>(input: I, output: O) -> Lines<I, O>
 where
-    I: AsyncRead + Unpin + Send + 'static,
+    I: AsyncRead + Unpin + Send,
     O: AsyncWrite + Unpin + Send + 'static,
 {
-    pumps_watching(input, output, None)
+    Lines::new(input, output, None)
 }
 
-fn pumps_watching<I, O>(input: I, output: O, input_closed: Option<CancellationToken>) -> (DuplexStream, DuplexStream)
+/// Newline-delimited JSON-RPC over a byte stream pair.
+pub struct Lines<I, O> {
+    input: BufReader<I>,
+    /// The line being read. Kept across calls of [`Transport::receive`]: rmcp drops a pending receive whenever
+    /// another event comes first, and the bytes read so far must not be lost.
+    line: Vec<u8>,
+    /// Skipping the rest of a line longer than [`MAX_LINE`].
+    discarding: bool,
+    output: Arc<Mutex<O>>,
+    /// Error replies to lines that were not messages, each written whole by its own task (a dropped receive
+    /// must not cut a line short); awaited on close.
+    replies: JoinSet<()>,
+    input_closed: Option<CancellationToken>,
+}
+
+/// What the input holds next.
+enum Next {
+    Line,
+    TooLong,
+    End,
+}
+
+impl<I, O> Lines<I, O>
 where
-    I: AsyncRead + Unpin + Send + 'static,
+    I: AsyncRead + Unpin + Send,
     O: AsyncWrite + Unpin + Send + 'static,
 {
-    let (to_rmcp, rmcp_reads) = tokio::io::duplex(1 << 16);
-    let (rmcp_writes, from_rmcp) = tokio::io::duplex(1 << 16);
-    let (errors_tx, errors_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-    tokio::spawn(async move {
-        read_input(input, to_rmcp, errors_tx).await;
-        if let Some(token) = input_closed {
-            token.cancel();
-        }
-    });
-    tokio::spawn(write_output(from_rmcp, output, errors_rx));
-    (rmcp_reads, rmcp_writes)
-}
-
-async fn read_input<I: AsyncRead + Unpin>(
-    input: I,
-    mut to_rmcp: DuplexStream,
-    errors: tokio::sync::mpsc::UnboundedSender<String>,
-) {
-    let mut reader = BufReader::new(input);
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        let n = match (&mut reader).take(MAX_LINE as u64 + 1).read_until(b'\n', &mut line).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        if n > MAX_LINE && !line.ends_with(b"\n") {
-            // Skip the rest of the oversized line, then report it.
-            let mut rest = Vec::new();
-            let _ = reader.read_until(b'\n', &mut rest).await;
-            let _ = errors.send(parse_error(&format!("message longer than {MAX_LINE} bytes")));
-            continue;
-        }
-        let body = trim_ascii(&line);
-        if body.is_empty() {
-            continue;
-        }
-        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
-            let _ = errors.send(parse_error(&e.to_string()));
-            continue;
-        }
-        if to_rmcp.write_all(body).await.is_err() || to_rmcp.write_all(b"\n").await.is_err() {
-            break;
+    fn new(input: I, output: O, input_closed: Option<CancellationToken>) -> Lines<I, O> {
+        Lines {
+            input: BufReader::new(input),
+            line: Vec::new(),
+            discarding: false,
+            output: Arc::new(Mutex::new(output)),
+            replies: JoinSet::new(),
+            input_closed,
         }
     }
-    // Dropping `to_rmcp` tells rmcp the input ended.
-}
 
-async fn write_output<O: AsyncWrite + Unpin>(
-    from_rmcp: DuplexStream,
-    mut output: O,
-    mut errors: tokio::sync::mpsc::UnboundedReceiver<String>,
-) {
-    let mut lines = BufReader::new(from_rmcp);
-    let mut line = Vec::new();
-    let mut errors_open = true;
-    loop {
-        line.clear();
-        tokio::select! {
-            read = lines.read_until(b'\n', &mut line) => {
-                match read {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {
-                        if output.write_all(&line).await.is_err() || output.flush().await.is_err() {
-                            break;
-                        }
-                    }
-                }
+    /// Read up to the end of the next line into `self.line`. Cancel-safe: bytes are taken from the reader's buffer
+    /// only into `self.line`, with no await in between.
+    async fn next_line(&mut self) -> Next {
+        loop {
+            let buf = match self.input.fill_buf().await {
+                Ok(buf) => buf,
+                Err(_) => return Next::End,
+            };
+            if buf.is_empty() {
+                // End of input: a last line without its newline still counts.
+                return if self.line.is_empty() || self.discarding { Next::End } else { Next::Line };
             }
-            err = errors.recv(), if errors_open => {
-                match err {
-                    Some(msg) => {
-                        if output.write_all(msg.as_bytes()).await.is_err() || output.flush().await.is_err() {
-                            break;
-                        }
-                    }
-                    None => errors_open = false,
+            let (taken, complete) = match buf.iter().position(|b| *b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (buf.len(), false),
+            };
+            if !self.discarding {
+                self.line.extend_from_slice(&buf[..taken]);
+            }
+            self.input.consume(taken);
+            if !self.discarding && self.line.len() > MAX_LINE {
+                self.discarding = true;
+                self.line.clear();
+            }
+            if complete {
+                if self.discarding {
+                    self.discarding = false;
+                    return Next::TooLong;
                 }
+                return Next::Line;
             }
         }
     }
-    let _ = output.flush().await;
+
+    /// Write `reply` (one line) in a task of its own.
+    fn reply(&mut self, reply: String) {
+        let output = self.output.clone();
+        self.replies.spawn(async move {
+            let _ = write_line(&output, reply.as_bytes()).await;
+        });
+    }
+}
+
+impl<I, O> Transport<RoleServer> for Lines<I, O>
+where
+    I: AsyncRead + Unpin + Send,
+    O: AsyncWrite + Unpin + Send + 'static,
+{
+    type Error = io::Error;
+
+    fn send(&mut self, item: TxJsonRpcMessage<RoleServer>) -> impl Future<Output = io::Result<()>> + Send + 'static {
+        // Encoded now, so the future holds bytes, not the message.
+        let line = serde_json::to_vec(&item).map_err(io::Error::other);
+        let output = self.output.clone();
+        async move {
+            let mut line = line?;
+            line.push(b'\n');
+            write_line(&output, &line).await
+        }
+    }
+
+    async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleServer>> {
+        loop {
+            match self.next_line().await {
+                Next::End => {
+                    if let Some(token) = &self.input_closed {
+                        token.cancel();
+                    }
+                    return None;
+                }
+                Next::TooLong => {
+                    self.reply(parse_error(&format!("message longer than {MAX_LINE} bytes")));
+                    continue;
+                }
+                Next::Line => {}
+            }
+            let parsed = parse(&self.line);
+            self.line.clear();
+            match parsed {
+                Parsed::Message(message) => return Some(*message),
+                Parsed::Blank | Parsed::Ignored => {}
+                Parsed::Reply(reply) => self.reply(reply),
+            }
+        }
+    }
+
+    async fn close(&mut self) -> io::Result<()> {
+        while self.replies.join_next().await.is_some() {}
+        self.output.lock().await.flush().await
+    }
+}
+
+async fn write_line<O: AsyncWrite + Unpin>(output: &Mutex<O>, line: &[u8]) -> io::Result<()> {
+    let mut out = output.lock().await;
+    out.write_all(line).await?;
+    out.flush().await
+}
+
+enum Parsed {
+    Message(Box<RxJsonRpcMessage<RoleServer>>),
+    Blank,
+    /// Valid JSON but not a message, without an id: a notification nobody can be told about (rmcp does the same).
+    Ignored,
+    Reply(String),
+}
+
+fn parse(line: &[u8]) -> Parsed {
+    let body = trim_ascii(line);
+    let body = body.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(body);
+    if body.is_empty() {
+        return Parsed::Blank;
+    }
+    match serde_json::from_slice::<RxJsonRpcMessage<RoleServer>>(body) {
+        Ok(message) => Parsed::Message(Box::new(message)),
+        Err(e) if matches!(e.classify(), serde_json::error::Category::Data) => {
+            let id = serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| v.get("id").cloned())
+                .filter(|id| id.is_string() || id.is_number());
+            match id {
+                None => Parsed::Ignored,
+                Some(id) => Parsed::Reply(invalid_request(id, &e.to_string())),
+            }
+        }
+        Err(e) => Parsed::Reply(parse_error(&e.to_string())),
+    }
 }
 
 fn parse_error(detail: &str) -> String {
@@ -126,6 +221,15 @@ fn parse_error(detail: &str) -> String {
         "jsonrpc": "2.0",
         "id": null,
         "error": {"code": -32700, "message": format!("Parse error: {detail}")},
+    });
+    format!("{msg}\n")
+}
+
+fn invalid_request(id: serde_json::Value, detail: &str) -> String {
+    let msg = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": {"code": -32600, "message": format!("Invalid Request: {detail}")},
     });
     format!("{msg}\n")
 }
@@ -139,18 +243,67 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::AsyncReadExt;
+
+    fn method(message: &RxJsonRpcMessage<RoleServer>) -> String {
+        serde_json::to_value(message).unwrap()["method"].as_str().unwrap_or_default().to_string()
+    }
 
     #[tokio::test]
-    async fn garbage_gets_a_parse_error_and_json_passes_through() {
-        let input: &[u8] = b"not json\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n\n";
+    async fn garbage_and_non_messages_get_errors_and_the_messages_around_them_pass_through() {
+        let input: &[u8] = b"not json\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n\n\
+            {\"jsonrpc\":\"2.0\",\"id\":7,\"method\":42}\n{\"jsonrpc\":\"2.0\",\"method\":42}\n\
+            \xEF\xBB\xBF{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}";
         let (out_w, mut out_r) = tokio::io::duplex(4096);
-        let (mut rmcp_in, rmcp_out) = pumps(input, out_w);
-        let mut got = String::new();
-        AsyncReadExt::read_to_string(&mut rmcp_in, &mut got).await.expect("read");
-        assert_eq!(got, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n");
-        drop(rmcp_out);
+        let closed = CancellationToken::new();
+        let mut lines = Lines::new(input, out_w, Some(closed.clone()));
+        let first = lines.receive().await.expect("a message");
+        assert_eq!(method(&first), "ping");
+        // The last line has a byte-order mark and no newline: still a message.
+        let second = lines.receive().await.expect("a message");
+        assert_eq!(serde_json::to_value(&second).unwrap()["id"], 2);
+        assert!(!closed.is_cancelled());
+        assert!(lines.receive().await.is_none());
+        assert!(closed.is_cancelled(), "the end of input is announced");
+        Transport::<RoleServer>::close(&mut lines).await.unwrap();
+        drop(lines);
         let mut written = String::new();
-        AsyncReadExt::read_to_string(&mut out_r, &mut written).await.expect("read");
-        assert!(written.contains("-32700"), "{written}");
+        out_r.read_to_string(&mut written).await.unwrap();
+        let replies: Vec<serde_json::Value> = written.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(replies.len(), 2, "{written}");
+        let code = |id: serde_json::Value| replies.iter().find(|r| r["id"] == id).map(|r| r["error"]["code"].clone());
+        assert_eq!(code(serde_json::Value::Null), Some(serde_json::json!(-32700)));
+        assert_eq!(code(serde_json::json!(7)), Some(serde_json::json!(-32600)));
+    }
+
+    #[tokio::test]
+    async fn a_line_read_in_part_by_a_dropped_receive_is_not_lost() {
+        let (mut client, server_in) = tokio::io::duplex(4096);
+        let (out_w, _out_r) = tokio::io::duplex(4096);
+        let mut lines = Lines::new(server_in, out_w, None);
+        client.write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,").await.unwrap();
+        // rmcp drops a pending receive when another event comes first.
+        let got = tokio::select! {
+            biased;
+            m = lines.receive() => Some(m),
+            _ = std::future::ready(()) => None,
+        };
+        assert!(got.is_none(), "half a line is not a message");
+        client.write_all(b"\"method\":\"ping\"}\n").await.unwrap();
+        let message = lines.receive().await.expect("the whole line");
+        assert_eq!(method(&message), "ping");
+    }
+
+    #[tokio::test]
+    async fn a_sent_message_is_one_line_on_the_output() {
+        let (out_w, mut out_r) = tokio::io::duplex(4096);
+        let mut lines = Lines::new(tokio::io::empty(), out_w, None);
+        let pong: TxJsonRpcMessage<RoleServer> =
+            serde_json::from_value(serde_json::json!({"jsonrpc": "2.0", "id": 3, "result": {}})).unwrap();
+        lines.send(pong).await.unwrap();
+        drop(lines);
+        let mut written = String::new();
+        out_r.read_to_string(&mut written).await.unwrap();
+        assert_eq!(written, "{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{}}\n");
     }
 }
