@@ -189,7 +189,7 @@ async fn write_line<O: AsyncWrite + Unpin>(output: &Mutex<O>, line: &[u8]) -> io
 enum Parsed {
     Message(Box<RxJsonRpcMessage<RoleServer>>),
     Blank,
-    /// Valid JSON but not a message, without an id: a notification nobody can be told about (rmcp does the same).
+    /// A notification (no id) with a method this server does not know: never answered (rmcp does the same).
     Ignored,
     Reply(String),
 }
@@ -202,14 +202,18 @@ fn parse(line: &[u8]) -> Parsed {
     }
     match serde_json::from_slice::<RxJsonRpcMessage<RoleServer>>(body) {
         Ok(message) => Parsed::Message(Box::new(message)),
+        // The message type failed first; whether the line is JSON at all decides the error.
         Err(e) if matches!(e.classify(), serde_json::error::Category::Data) => {
-            let id = serde_json::from_slice::<serde_json::Value>(body)
-                .ok()
-                .and_then(|v| v.get("id").cloned())
-                .filter(|id| id.is_string() || id.is_number());
-            match id {
-                None => Parsed::Ignored,
-                Some(id) => Parsed::Reply(invalid_request(id, &e.to_string())),
+            match serde_json::from_slice::<serde_json::Value>(body) {
+                Err(not_json) => Parsed::Reply(parse_error(&not_json.to_string())),
+                // A notification this server does not know: JSON-RPC never answers a notification.
+                Ok(v) if v.get("id").is_none() && v.get("method").is_some_and(serde_json::Value::is_string) => {
+                    Parsed::Ignored
+                }
+                Ok(v) => {
+                    let id = v.get("id").filter(|id| id.is_string() || id.is_number()).cloned();
+                    Parsed::Reply(invalid_request(id.unwrap_or_default(), &e.to_string()))
+                }
             }
         }
         Err(e) => Parsed::Reply(parse_error(&e.to_string())),
@@ -252,28 +256,35 @@ mod tests {
     #[tokio::test]
     async fn garbage_and_non_messages_get_errors_and_the_messages_around_them_pass_through() {
         let input: &[u8] = b"not json\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n\n\
-            {\"jsonrpc\":\"2.0\",\"id\":7,\"method\":42}\n{\"jsonrpc\":\"2.0\",\"method\":42}\n\
+            {\"jsonrpc\":\"2.0\",\"id\":7,\"method\":42}\n{\"jsonrpc\":\"2.0\",\"method\":\"x/unknown\"}\n\
+            8 trailing garbage\n\
             \xEF\xBB\xBF{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}";
         let (out_w, mut out_r) = tokio::io::duplex(4096);
         let closed = CancellationToken::new();
         let mut lines = Lines::new(input, out_w, Some(closed.clone()));
-        let first = lines.receive().await.expect("a message");
-        assert_eq!(method(&first), "ping");
+        let mut ids = Vec::new();
+        while let Some(message) = lines.receive().await {
+            assert!(!closed.is_cancelled());
+            let message = serde_json::to_value(&message).unwrap();
+            if message["method"] == "ping" {
+                ids.push(message["id"].clone());
+            }
+        }
         // The last line has a byte-order mark and no newline: still a message.
-        let second = lines.receive().await.expect("a message");
-        assert_eq!(serde_json::to_value(&second).unwrap()["id"], 2);
-        assert!(!closed.is_cancelled());
-        assert!(lines.receive().await.is_none());
+        assert_eq!(ids, vec![serde_json::json!(1), serde_json::json!(2)]);
         assert!(closed.is_cancelled(), "the end of input is announced");
         Transport::<RoleServer>::close(&mut lines).await.unwrap();
         drop(lines);
         let mut written = String::new();
         out_r.read_to_string(&mut written).await.unwrap();
         let replies: Vec<serde_json::Value> = written.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-        assert_eq!(replies.len(), 2, "{written}");
-        let code = |id: serde_json::Value| replies.iter().find(|r| r["id"] == id).map(|r| r["error"]["code"].clone());
-        assert_eq!(code(serde_json::Value::Null), Some(serde_json::json!(-32700)));
-        assert_eq!(code(serde_json::json!(7)), Some(serde_json::json!(-32600)));
+        assert_eq!(replies.len(), 3, "{written}");
+        let codes = |id: serde_json::Value| -> Vec<serde_json::Value> {
+            replies.iter().filter(|r| r["id"] == id).map(|r| r["error"]["code"].clone()).collect()
+        };
+        // "not json" and "8 trailing garbage" (a number first, then what no JSON allows).
+        assert_eq!(codes(serde_json::Value::Null), vec![serde_json::json!(-32700); 2]);
+        assert_eq!(codes(serde_json::json!(7)), vec![serde_json::json!(-32600)]);
     }
 
     #[tokio::test]
