@@ -360,28 +360,46 @@ impl Backend {
 /// so all three see the same machine from moment to moment (measured one after the other, the medians of this 2-core
 /// machine drift by ±50% between runs). Returns the medians of: ours; raw `SELECT 1`; raw three requests; and of the
 /// paired differences ours − raw `SELECT 1` and ours − raw three requests.
-fn interleaved_select_1(pg: &PgCluster, port: u16, runs: usize) -> [Duration; 5] {
+fn interleaved_select_1(pg: &PgCluster, port: u16, runs: usize) -> Interleaved {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let client = rt.block_on(raw_connect(pg, port));
     let mut ours_client = Client::start(&mut ours(pg, port)());
     let select_1 = json!({"sql": "SELECT 1"});
     ours_client.call("readonly_query", &select_1);
-    let [mut ours, mut single, mut three, mut gap_single, mut gap_three]: [Vec<Duration>; 5] = Default::default();
-    for _ in 0..runs {
+    let mut rounds: Vec<[Duration; 4]> = Vec::with_capacity(runs);
+    for round in 0..runs {
         let o = ours_client.call("readonly_query", &select_1);
+        // A text the server has never seen: its checks cannot be reused (`sql::cache`).
+        let new_text = ours_client.call("readonly_query", &json!({"sql": format!("SELECT {}", round + 2)}));
         let s = rt.block_on(async {
             let t = Instant::now();
             client.query_typed("SELECT 1", &[]).await.unwrap();
             t.elapsed()
         });
         let w = rt.block_on(read_only_select_1(&client));
-        ours.push(o);
-        single.push(s);
-        three.push(w);
-        gap_single.push(o.saturating_sub(s));
-        gap_three.push(o.saturating_sub(w));
+        rounds.push([o, new_text, s, w]);
     }
-    [median(ours), median(single), median(three), median(gap_single), median(gap_three)]
+    let column = |f: &dyn Fn(&[Duration; 4]) -> Duration| median(rounds.iter().map(f).collect());
+    Interleaved {
+        ours: column(&|r| r[0]),
+        ours_new_text: column(&|r| r[1]),
+        single: column(&|r| r[2]),
+        three: column(&|r| r[3]),
+        gap_single: column(&|r| r[0].saturating_sub(r[2])),
+        gap_three: column(&|r| r[0].saturating_sub(r[3])),
+        gap_new_text: column(&|r| r[1].saturating_sub(r[2])),
+    }
+}
+
+/// Medians of [`interleaved_select_1`]: each call, and the paired differences.
+struct Interleaved {
+    ours: Duration,
+    ours_new_text: Duration,
+    single: Duration,
+    three: Duration,
+    gap_single: Duration,
+    gap_three: Duration,
+    gap_new_text: Duration,
 }
 
 /// `BEGIN READ ONLY`, `SELECT 1` and `ROLLBACK` pipelined, as the server sends `readonly_query`; how long it took.
@@ -538,16 +556,19 @@ fn main() {
         ms(&one_sync[0]),
         ms(&one_sync[1])
     );
-    let [ours, single, three, gap_single, gap_three] = interleaved_select_1(&pg, pg.port, runs * 10);
+    let i = interleaved_select_1(&pg, pg.port, runs * 10);
     println!(
         "\nInterleaved, {} rounds (ours, then raw at once, same kind of connection, direct): `readonly_query SELECT 1` \
-         {}; raw `SELECT 1` {}; raw `BEGIN READ ONLY`, `SELECT 1`, `ROLLBACK` {}. Median of the paired differences: \
-         ours − raw `SELECT 1` {}; ours − raw three requests {}",
+         {}; `readonly_query` of a text never sent before (`SELECT n`) {}; raw `SELECT 1` {}; raw `BEGIN READ ONLY`, \
+         `SELECT 1`, `ROLLBACK` {}. Median of the paired differences: ours − raw `SELECT 1` {}; ours − raw three \
+         requests {}; ours with a new text − raw `SELECT 1` {}",
         runs * 10,
-        ms(&ours),
-        ms(&single),
-        ms(&three),
-        ms(&gap_single),
-        ms(&gap_three)
+        ms(&i.ours),
+        ms(&i.ours_new_text),
+        ms(&i.single),
+        ms(&i.three),
+        ms(&i.gap_single),
+        ms(&i.gap_three),
+        ms(&i.gap_new_text)
     );
 }
