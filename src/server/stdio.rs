@@ -124,6 +124,8 @@ where
 
     /// Write `reply` (one line) in a task of its own.
     fn reply(&mut self, reply: String) {
+        // Finished replies are let go here: a client sending garbage without end must not grow the set.
+        while self.replies.try_join_next().is_some() {}
         let output = self.output.clone();
         self.replies.spawn(async move {
             let _ = write_line(&output, reply.as_bytes()).await;
@@ -303,6 +305,26 @@ mod tests {
         client.write_all(b"\"method\":\"ping\"}\n").await.unwrap();
         let message = lines.receive().await.expect("the whole line");
         assert_eq!(method(&message), "ping");
+    }
+
+    #[tokio::test]
+    async fn replies_to_garbage_are_let_go_once_written() {
+        let (mut client, server_in) = tokio::io::duplex(4096);
+        let (out_w, _out_r) = tokio::io::duplex(1 << 20);
+        let mut lines = Lines::new(server_in, out_w, None);
+        for _ in 0..100 {
+            client.write_all(b"not json\n").await.unwrap();
+            // receive reads the line, starts its reply and waits for more input.
+            let got = tokio::select! {
+                biased;
+                m = lines.receive() => Some(m),
+                _ = std::future::ready(()) => None,
+            };
+            assert!(got.is_none());
+            // The reply's task runs.
+            tokio::task::yield_now().await;
+        }
+        assert!(lines.replies.len() <= 2, "{} replies still held", lines.replies.len());
     }
 
     #[tokio::test]
