@@ -108,7 +108,8 @@ where
                 self.line.extend_from_slice(&buf[..taken]);
             }
             self.input.consume(taken);
-            if !self.discarding && self.line.len() > MAX_LINE {
+            // The newline itself does not count towards the limit.
+            if !self.discarding && self.line.len() > MAX_LINE + usize::from(complete) {
                 self.discarding = true;
                 self.line.clear();
             }
@@ -325,6 +326,23 @@ mod tests {
             tokio::task::yield_now().await;
         }
         assert!(lines.replies.len() <= 2, "{} replies still held", lines.replies.len());
+    }
+
+    #[tokio::test]
+    async fn a_line_of_the_largest_size_is_read_and_one_byte_more_is_refused() {
+        let mut input = vec![b'x'; MAX_LINE];
+        input.push(b'\n');
+        input.extend(std::iter::repeat_n(b'y', MAX_LINE + 1));
+        input.extend_from_slice(b"\nnext\n");
+        let (out_w, _out_r) = tokio::io::duplex(4096);
+        let mut lines = Lines::new(input.as_slice(), out_w, None);
+        assert!(matches!(lines.next_line().await, Next::Line));
+        assert_eq!(lines.line.len(), MAX_LINE + 1, "the line and its newline");
+        lines.line.clear();
+        assert!(matches!(lines.next_line().await, Next::TooLong));
+        assert!(lines.line.is_empty());
+        assert!(matches!(lines.next_line().await, Next::Line));
+        assert_eq!(lines.line, b"next\n");
     }
 
     #[tokio::test]
