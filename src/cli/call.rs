@@ -1,7 +1,7 @@
 //! `call TOOL [JSON]`: run one tool and print its result, for a person at a terminal or a script.
 //!
 //! It takes exactly the path an MCP client's request takes: the real server (`DsqlServer`) is served by rmcp over
-//! the same line pumps as stdio (`server::stdio::pumps`), here connected to in-memory pipes, and this module is a
+//! the same line transport as stdio (`server::stdio::over`), here connected to in-memory pipes, and this module is a
 //! minimal MCP client on the other end (initialize, notifications/initialized, tools/call). The same checks run and
 //! the same result comes back; only the printing is ours. Exit status: 0 on success, 1 when the tool reports an
 //! error (`isError`) or the request is refused (JSON-RPC error), 2 for a bad command line.
@@ -15,7 +15,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, Lines};
 
 use crate::config::ServerArgs;
 use crate::server::DsqlServer;
-use crate::server::stdio::pumps;
+use crate::server::stdio;
 use crate::tools::Env;
 
 /// Flags of `call`.
@@ -74,7 +74,7 @@ pub async fn call(env: Arc<Env>, tool: &str, arguments: Value) -> Result<(Outcom
     let (server_writes, client_reads) = tokio::io::duplex(1 << 16);
     let server = DsqlServer::new(env);
     let serving = tokio::spawn(async move {
-        match server.serve(pumps(server_reads, server_writes)).await {
+        match server.serve(stdio::over(server_reads, server_writes)).await {
             Ok(running) => {
                 let _ = running.waiting().await;
             }

@@ -24,16 +24,10 @@ use crate::exec::cancel::CancellationToken;
 /// The largest line accepted (rmcp's own default limit).
 const MAX_LINE: usize = 16 * 1024 * 1024;
 
-/// The server's side of stdin/stdout. When they are pipes (as MCP clients start servers), they are read and
-/// written on the IO reactor, not through Tokio's blocking thread pool: no thread hand-off per message, and a
-/// pending read can be dropped.
-pub fn transport() -> Lines<impl AsyncRead + Unpin + Send, impl AsyncWrite + Unpin + Send + 'static> {
-    let (stdin, stdout) = rmcp::transport::stdio_pipes();
-    Lines::new(stdin, stdout, None)
-}
-
-/// [`transport`], cancelling `input_closed` as soon as stdin ends, so running calls are stopped in the database
-/// before the server exits (rmcp itself would wait for them).
+/// The server's side of stdin/stdout, cancelling `input_closed` as soon as stdin ends, so running calls are stopped
+/// in the database before the server exits (rmcp itself would wait for them). When stdin and stdout are pipes (as MCP
+/// clients start servers), they are read and written on the IO reactor, not through Tokio's blocking thread pool: no
+/// thread hand-off per message, and a pending read can be dropped.
 pub fn transport_watching(
     input_closed: CancellationToken,
 ) -> Lines<impl AsyncRead + Unpin + Send, impl AsyncWrite + Unpin + Send + 'static> {
@@ -42,7 +36,7 @@ pub fn transport_watching(
 }
 
 /// The same transport over any byte streams (`call` and tests use in-memory pipes).
-pub fn pumps<I, O>(input: I, output: O) -> Lines<I, O>
+pub fn over<I, O>(input: I, output: O) -> Lines<I, O>
 where
     I: AsyncRead + Unpin + Send,
     O: AsyncWrite + Unpin + Send + 'static,
