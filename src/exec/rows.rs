@@ -117,9 +117,24 @@ impl Collector {
 
 /// Bytes a row adds to a tool result: its JSON, plus that JSON again as an escaped string in the text block.
 pub fn row_cost(row: &Map<String, Value>) -> usize {
-    let json = serde_json::to_string(row).unwrap_or_default();
-    let escapes = json.bytes().filter(|b| matches!(b, b'"' | b'\\')).count();
-    2 * json.len() + escapes + 2
+    // Counted as it is written, without keeping the text.
+    struct Count {
+        bytes: usize,
+        escapes: usize,
+    }
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.bytes += buf.len();
+            self.escapes += buf.iter().filter(|b| matches!(b, b'"' | b'\\')).count();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count { bytes: 0, escapes: 0 };
+    let _ = serde_json::to_writer(&mut count, row);
+    2 * count.bytes + count.escapes + 2
 }
 
 /// Shorten the row's values until it fits in `max_bytes` (as counted by [`row_cost`]); each cut value ends with

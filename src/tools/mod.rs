@@ -322,17 +322,20 @@ pub fn check_sql_text(tool: &str, field: &str, sql: &str) -> Result<(), String> 
 /// The structured result shared by the database tools.
 pub fn rows_result(outcome: Outcome, warnings: Vec<String>, with_statements: bool) -> Value {
     let row_count = outcome.rows.len();
+    let note = truncation_note(&outcome);
+    // The rows are moved in, not written out through `json!` (which copies every value by serializing it).
+    let rows = Value::Array(outcome.rows.into_iter().map(Value::Object).collect());
     let mut v = json!({
-        "result": outcome.rows,
         "columns": outcome.columns,
         "row_count": row_count,
         "truncated": outcome.truncated,
     });
+    v["result"] = rows;
     if with_statements {
         v["statements"] = json!(outcome.statements);
     }
     v["attempts"] = json!(outcome.attempts);
-    if let Some(note) = truncation_note(&outcome) {
+    if let Some(note) = note {
         v["truncation"] = json!(note);
     }
     if !warnings.is_empty() {
