@@ -116,7 +116,6 @@ fn instructions(url: &str, case: &Case, calls: u64, offset: u64) -> u64 {
         let failed = answer.get("error").is_some() || answer["result"]["isError"] == json!(true);
         assert!(!failed, "{}: {answer}", case.name);
     }
-    drop(send);
     drop(stdin);
     child.wait().unwrap();
     let text = std::fs::read_to_string(log.path()).unwrap();
