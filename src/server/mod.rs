@@ -274,19 +274,7 @@ impl ServerHandler for DsqlServer {
         self.env.warm_up();
     }
 
-    fn call_tool(
-        &self,
-        request: CallToolRequestParams,
-        context: RequestContext<RoleServer>,
-    ) -> impl Future<Output = Result<CallToolResponse, McpError>> + Send + '_ {
-        // Boxed: rmcp moves the request's future several times on its way into the task it spawns (a memcpy of
-        // the whole state machine each time), so it gets a pointer.
-        Box::pin(self.tool_call(request, context))
-    }
-}
-
-impl DsqlServer {
-    async fn tool_call(
+    async fn call_tool(
         &self,
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
@@ -297,7 +285,8 @@ impl DsqlServer {
         let stop = self.env.stopping.child_token();
         // The client's cancel is passed on to `stop` while the call runs on; the call itself decides how to end
         // (a statement is cancelled in the database and its transaction driven to its end). Watched here, in the
-        // call's own task: no task spawned per call. Boxed: the call's state machine is large (~9 KB).
+        // call's own task: no task spawned per call. Boxed: the call's state machine is large (~9 KB) and rmcp
+        // moves this future when it spawns the request's task.
         let work = crate::exec::cancel::scope(stop.clone(), Box::pin(self.dispatch(&name, request, &context)));
         tokio::pin!(work);
         let result = tokio::select! {
@@ -345,7 +334,9 @@ impl DsqlServer {
         }
         .into())
     }
+}
 
+impl DsqlServer {
     async fn dispatch(
         &self,
         name: &str,

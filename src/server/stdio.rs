@@ -392,6 +392,7 @@ mod tests {
         out_r.read_to_string(&mut written).await.unwrap();
         assert_eq!(written, "{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{}}\n");
     }
+
     #[test]
     fn tool_calls_read_directly_equal_rmcps_reading() {
         use rmcp::model::RequestMetaObject;

@@ -4,8 +4,9 @@
 //! is reused instead of parsed again. On localhost that was ~40 µs of a ~300 µs `readonly_query SELECT 1`.
 //!
 //! Bounded: at most [`CAPACITY`] statements of at most [`MAX_TEXT_BYTES`] each (under 2.5 MB in all); when it is
-//! full, the least recently used eighth is dropped. Only single-statement calls that passed are kept: a refusal is recomputed (it is
-//! usually followed by a different text), and a list of statements is checked as a whole (transaction rules).
+//! full, the least recently used eighth is dropped. Only single-statement calls that passed are kept: a refusal is
+//! recomputed (it is usually followed by a different text), and a list of statements is checked as a whole
+//! (transaction rules).
 //! Calls with tenant scoping are never kept: their verdict also depends on the database's tables.
 
 use std::collections::HashMap;
