@@ -439,6 +439,7 @@ fn transaction_rules_over_the_list() {
 #[test]
 fn tenant_scoping_on_and_off() {
     let tables: HashSet<String> = ["orders", "app.orders"].iter().map(|s| s.to_string()).collect();
+    let tables = sql::TenantCatalog::from(tables);
     let pol = Policy {
         allow_writes: true,
         rules: RulesMode::Enforce,
@@ -623,7 +624,7 @@ fn fuzz_never_panics() {
         "ALL",
     ];
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let tables: HashSet<String> = ["t".to_string()].into_iter().collect();
+    let tables = sql::TenantCatalog::from(["t".to_string()].into_iter().collect::<HashSet<String>>());
     for i in 0..4000 {
         let n = 1 + (rng.next() % 24) as usize;
         let mut s = String::new();

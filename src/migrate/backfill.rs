@@ -96,11 +96,7 @@ impl BackfillSpec {
 
     /// Look up the primary key and build the batch statements, checked like any `transact` statement.
     /// `tenant`: with --tenant-column, the tables that have it (the batch statement is scoped like any other).
-    pub async fn prepare(
-        &self,
-        ctx: &Ctx<'_>,
-        tenant: Option<&std::collections::HashSet<String>>,
-    ) -> Result<Prepared, String> {
+    pub async fn prepare(&self, ctx: &Ctx<'_>, tenant: Option<&crate::sql::TenantCatalog>) -> Result<Prepared, String> {
         self.validate()?;
         let key = primary_key(ctx, &self.table).await?;
         if !self.delete

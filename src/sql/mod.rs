@@ -33,7 +33,6 @@ mod txn;
 mod unicode;
 mod version;
 
-use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
 
@@ -43,6 +42,7 @@ pub use destructive::{Destruction, destruction};
 pub use finding::{Finding, Severity};
 pub use quota::QuotaCheck;
 pub use script::{ScriptStatement, describe, insert_rows, parse_statement, split_script};
+pub use tenant::TenantCatalog;
 pub use version::{DsqlVersion, NEWEST_KNOWN};
 
 /// `--rules enforce|warn|off`: what to do with DSQL-rule findings (the guards are not affected).
@@ -135,13 +135,13 @@ pub struct Checked {
     pub warnings: Vec<Finding>,
 }
 
-/// Checks every statement of one tool call. `tenant_tables`: when `policy.tenant_column` is set, the tables
-/// (lowercased; `table` and `schema.table` forms) that have that column.
+/// Checks every statement of one tool call. `tenant_tables`: when `policy.tenant_column` is set, what the
+/// catalog says about the tables having that column, views and user-defined functions.
 pub fn check(
     tool: Tool,
     inputs: &[StatementInput<'_>],
     policy: &Policy,
-    tenant_tables: Option<&HashSet<String>>,
+    tenant_tables: Option<&TenantCatalog>,
 ) -> Result<Checked, Finding> {
     let read_only = tool == Tool::ReadonlyQuery || !policy.allow_writes;
     if inputs.is_empty() {
@@ -210,6 +210,14 @@ pub fn check(
         }
     }
     Ok(Checked { statements, warnings })
+}
+
+/// Tenant scoping alone for one statement of a script (apply_migration checks the file as written this way; the
+/// other checks run on its planned steps). A statement that does not parse is refused: nothing unchecked runs.
+pub fn tenant_scoped(sql: &str, column: &str, catalog: &TenantCatalog) -> Result<(), Finding> {
+    let norm = text::normalize_body(sql)?;
+    let p = parse::parse_one(&norm)?;
+    tenant::check(&p.stmt, column, catalog)
 }
 
 fn apply_rules_mode(mode: RulesMode, f: Finding, warnings: &mut Vec<Finding>) -> Result<(), Finding> {

@@ -93,7 +93,9 @@ pub async fn call(
     if args.sample_rows > rehearse::MAX_SAMPLE {
         return Err(format!("sample_rows is at most {}; use fewer rows", rehearse::MAX_SAMPLE));
     }
-    // A migration is schema work by the operator: --tenant-column scopes application queries, not these steps.
+    // With --tenant-column the file as written is scoped first; its planned steps are then checked without it
+    // (their rewrites of DDL, such as a new column's backfill, touch every tenant as the DDL itself does).
+    super::tenant_check_script(env, &args.sql).await?;
     let policy = crate::sql::Policy { tenant_column: None, ..super::transact::policy(env) };
     let (sql, fix) = (args.sql.clone(), args.fix);
     let policy_for_plan = policy.clone();

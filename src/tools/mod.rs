@@ -236,7 +236,7 @@ async fn check_statements(
     tool: crate::sql::Tool,
     inputs: &[crate::sql::StatementInput<'_>],
     policy: crate::sql::Policy,
-    tenant: Option<std::collections::HashSet<String>>,
+    tenant: Option<crate::sql::TenantCatalog>,
 ) -> Result<crate::sql::Checked, String> {
     let size: usize = inputs.iter().map(|i| i.sql.len()).sum();
     if size < CHECK_OFF_THREAD_BYTES {
@@ -263,12 +263,22 @@ async fn check_statements(
     .map_err(|e| format!("checking the statements failed: {e}"))?
 }
 
-/// With --tenant-column, the tables having that column (`table` and `schema.table`, lower-cased), read from the
-/// catalog for each call so new tables are covered at once. `None` when tenant scoping is off.
-pub async fn tenant_tables(env: &Env, db: &Database) -> Result<Option<std::collections::HashSet<String>>, String> {
+/// With --tenant-column, what tenant scoping needs from the catalog, in one query (the round trip this call
+/// already made for the table list): tables having that column, views and materialized views, and user-defined
+/// functions and procedures (outside `pg_catalog`, `information_schema` and DSQL's `sys`). Read for each call so new objects
+/// are covered at once. `None` when tenant scoping is off.
+pub async fn tenant_tables(env: &Env, db: &Database) -> Result<Option<crate::sql::TenantCatalog>, String> {
     let Some(column) = &env.settings.tenant_column else { return Ok(None) };
+    const CATALOG: &str = "SELECT CASE WHEN c.relkind IN ('v', 'm') THEN 'v' ELSE 't' END AS k, n.nspname AS s, \
+         c.relname AS n FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         WHERE (c.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'sys')) \
+         OR (c.relkind IN ('r', 'p', 'f') AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a \
+         WHERE a.attrelid = c.oid AND a.attname = $1 AND a.attnum > 0 AND NOT a.attisdropped)) \
+         UNION ALL SELECT 'f', n.nspname, p.proname FROM pg_catalog.pg_proc p \
+         JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
+         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'sys')";
     let st = [crate::exec::Statement {
-        text: "SELECT table_schema AS s, table_name AS t FROM information_schema.columns WHERE column_name = $1".into(),
+        text: CATALOG.into(),
         command: "SELECT".into(),
         params: vec![Value::String(column.clone())],
         quota: Vec::new(),
@@ -278,16 +288,29 @@ pub async fn tenant_tables(env: &Env, db: &Database) -> Result<Option<std::colle
     let outcome = crate::exec::run(db, &st, crate::exec::TxMode::ReadOnly, limits, &ctx, &|_, _| {})
         .await
         .map_err(|e| format!("cannot read which tables have the tenant column {column}: {e}"))?;
-    let mut set = std::collections::HashSet::new();
+    let mut catalog = crate::sql::TenantCatalog::default();
     for row in outcome.rows {
-        let (Some(schema), Some(table)) = (row.get("s").and_then(Value::as_str), row.get("t").and_then(Value::as_str))
-        else {
-            continue;
-        };
-        set.insert(table.to_lowercase());
-        set.insert(format!("{}.{}", schema.to_lowercase(), table.to_lowercase()));
+        let field = |k: &str| row.get(k).and_then(Value::as_str);
+        if let (Some(kind), Some(schema), Some(name)) = (field("k"), field("s"), field("n")) {
+            catalog.add(kind, schema, name);
+        }
     }
-    Ok(Some(set))
+    Ok(Some(catalog))
+}
+
+/// With --tenant-column, every statement of a migration file as written is scoped like a `transact` statement
+/// (data statements pin the tenant, the tenant column is not dropped, renamed or retyped, no views or
+/// user-defined functions in data statements). The rewrites `fix` makes from DDL (the backfill that gives a new
+/// column its default) belong to that DDL and touch every tenant's rows, as the DDL itself would.
+pub async fn tenant_check_script(env: &Env, sql: &str) -> Result<(), String> {
+    let Some(column) = &env.settings.tenant_column else { return Ok(()) };
+    let db = env.database().await?;
+    let Some(catalog) = tenant_tables(env, &db).await? else { return Ok(()) };
+    for s in crate::sql::split_script(sql)? {
+        crate::sql::tenant_scoped(&s.text, column, &catalog)
+            .map_err(|f| format!("migration statement at line {} was not applied, nor any other: {f}", s.line))?;
+    }
+    Ok(())
 }
 
 /// Parse a tool's arguments, turning serde's complaint into a sentence that names the tool and the expected shape.
