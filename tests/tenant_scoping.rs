@@ -156,8 +156,10 @@ fn a_pin_is_column_equals_one_value_on_the_right_table() {
         "SELECT * FROM postgres.public.orders WHERE tenant_id = 'a'",
         "SELECT * FROM orders WHERE public.orders.tenant_id = 'a'",
         "SELECT * FROM other",
-        "SELECT * FROM other.orders",
     ]);
+    // a table of a tenant table's name in another schema is taken for one (a renamed schema or the search path
+    // cannot make a tenant table look like another)
+    refused(&["SELECT * FROM other.orders", "SELECT * FROM renamed_schema.orders"]);
     assert!(check_with("SELECT * FROM orders WHERE tenant_id = %s", Some(1)).is_ok());
     assert!(check_with("SELECT * FROM orders WHERE tenant_id = $1::text", Some(1)).is_ok());
 }
@@ -317,6 +319,38 @@ fn the_tenant_column_cannot_be_dropped_renamed_or_retyped() {
         "ALTER TABLE orders ADD COLUMN note text",
         "DROP TABLE other",
     ]);
+}
+
+/// The catalog is read before the call: what DDL earlier in the same call creates or renames is taken into
+/// account for the statements after it.
+#[test]
+fn ddl_earlier_in_the_call_is_taken_into_account() {
+    let pol = Policy {
+        allow_writes: true,
+        rules: RulesMode::Off,
+        tenant_column: Some("tenant_id".into()),
+        ..Policy::default()
+    };
+    let run = |list: &[&str]| {
+        let inputs: Vec<StatementInput<'_>> =
+            list.iter().map(|s| StatementInput { sql: s, param_count: None }).collect();
+        sql::check(Tool::Transact, &inputs, &pol, Some(&catalog())).map(|_| ())
+    };
+    for bad in [
+        &["ALTER TABLE orders RENAME TO hidden", "SELECT * FROM hidden"][..],
+        &["ALTER TABLE app.customers RENAME TO hidden", "DELETE FROM app.hidden"],
+        &["ALTER TABLE v_orders RENAME TO w", "SELECT * FROM w WHERE tenant_id = 'a'"],
+        &["CREATE TABLE fresh (id int, tenant_id text)", "INSERT INTO fresh (id) VALUES (1)"],
+        &["ALTER TABLE other ADD COLUMN tenant_id text", "SELECT * FROM other"],
+        &["CREATE VIEW w2 AS SELECT * FROM orders WHERE tenant_id = 'a'", "SELECT * FROM w2"],
+        &["CREATE FUNCTION f2() RETURNS int LANGUAGE sql AS 'SELECT 1'", "SELECT f2()"],
+    ] {
+        assert!(run(bad).is_err(), "{bad:?}");
+    }
+    assert!(
+        run(&["CREATE TABLE fresh (id int, tenant_id text)", "INSERT INTO fresh (id, tenant_id) VALUES (1, 'a')"])
+            .is_ok()
+    );
 }
 
 #[test]
@@ -518,6 +552,12 @@ fn through_the_binary_apply_migration_is_scoped() {
     assert!(e.contains("tenant") && e.contains("line 1"), "{e}");
     let e = s.err("apply_migration", json!({"name": name, "sql": format!("ALTER TABLE {o} DROP COLUMN tenant_id;")}));
     assert!(e.contains("tenant"), "{e}");
+    // a rename earlier in the file does not hide the table from the statements after it
+    let e = s.err(
+        "apply_migration",
+        json!({"name": name, "sql": format!("ALTER TABLE {o} RENAME TO {o}_h;\nUPDATE {o}_h SET v = 'm';")}),
+    );
+    assert!(e.contains("tenant") && e.contains("line 2"), "{e}");
     assert_eq!(f.state(), before);
     let history = f.admin.ok("list_migrations", json!({}));
     assert!(!history.to_string().contains(&name), "nothing was recorded: {history}");

@@ -160,6 +160,8 @@ pub fn check(
     };
     let mut warnings = Vec::new();
     let mut parsed = Vec::with_capacity(inputs.len());
+    // With tenant scoping: the catalog as DDL earlier in this call changes it.
+    let mut learned: Option<TenantCatalog> = None;
     for (i, input) in inputs.iter().enumerate() {
         let norm = text::normalize(input.sql, input.param_count).map_err(|f| f.at(i))?;
         let p = parse::parse_one(&norm).map_err(|f| f.at(i))?;
@@ -175,7 +177,11 @@ pub fn check(
             warnings.push(w.at(i));
         }
         if let Some((col, tables)) = tenant {
-            tenant::check(&p.stmt, col, tables).map_err(|f| f.at(i))?;
+            let catalog = learned.as_ref().unwrap_or(tables);
+            tenant::check(&p.stmt, col, catalog).map_err(|f| f.at(i))?;
+            if classify::class(&p.stmt) == StatementClass::Ddl {
+                learned.get_or_insert_with(|| tables.clone()).learn(&p.stmt);
+            }
         }
         parsed.push((norm, p));
     }
@@ -213,11 +219,16 @@ pub fn check(
 }
 
 /// Tenant scoping alone for one statement of a script (apply_migration checks the file as written this way; the
-/// other checks run on its planned steps). A statement that does not parse is refused: nothing unchecked runs.
-pub fn tenant_scoped(sql: &str, column: &str, catalog: &TenantCatalog) -> Result<(), Finding> {
+/// other checks run on its planned steps), then what its DDL adds to `catalog` for the statements after it. A
+/// statement that does not parse is refused: nothing unchecked runs.
+pub fn tenant_scoped(sql: &str, column: &str, catalog: &mut TenantCatalog) -> Result<(), Finding> {
     let norm = text::normalize_body(sql)?;
     let p = parse::parse_one(&norm)?;
-    tenant::check(&p.stmt, column, catalog)
+    tenant::check(&p.stmt, column, catalog)?;
+    if classify::class(&p.stmt) == StatementClass::Ddl {
+        catalog.learn(&p.stmt);
+    }
+    Ok(())
 }
 
 fn apply_rules_mode(mode: RulesMode, f: Finding, warnings: &mut Vec<Finding>) -> Result<(), Finding> {

@@ -305,9 +305,9 @@ pub async fn tenant_tables(env: &Env, db: &Database) -> Result<Option<crate::sql
 pub async fn tenant_check_script(env: &Env, sql: &str) -> Result<(), String> {
     let Some(column) = &env.settings.tenant_column else { return Ok(()) };
     let db = env.database().await?;
-    let Some(catalog) = tenant_tables(env, &db).await? else { return Ok(()) };
+    let Some(mut catalog) = tenant_tables(env, &db).await? else { return Ok(()) };
     for s in crate::sql::split_script(sql)? {
-        crate::sql::tenant_scoped(&s.text, column, &catalog)
+        crate::sql::tenant_scoped(&s.text, column, &mut catalog)
             .map_err(|f| format!("migration statement at line {} was not applied, nor any other: {f}", s.line))?;
     }
     Ok(())

@@ -21,8 +21,8 @@ use std::collections::HashSet;
 
 use sqlparser::ast::{
     AlterTableOperation, AssignmentTarget, ConflictTarget, Expr, FromTable, Insert, ObjectName, OnConflictAction,
-    OnInsert, Select, SelectItem, SetExpr, Statement, TableFactor, TableObject, TableWithJoins, UpdateTableFromKind,
-    Visit, Visitor,
+    OnInsert, RenameTableNameKind, Select, SelectItem, SetExpr, Statement, TableFactor, TableObject, TableWithJoins,
+    UpdateTableFromKind, Visit, Visitor,
 };
 
 use super::classify::{self, StatementClass};
@@ -63,6 +63,38 @@ impl TenantCatalog {
         };
         set.insert(format!("{schema}.{name}"));
         set.insert(name);
+    }
+}
+
+impl TenantCatalog {
+    /// What a DDL statement earlier in the same call (or migration file) adds: the catalog was read before the
+    /// call, so a table created, altered or renamed in it, a view or a function created in it, is taken to be a
+    /// tenant table, a view, a routine for the statements after it (more than it may be: never less).
+    pub(crate) fn learn(&mut self, stmt: &Statement) {
+        let add = |set: &mut HashSet<String>, name: &ObjectName| {
+            set.insert(key(name));
+            set.insert(names::basename(name).to_lowercase());
+        };
+        match stmt {
+            Statement::CreateTable(ct) => add(&mut self.tables, &ct.name),
+            Statement::CreateView(v) => add(&mut self.views, &v.name),
+            Statement::CreateFunction(f) => add(&mut self.routines, &f.name),
+            Statement::CreateProcedure { name, .. } => add(&mut self.routines, name),
+            Statement::AlterTable(a) => {
+                let was_view = self.views.contains(&key(&a.name));
+                add(&mut self.tables, &a.name);
+                for op in &a.operations {
+                    if let AlterTableOperation::RenameTable {
+                        table_name: RenameTableNameKind::To(n) | RenameTableNameKind::As(n),
+                    } = op
+                    {
+                        add(if was_view { &mut self.views } else { &mut self.tables }, n);
+                        add(&mut self.tables, n);
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -139,12 +171,16 @@ fn key(name: &ObjectName) -> String {
 }
 
 impl<'a> Tenant<'a> {
+    /// A name with the basename of a tenant table in any schema counts (a schema renamed or missing from the
+    /// search path cannot make a tenant table look like another).
     pub(crate) fn is_tenant(&self, name: &ObjectName) -> bool {
-        self.catalog.tables.contains(&key(name))
+        let t = &self.catalog.tables;
+        t.contains(&key(name)) || t.contains(&names::basename(name).to_lowercase())
     }
 
     fn is_view(&self, name: &ObjectName) -> bool {
-        self.catalog.views.contains(&key(name))
+        let v = &self.catalog.views;
+        v.contains(&key(name)) || v.contains(&names::basename(name).to_lowercase())
     }
 
     pub(crate) fn accounted_extend<'n>(&self, names: impl Iterator<Item = &'n ObjectName>) {
