@@ -10,6 +10,9 @@
 //! `s`'s row is real, and then `s`'s own facts hold. Anything else (IS NOT NULL, `col = col`, casts of the
 //! column, IN lists, facts from other scopes) proves nothing, and the statement is refused.
 
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+
 use sqlparser::ast::{
     BinaryOperator, Expr, JoinConstraint, JoinOperator, ObjectName, TableFactor, TableWithJoins, Value,
 };
@@ -25,20 +28,9 @@ pub(super) struct Rel<'a> {
     pub qualifier: String,
 }
 
-/// Which relations a fact is known to hold for.
-enum Valid {
-    All,
-    Only(Vec<usize>),
-}
-
-impl Valid {
-    fn covers(&self, r: usize) -> bool {
-        match self {
-            Valid::All => true,
-            Valid::Only(v) => v.contains(&r),
-        }
-    }
-}
+/// The relations a fact is known to hold for. A join subtree's relations are pushed in order, so they are one
+/// contiguous range of indexes (no per-join copies: a call of 60,000 joins stays linear).
+type Valid = Range<usize>;
 
 pub(super) struct Scope<'a> {
     pub rels: Vec<Rel<'a>>,
@@ -50,38 +42,37 @@ impl<'a> Scope<'a> {
     /// (`(a JOIN b ON …) AS j`) are proved on their own (their tables are not visible by name outside).
     pub fn new(t: &Tenant<'_>, from: &[&'a TableWithJoins], selection: Option<&'a Expr>) -> Result<Self, Finding> {
         let mut s = Scope { rels: Vec::new(), facts: Vec::new() };
-        if let Some(w) = selection {
-            s.facts.push((w, Valid::All));
-        }
         for twj in from {
             s.join_tree(t, twj)?;
+        }
+        if let Some(w) = selection {
+            s.facts.push((w, 0..s.rels.len()));
         }
         Ok(s)
     }
 
-    /// Adds a join tree's relations and ON facts; returns the indexes of the relations it holds.
-    fn join_tree(&mut self, t: &Tenant<'_>, twj: &'a TableWithJoins) -> Result<Vec<usize>, Finding> {
+    /// Adds a join tree's relations and ON facts; returns the range of the relations it holds.
+    fn join_tree(&mut self, t: &Tenant<'_>, twj: &'a TableWithJoins) -> Result<Valid, Finding> {
         let mut left = self.factor(t, &twj.relation)?;
         for j in &twj.joins {
             let right = self.factor(t, &j.relation)?;
             let (on, valid) = match &j.join_operator {
-                JoinOperator::Join(c) | JoinOperator::Inner(c) => {
-                    (on(c), Valid::Only(left.iter().chain(&right).copied().collect()))
-                }
-                JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (on(c), Valid::Only(right.clone())),
-                JoinOperator::Right(c) | JoinOperator::RightOuter(c) => (on(c), Valid::Only(left.clone())),
+                JoinOperator::Join(c) | JoinOperator::Inner(c) => (on(c), left.start..right.end),
+                JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (on(c), right.clone()),
+                JoinOperator::Right(c) | JoinOperator::RightOuter(c) => (on(c), left.clone()),
                 // FULL JOIN keeps unmatched rows of both sides; other joins are not PostgreSQL's.
-                _ => (None, Valid::Only(Vec::new())),
+                _ => (None, 0..0),
             };
             if let Some(e) = on {
                 self.facts.push((e, valid));
             }
-            left.extend(right);
+            left = left.start..right.end;
         }
         Ok(left)
     }
 
-    fn factor(&mut self, t: &Tenant<'_>, f: &'a TableFactor) -> Result<Vec<usize>, Finding> {
+    fn factor(&mut self, t: &Tenant<'_>, f: &'a TableFactor) -> Result<Valid, Finding> {
+        let here = self.rels.len();
         match f {
             TableFactor::Table { name, alias, args: None, .. } if t.is_tenant(name) => {
                 if alias.as_ref().is_some_and(|a| !a.columns.is_empty()) {
@@ -94,45 +85,88 @@ impl<'a> Scope<'a> {
                 }
                 let qualifier = alias.as_ref().map_or_else(|| names::basename(name), |a| names::ident(&a.name));
                 self.rels.push(Rel { name, qualifier });
-                Ok(vec![self.rels.len() - 1])
+                Ok(here..here + 1)
             }
             TableFactor::NestedJoin { table_with_joins, alias: None } => self.join_tree(t, table_with_joins),
             TableFactor::NestedJoin { table_with_joins, alias: Some(_) } => {
-                let inner = Scope::new(t, &[table_with_joins.as_ref()], None)?;
-                inner.prove(t)?;
-                t.accounted_extend(inner.rels.iter().map(|r| r.name));
-                Ok(Vec::new())
+                Scope::new(t, &[table_with_joins.as_ref()], None)?.prove(t)?;
+                Ok(here..here)
             }
             // Subqueries and function calls are their own scopes (checked where the walk reaches them);
             // anything else holding a tenant table is caught as a reference nothing accounted for.
-            _ => Ok(Vec::new()),
+            _ => Ok(here..here),
         }
     }
 
     /// Refuses the first tenant relation that is not pinned; on success marks them all accounted for.
     pub fn prove(&self, t: &Tenant<'_>) -> Result<(), Finding> {
-        let mut pinned = vec![false; self.rels.len()];
-        // Least fixed point: each round pins at least one more relation or stops.
-        loop {
-            let mut changed = false;
-            for r in 0..self.rels.len() {
-                if !pinned[r] && self.pinned_by_facts(t, r, &pinned) {
-                    pinned[r] = true;
-                    changed = true;
+        let n = self.rels.len();
+        if n == 0 {
+            return Ok(());
+        }
+        // Qualifier → relation; `None` when two relations share it (then it pins neither).
+        let mut by_qualifier: HashMap<&str, Option<usize>> = HashMap::new();
+        for (i, r) in self.rels.iter().enumerate() {
+            by_qualifier.entry(r.qualifier.as_str()).and_modify(|e| *e = None).or_insert(Some(i));
+        }
+        let cols = Columns { column: t.column, by_qualifier, only: (n == 1).then_some(0) };
+        let mut pinned = vec![false; n];
+        // `equal_to[b]`: relations whose column a fact valid for them makes equal to b's.
+        let mut equal_to: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (e, valid) in &self.facts {
+            let mut stack = vec![*e];
+            while let Some(c) = stack.pop() {
+                match c {
+                    Expr::Nested(inner) => stack.push(inner),
+                    Expr::BinaryOp { left, op: BinaryOperator::And, right } => {
+                        stack.push(left);
+                        stack.push(right);
+                    }
+                    Expr::BinaryOp { left, op: BinaryOperator::Eq, right } => match (cols.of(left), cols.of(right)) {
+                        (Some(a), None) if valid.contains(&a) && is_value(right) => pinned[a] = true,
+                        (None, Some(b)) if valid.contains(&b) && is_value(left) => pinned[b] = true,
+                        (Some(a), Some(b)) if a != b => {
+                            if valid.contains(&a) {
+                                equal_to[b].push(a);
+                            }
+                            if valid.contains(&b) {
+                                equal_to[a].push(b);
+                            }
+                        }
+                        _ => {}
+                    },
+                    Expr::BinaryOp { op: BinaryOperator::Or, .. } => {
+                        for r in cols.pinned_by_or(c) {
+                            if valid.contains(&r) {
+                                pinned[r] = true;
+                            }
+                        }
+                    }
+                    _ => {}
                 }
             }
-            if !changed {
-                break;
+        }
+        // A relation equal to a pinned one is pinned (the equality holds only when the other's row is real).
+        let mut work: Vec<usize> = (0..n).filter(|&r| pinned[r]).collect();
+        while let Some(b) = work.pop() {
+            for &a in &equal_to[b] {
+                if !pinned[a] {
+                    pinned[a] = true;
+                    work.push(a);
+                }
             }
         }
         if let Some(r) = pinned.iter().position(|p| !p) {
             let rel = &self.rels[r];
             return Err(t.refuse(
                 rel.name,
-                &format!("nothing in the statement limits {}.{} to one value where it filters those rows", rel.qualifier, t.column),
                 &format!(
-                    "Add {q}.{c} = $1 (or a literal) to the WHERE as an AND condition (or to the ON of an inner join; a LEFT \
-                     JOIN's ON limits only its right side, so pin the left side in the WHERE)",
+                    "nothing in the statement limits {}.{} to one value where it filters those rows",
+                    rel.qualifier, t.column
+                ),
+                &format!(
+                    "Add {q}.{c} = $1 (or a literal) to the WHERE as an AND condition (or to the ON of an inner join; a \
+                     LEFT JOIN's ON limits only its right side, so pin the left side in the WHERE)",
                     q = rel.qualifier,
                     c = t.column
                 ),
@@ -141,53 +175,83 @@ impl<'a> Scope<'a> {
         t.accounted_extend(self.rels.iter().map(|r| r.name));
         Ok(())
     }
+}
 
-    fn pinned_by_facts(&self, t: &Tenant<'_>, r: usize, pinned: &[bool]) -> bool {
-        self.facts.iter().filter(|(_, v)| v.covers(r)).any(|(e, _)| self.pins(t, e, r, pinned))
-    }
+/// Resolves references to the tenant column to the relation they name.
+struct Columns<'q> {
+    column: &'q str,
+    by_qualifier: HashMap<&'q str, Option<usize>>,
+    /// The relation an unqualified reference names: PostgreSQL resolves it only when one relation in scope has
+    /// that column.
+    only: Option<usize>,
+}
 
-    /// Does `e`, holding as a whole, force relation `r`'s tenant column to one value?
-    fn pins(&self, t: &Tenant<'_>, e: &Expr, r: usize, pinned: &[bool]) -> bool {
+impl Columns<'_> {
+    fn of(&self, e: &Expr) -> Option<usize> {
         match e {
-            Expr::Nested(inner) => self.pins(t, inner, r, pinned),
-            Expr::BinaryOp { left, op: BinaryOperator::And, right } => {
-                self.pins(t, left, r, pinned) || self.pins(t, right, r, pinned)
-            }
-            Expr::BinaryOp { left, op: BinaryOperator::Or, right } => {
-                self.pins(t, left, r, pinned) && self.pins(t, right, r, pinned)
-            }
-            Expr::BinaryOp { left, op: BinaryOperator::Eq, right } => {
-                let (l, rr) = (self.column_of(t, left), self.column_of(t, right));
-                match (l, rr) {
-                    (Some(a), None) => a == r && is_value(right),
-                    (None, Some(b)) => b == r && is_value(left),
-                    (Some(a), Some(b)) => (a == r && b != r && pinned[b]) || (b == r && a != r && pinned[a]),
-                    (None, None) => false,
-                }
-            }
-            _ => false,
-        }
-    }
-
-    /// The relation whose tenant column `e` names, if it names exactly one.
-    fn column_of(&self, t: &Tenant<'_>, e: &Expr) -> Option<usize> {
-        match e {
-            Expr::Nested(inner) => self.column_of(t, inner),
-            // Unqualified: PostgreSQL resolves it only when one relation in scope has that column.
-            Expr::Identifier(id) if names::ident(id) == t.column && self.rels.len() == 1 => Some(0),
+            Expr::Nested(inner) => self.of(inner),
+            Expr::Identifier(id) if names::ident(id) == self.column => self.only,
             Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
-                if names::ident(&parts[parts.len() - 1]) != t.column {
+                if names::ident(&parts[parts.len() - 1]) != self.column {
                     return None;
                 }
                 let q = names::ident(&parts[parts.len() - 2]);
-                let mut hits = self.rels.iter().enumerate().filter(|(_, rel)| rel.qualifier == q);
-                match (hits.next(), hits.next()) {
-                    (Some((i, _)), None) => Some(i),
-                    _ => None,
-                }
+                self.by_qualifier.get(q.as_str()).copied().flatten()
             }
             _ => None,
         }
+    }
+
+    /// Relations that every branch of an OR pins to a value (each branch an AND of conditions). Chains are
+    /// walked with a stack; it recurses only for an OR inside an AND branch, which takes parentheses (bounded
+    /// by the parser's nesting limit).
+    fn pinned_by_or(&self, e: &Expr) -> HashSet<usize> {
+        let mut branches = Vec::new();
+        let mut stack = vec![e];
+        while let Some(x) = stack.pop() {
+            match x {
+                Expr::Nested(inner) => stack.push(inner),
+                Expr::BinaryOp { left, op: BinaryOperator::Or, right } => {
+                    stack.push(left);
+                    stack.push(right);
+                }
+                other => branches.push(other),
+            }
+        }
+        let mut common: Option<HashSet<usize>> = None;
+        for b in branches {
+            let mut here = HashSet::new();
+            let mut stack = vec![b];
+            while let Some(x) = stack.pop() {
+                match x {
+                    Expr::Nested(inner) => stack.push(inner),
+                    Expr::BinaryOp { left, op: BinaryOperator::And, right } => {
+                        stack.push(left);
+                        stack.push(right);
+                    }
+                    Expr::BinaryOp { left, op: BinaryOperator::Eq, right } => match (self.of(left), self.of(right)) {
+                        (Some(a), None) if is_value(right) => {
+                            here.insert(a);
+                        }
+                        (None, Some(a)) if is_value(left) => {
+                            here.insert(a);
+                        }
+                        _ => {}
+                    },
+                    // A nested OR inside an AND branch: recurse through the same bounded routine.
+                    Expr::BinaryOp { op: BinaryOperator::Or, .. } => here.extend(self.pinned_by_or(x)),
+                    _ => {}
+                }
+            }
+            common = Some(match common {
+                None => here,
+                Some(c) => c.intersection(&here).copied().collect(),
+            });
+            if common.as_ref().is_some_and(HashSet::is_empty) {
+                return HashSet::new();
+            }
+        }
+        common.unwrap_or_default()
     }
 }
 
