@@ -117,6 +117,10 @@ fn a_pin_is_column_equals_one_value_on_the_right_table() {
         "SELECT * FROM orders WHERE NOT (tenant_id <> 'a')",
         "SELECT * FROM orders WHERE tenant_id <> 'a'",
         "SELECT * FROM orders WHERE tenant_id IN ('a', 'b')",
+        // OR branches pinning different values are two tenants, as IN is
+        "SELECT * FROM orders WHERE tenant_id = 'a' OR tenant_id = 'b'",
+        "SELECT * FROM orders WHERE id = 1 AND (tenant_id = $1 OR tenant_id = $2)",
+        "SELECT * FROM orders WHERE (tenant_id = 'a' AND id = 1) OR (tenant_id = 'b' AND id = 2)",
         "SELECT * FROM orders WHERE tenant_id = ANY(ARRAY['a','b'])",
         "SELECT * FROM orders WHERE tenant_id = NULL",
         "SELECT * FROM orders WHERE tenant_id = id",
@@ -151,7 +155,7 @@ fn a_pin_is_column_equals_one_value_on_the_right_table() {
         "SELECT * FROM orders WHERE tenant_id = 'a'::text AND id > 3",
         "SELECT * FROM orders WHERE tenant_id = CAST($1 AS text)",
         "SELECT * FROM orders WHERE (tenant_id = 'a' AND id = 1) OR (tenant_id = 'a' AND id = 2)",
-        "SELECT * FROM orders WHERE id = 1 AND (tenant_id = 'a' OR tenant_id = 'b')",
+        "SELECT * FROM orders WHERE id = 1 AND ((tenant_id = 'a' AND id = 1) OR tenant_id = 'a'::text)",
         "SELECT * FROM public.orders WHERE orders.tenant_id = 'a'",
         "SELECT * FROM postgres.public.orders WHERE tenant_id = 'a'",
         "SELECT * FROM orders WHERE public.orders.tenant_id = 'a'",
@@ -255,6 +259,8 @@ fn inserts_give_the_column_a_value_and_on_conflict_pins_the_existing_row() {
          WHERE EXCLUDED.tenant_id = 'a'",
         "INSERT INTO orders (id, tenant_id, v) VALUES (1, 'a', 'x') ON CONFLICT (id) DO UPDATE SET v = 'y' \
          WHERE orders.tenant_id = 'a' OR true",
+        "INSERT INTO orders (id, tenant_id, v) VALUES (1, 'a', 'x') ON CONFLICT (id) DO UPDATE SET v = 'y' \
+         WHERE orders.tenant_id = 'a' OR orders.tenant_id = 'b'",
         "INSERT INTO orders AS o (id, tenant_id, v) VALUES (1, 'a', 'x') ON CONFLICT (id) DO UPDATE SET v = 'y' \
          WHERE orders.tenant_id = 'a'",
         "INSERT INTO orders (id, tenant_id) VALUES (1, 'a') ON CONFLICT (tenant_id, id) DO UPDATE SET tenant_id = 'b'",
@@ -465,11 +471,13 @@ fn through_the_binary_on_conflict_cannot_overwrite_another_tenants_row() {
         "transact",
         json!({"sql_list": [format!("INSERT INTO {o} AS t (id, tenant_id, v) VALUES (4, 'a', 'hacked') ON CONFLICT (id) DO UPDATE SET v = EXCLUDED.v WHERE t.tenant_id = EXCLUDED.tenant_id")]}),
     );
-    // unqualified in the DO UPDATE's WHERE: PostgreSQL reads the existing row's column (or refuses as ambiguous)
+    // unqualified in the DO UPDATE's WHERE: the checker lets it through, PostgreSQL refuses it as ambiguous
     let r = s.call(
         "transact",
         json!({"sql_list": [format!("INSERT INTO {o} (id, tenant_id, v) VALUES (5, 'a', 'hacked') ON CONFLICT (id) DO UPDATE SET v = EXCLUDED.v WHERE tenant_id = 'a'")]}),
     );
+    assert_eq!(r["isError"], true, "{r}");
+    assert!(common::text(&r).contains("ambiguous"), "{r}");
     assert_eq!(f.state(), before, "{r}");
     // the conflict target with the tenant column: a clash on another index is an error, never an update
     let e = s.err(

@@ -28,7 +28,7 @@ use sqlparser::ast::{
 use super::classify::{self, StatementClass};
 use super::finding::Finding;
 use super::names;
-use scope::{Scope, is_value};
+use scope::{Scope, is_value, value_key};
 
 /// What tenant scoping needs to know about the database, read from its catalog once per call
 /// (`tools::tenant_tables`). Names are lower-cased, both `name` and `schema.name`.
@@ -297,7 +297,7 @@ impl<'a> Tenant<'a> {
                         Some(ConflictTarget::Columns(c)) if c.iter().any(|i| names::ident(i) == col));
                     let qualifier =
                         ins.table_alias.as_ref().map_or_else(|| names::basename(name), |a| names::ident(&a.alias));
-                    let where_pins = du.selection.as_ref().is_some_and(|w| self.pins_existing(w, &qualifier));
+                    let where_pins = du.selection.as_ref().is_some_and(|w| self.existing_pin(w, &qualifier).is_some());
                     if !target_has_column && !where_pins {
                         return Err(self.refuse(
                             name,
@@ -323,8 +323,10 @@ impl<'a> Tenant<'a> {
         Ok(())
     }
 
-    /// The DO UPDATE's WHERE forces the existing row's tenant column to the inserted (pinned) value or a value.
-    fn pins_existing(&self, e: &Expr, qualifier: &str) -> bool {
+    /// When the DO UPDATE's WHERE forces the existing row's tenant column to one value (a literal, a parameter,
+    /// or the inserted row's `EXCLUDED` value, which the INSERT was made to give as a value): that value as text,
+    /// to compare OR branches by.
+    fn existing_pin(&self, e: &Expr, qualifier: &str) -> Option<String> {
         let col = self.column;
         let is_existing = |x: &Expr| match x {
             Expr::Identifier(id) => names::ident(id) == col,
@@ -333,23 +335,33 @@ impl<'a> Tenant<'a> {
             }
             _ => false,
         };
-        let is_excluded = |x: &Expr| {
-            matches!(x, Expr::CompoundIdentifier(p) if p.len() == 2
-                && names::ident(&p[0]) == "excluded" && names::ident(&p[1]) == col)
+        let value = |x: &Expr| match x {
+            Expr::CompoundIdentifier(p)
+                if p.len() == 2 && names::ident(&p[0]) == "excluded" && names::ident(&p[1]) == col =>
+            {
+                Some("EXCLUDED".to_string())
+            }
+            other => value_key(other),
         };
-        let pinned_value = |x: &Expr| is_value(x) || is_excluded(x);
         match e {
-            Expr::Nested(inner) => self.pins_existing(inner, qualifier),
+            Expr::Nested(inner) => self.existing_pin(inner, qualifier),
             Expr::BinaryOp { left, op: sqlparser::ast::BinaryOperator::And, right } => {
-                self.pins_existing(left, qualifier) || self.pins_existing(right, qualifier)
+                self.existing_pin(left, qualifier).or_else(|| self.existing_pin(right, qualifier))
             }
             Expr::BinaryOp { left, op: sqlparser::ast::BinaryOperator::Or, right } => {
-                self.pins_existing(left, qualifier) && self.pins_existing(right, qualifier)
+                let (l, r) = (self.existing_pin(left, qualifier)?, self.existing_pin(right, qualifier)?);
+                (l == r).then_some(l)
             }
             Expr::BinaryOp { left, op: sqlparser::ast::BinaryOperator::Eq, right } => {
-                (is_existing(left) && pinned_value(right)) || (is_existing(right) && pinned_value(left))
+                if is_existing(left) {
+                    value(right)
+                } else if is_existing(right) {
+                    value(left)
+                } else {
+                    None
+                }
             }
-            _ => false,
+            _ => None,
         }
     }
 

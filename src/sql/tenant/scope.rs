@@ -202,10 +202,14 @@ impl Columns<'_> {
         }
     }
 
-    /// Relations that every branch of an OR pins to a value (each branch an AND of conditions). Chains are
-    /// walked with a stack; it recurses only for an OR inside an AND branch, which takes parentheses (bounded
-    /// by the parser's nesting limit).
+    /// Relations that every branch of an OR pins to the same value (each branch an AND of conditions):
+    /// `t = 'a' OR t = 'b'` is two tenants, as `IN ('a', 'b')` is. Chains are walked with a stack; it recurses
+    /// only for an OR inside an AND branch, which takes parentheses (bounded by the parser's nesting limit).
     fn pinned_by_or(&self, e: &Expr) -> HashSet<usize> {
+        self.or_pins(e).into_iter().map(|(r, _)| r).collect()
+    }
+
+    fn or_pins(&self, e: &Expr) -> HashSet<(usize, String)> {
         let mut branches = Vec::new();
         let mut stack = vec![e];
         while let Some(x) = stack.pop() {
@@ -218,7 +222,7 @@ impl Columns<'_> {
                 other => branches.push(other),
             }
         }
-        let mut common: Option<HashSet<usize>> = None;
+        let mut common: Option<HashSet<(usize, String)>> = None;
         for b in branches {
             let mut here = HashSet::new();
             let mut stack = vec![b];
@@ -229,23 +233,22 @@ impl Columns<'_> {
                         stack.push(left);
                         stack.push(right);
                     }
-                    Expr::BinaryOp { left, op: BinaryOperator::Eq, right } => match (self.of(left), self.of(right)) {
-                        (Some(a), None) if is_value(right) => {
-                            here.insert(a);
-                        }
-                        (None, Some(a)) if is_value(left) => {
-                            here.insert(a);
-                        }
-                        _ => {}
-                    },
-                    // A nested OR inside an AND branch: recurse through the same bounded routine.
-                    Expr::BinaryOp { op: BinaryOperator::Or, .. } => here.extend(self.pinned_by_or(x)),
+                    Expr::BinaryOp { left, op: BinaryOperator::Eq, right } => {
+                        let pin = match (self.of(left), self.of(right)) {
+                            (Some(a), None) => value_key(right).map(|k| (a, k)),
+                            (None, Some(a)) => value_key(left).map(|k| (a, k)),
+                            _ => None,
+                        };
+                        here.extend(pin);
+                    }
+                    // A nested OR inside an AND branch.
+                    Expr::BinaryOp { op: BinaryOperator::Or, .. } => here.extend(self.or_pins(x)),
                     _ => {}
                 }
             }
             common = Some(match common {
                 None => here,
-                Some(c) => c.intersection(&here).copied().collect(),
+                Some(c) => c.intersection(&here).cloned().collect(),
             });
             if common.as_ref().is_some_and(HashSet::is_empty) {
                 return HashSet::new();
@@ -262,12 +265,17 @@ fn on(c: &JoinConstraint) -> Option<&Expr> {
     }
 }
 
+/// The value a pin names, as text to compare pins by (`'a'`, `$1`; casts left out), when `e` is one.
+pub(super) fn value_key(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Value(v) if !matches!(v.value, Value::Null) => Some(v.value.to_string()),
+        Expr::Cast { expr, .. } | Expr::Nested(expr) => value_key(expr),
+        Expr::TypedString(t) => Some(t.value.to_string()),
+        _ => None,
+    }
+}
+
 /// A literal (not NULL) or a parameter, possibly cast: one value for the whole statement.
 pub(super) fn is_value(e: &Expr) -> bool {
-    match e {
-        Expr::Value(v) => !matches!(v.value, Value::Null),
-        Expr::Cast { expr, .. } | Expr::Nested(expr) => is_value(expr),
-        Expr::TypedString(_) => true,
-        _ => false,
-    }
+    value_key(e).is_some()
 }
