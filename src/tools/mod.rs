@@ -265,8 +265,9 @@ async fn check_statements(
 
 /// With --tenant-column, what tenant scoping needs from the catalog, in one query (the round trip this call
 /// already made for the table list): tables having that column, views and materialized views, and user-defined
-/// functions and procedures (outside `pg_catalog`, `information_schema` and DSQL's `sys`). Read for each call so new objects
-/// are covered at once. `None` when tenant scoping is off.
+/// functions and procedures, outside `pg_catalog`, `information_schema` and `sys` (DSQL's own schema, emulated by
+/// the server; `sys.wait_for_job` and `sys.jobs` stay usable). Read for each call so new objects are covered at
+/// once. `None` when tenant scoping is off.
 pub async fn tenant_tables(env: &Env, db: &Database) -> Result<Option<crate::sql::TenantCatalog>, String> {
     let Some(column) = &env.settings.tenant_column else { return Ok(None) };
     const CATALOG: &str = "SELECT CASE WHEN c.relkind IN ('v', 'm') THEN 'v' ELSE 't' END AS k, n.nspname AS s, \
