@@ -292,6 +292,9 @@ fn views_functions_and_statistics_are_refused() {
         "SELECT * FROM other x JOIN v_other v ON v.id = x.id",
         "UPDATE v_orders SET v = 1 WHERE tenant_id = 'a'",
         "INSERT INTO v_orders (id, tenant_id) VALUES (1, 'a')",
+        "CREATE TABLE copy_all AS SELECT id FROM v_orders",
+        "SELECT id INTO copy_all FROM v_other",
+        "CREATE VIEW w AS SELECT * FROM v_orders WHERE tenant_id = 'a'",
         "SELECT leak()",
         "SELECT * FROM leak()",
         "SELECT * FROM public.leak() WHERE tenant_id = 'a'",
@@ -302,7 +305,9 @@ fn views_functions_and_statistics_are_refused() {
         "SELECT most_common_vals FROM pg_stats WHERE tablename = 'orders'",
         "SELECT * FROM pg_catalog.pg_statistic",
     ]);
-    accepted(&["SELECT lower('A'), now()", "SELECT * FROM generate_series(1, 3)"]);
+    accepted(&["SELECT lower('A'), now()", "SELECT * FROM generate_series(1, 3)", "DROP VIEW v_orders"]);
+    // DO blocks run code the checker cannot read: refused (by the safety guard already)
+    assert!(check("DO $$ BEGIN PERFORM * FROM orders; END $$").is_err());
     // CALL of anything but sys.wait_for_job is already refused by the safety guard, whatever the scoping
     assert!(check("CALL proc_wipe()").is_err());
 }

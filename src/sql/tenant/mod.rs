@@ -178,7 +178,7 @@ impl<'a> Tenant<'a> {
         t.contains(&key(name)) || t.contains(&names::basename(name).to_lowercase())
     }
 
-    fn is_view(&self, name: &ObjectName) -> bool {
+    pub(crate) fn is_view(&self, name: &ObjectName) -> bool {
         let v = &self.catalog.views;
         v.contains(&key(name)) || v.contains(&names::basename(name).to_lowercase())
     }
@@ -196,6 +196,18 @@ impl<'a> Tenant<'a> {
                 self.column
             ),
             fix.to_string(),
+        )
+    }
+
+    pub(crate) fn refuse_view(&self, name: &ObjectName) -> Finding {
+        self.refuse_text(
+            format!(
+                "{} is a view: tenant scoping (--tenant-column {}) does not read view definitions, so it cannot prove \
+                 a view limited to one tenant",
+                names::dotted_lower(name),
+                self.column
+            ),
+            "Query the tables the view reads, with the tenant column pinned",
         )
     }
 
@@ -501,16 +513,10 @@ impl<'a> Visitor for Tenant<'a> {
                 "Ask for statistics outside the agent",
             ));
         }
+        // Views read in a FROM are refused there whatever the statement; here the rest of a query or data
+        // statement (INSERT INTO a view, …), while DDL may name them (DROP VIEW, ALTER VIEW).
         if !self.schema_work && self.is_view(name) {
-            return ControlFlow::Break(self.refuse_text(
-                format!(
-                    "{} is a view: tenant scoping (--tenant-column {}) does not read view definitions, so it cannot \
-                     prove a view limited to one tenant",
-                    names::dotted_lower(name),
-                    self.column
-                ),
-                "Query the tables the view reads, with the tenant column pinned",
-            ));
+            return ControlFlow::Break(self.refuse_view(name));
         }
         if self.is_tenant(name) {
             self.seen.push((addr(name), name.clone()));

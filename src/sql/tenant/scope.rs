@@ -74,6 +74,8 @@ impl<'a> Scope<'a> {
     fn factor(&mut self, t: &Tenant<'_>, f: &'a TableFactor) -> Result<Valid, Finding> {
         let here = self.rels.len();
         match f {
+            // Also in DDL (CREATE TABLE … AS SELECT … FROM a view would copy every tenant's rows).
+            TableFactor::Table { name, args: None, .. } if t.is_view(name) => Err(t.refuse_view(name)),
             TableFactor::Table { name, alias, args: None, .. } if t.is_tenant(name) => {
                 if alias.as_ref().is_some_and(|a| !a.columns.is_empty()) {
                     // `orders AS o(a, tenant_id)` renames columns by position: the name no longer says which.
