@@ -5,11 +5,12 @@
 //! - INSERT into a tenant table lists the column and gives it a literal or parameter in every row; ON CONFLICT DO
 //!   UPDATE must pin the existing row (the conflict target includes the column, or the DO UPDATE's WHERE pins it).
 //! - The tenant column cannot be assigned (UPDATE, DO UPDATE), dropped, renamed or retyped.
-//! - Views and materialized views are refused in queries and DML (their definition is not read, so what they
-//!   expose proves nothing); user-defined functions and procedures are refused (their bodies may read any
-//!   table), as are built-ins that read tables named in text (`query_to_xml`, `table_to_xml`, `ts_stat`, …) and
+//! - Views and materialized views read by any statement are refused (their definition is not read, so what they
+//!   expose proves nothing); functions and procedures outside `pg_catalog` are refused (their bodies may read
+//!   any table), as are built-ins that read tables named in text (`query_to_xml`, `table_to_xml`, `ts_stat`, …) and
 //!   the planner statistics views (they hold sample values of every tenant).
 //! - MERGE, TRUNCATE and COPY of tenant tables are refused (no per-tenant form to check).
+//! - DDL earlier in the same call or file counts for the statements after it ([`TenantCatalog::learn`]).
 //! - In a query or DML statement, any reference to a tenant table that no rule above accounted for refuses the
 //!   statement: a construct the checker does not know cannot slip through.
 
