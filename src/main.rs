@@ -27,7 +27,12 @@ fn main() -> ExitCode {
     // stdout), and on a multi-thread runtime each step can land on another thread, costing a wake-up of a sleeping
     // one (measured: ~30% more CPU per `SELECT 1` call). Work that takes long runs on blocking threads instead:
     // large checks, dsql_lint, migration plans, the sandbox's start and stop.
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    // Blocking threads check and lint SQL: give them room beyond what the depth limit needs (defence in depth).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .thread_stack_size(aurora_dsql_mcp_server::sql::STACK_BYTES)
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("{EXE}: cannot start the async runtime: {e}");
