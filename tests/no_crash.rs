@@ -21,7 +21,11 @@ fn shape(kind: usize, n: usize) -> String {
         0 => format!("SELECT 1{}", "+1".repeat(n)),
         1 => format!(
             "SELECT * FROM t WHERE {}",
-            (0..n).map(|i| format!("a = {i}")).collect::<Vec<_>>().join(if n.is_multiple_of(2) { " OR " } else { " AND " })
+            (0..n).map(|i| format!("a = {i}")).collect::<Vec<_>>().join(if n.is_multiple_of(2) {
+                " OR "
+            } else {
+                " AND "
+            })
         ),
         2 => format!("SELECT {}1{}", "(".repeat(n), ")".repeat(n)),
         3 => format!("SELECT {}1{}", "(SELECT ".repeat(n), ")".repeat(n)),

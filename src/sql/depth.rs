@@ -17,9 +17,9 @@ use super::finding::Finding;
 use super::lexer::{Kind, Token, lex};
 
 /// Deepest tree accepted. Honest SQL stays far below it: generated filters with a few thousand ORs measure a
-/// few thousand; hand-written statements a few dozen. Every consumer of the tree handles more than twice this
-/// depth on a 1 MiB stack in a debug build (`tests/no_crash.rs` runs them at the limit on a 1 MiB thread), and
-/// checks run on threads with at least 2 MiB (see [`STACK_BYTES`]).
+/// few thousand; hand-written statements a few dozen. Measured in a debug build on a 512 KiB stack: `sql::check`
+/// of `+`, `OR`, `::`, `UNION` and nested-`CASE` chains 3,990 deep, and dsql_lint of them, all pass; tokio's
+/// threads default to 2 MiB, the main thread to 8 MiB, and ours get [`STACK_BYTES`].
 pub const MAX_DEPTH: usize = 4000;
 
 /// Stack size of the threads that check and lint SQL, as defence in depth should the estimate ever be short.
