@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use rmcp::ServiceExt;
-use tracing_subscriber::EnvFilter;
 
 use aurora_dsql_mcp_server::cli::{self, EXE};
 use aurora_dsql_mcp_server::config::{Cli, Command, ServerArgs, Target, TokenArgs, region_from_endpoint};
@@ -15,19 +14,17 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // `call` prints a result for a person: the tool's own errors come with it, so the log shows only errors.
     let default_filter = if matches!(cli.command, Some(Command::Call(_))) { "error" } else { "info,rmcp=warn" };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_target(false)
-        .with_env_filter(
-            EnvFilter::try_from_env("AURORA_DSQL_MCP_LOG").unwrap_or_else(|_| EnvFilter::new(default_filter)),
-        )
-        .init();
+    cli::logging::init(default_filter);
     // One thread: a call is a chain of short steps (read stdin, check, write to the database, read its answer, write
     // stdout), and on a multi-thread runtime each step can land on another thread, costing a wake-up of a sleeping
     // one (measured: ~30% more CPU per `SELECT 1` call). Work that takes long runs on blocking threads instead:
     // large checks, dsql_lint, migration plans, the sandbox's start and stop.
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    // Blocking threads check and lint SQL: give them room beyond what the depth limit needs (defence in depth).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .thread_stack_size(aurora_dsql_mcp_server::sql::STACK_BYTES)
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("{EXE}: cannot start the async runtime: {e}");

@@ -1,8 +1,9 @@
 //! What the executable does besides serving MCP on stdio: building the tools' environment from the flags (shared
-//! with `serve`), the one-shot `call` subcommand, and the banner a person at a terminal sees.
+//! with `serve`), the one-shot `call` subcommand, the banner a person at a terminal sees, and the log on stderr (what it must never carry).
 
 pub mod banner;
 pub mod call;
+pub mod logging;
 
 use std::sync::Arc;
 

@@ -323,7 +323,7 @@ impl ServerHandler for DsqlServer {
                 result
             }
             Err(message) => {
-                tracing::warn!(tool = %name, "{}", first_line(&message));
+                tracing::warn!(tool = %name, "{}", crate::cli::logging::redact_message(first_line(&message)));
                 // A stopped call gets no response, and a client that went away cannot be told: notifying it would
                 // wait on a session that has ended.
                 if !stop.is_cancelled() {

@@ -57,6 +57,10 @@ fn run_on(sql: &str, fix: bool, dialect: &str, threads: usize, version: DsqlVers
     if sql.trim().is_empty() {
         return Ok(json!({"diagnostics": [], "fixed_sql": null, "summary": {"errors": 0, "warnings": 0, "fixed": 0}}));
     }
+    // dsql-lint parses and walks every statement recursively: measure first (see `depth`).
+    if let Err(f) = super::depth::check_script(sql) {
+        return Err(format!("{}. {}", f.message, f.fix));
+    }
     let (diags, fixed_sql, stmts) = if mysql {
         // Our checks run on the converted SQL.
         let out = dsql_lint::fix_sql_mysql(sql);
@@ -68,7 +72,7 @@ fn run_on(sql: &str, fix: bool, dialect: &str, threads: usize, version: DsqlVers
     } else if sql.len() < 2 * chunks::MIN_CHUNK_BYTES {
         // dsql-lint and our own pass are independent: two threads.
         std::thread::scope(|scope| {
-            let ours = scope.spawn(|| split(sql, 1).statements);
+            let ours = super::depth::spawn_scoped(scope, || split(sql, 1).statements);
             let out = chunks::whole(sql, fix);
             (out.diagnostics, out.fixed_sql, ours.join().unwrap_or_default())
         })
@@ -249,7 +253,11 @@ fn split(sql: &str, threads: usize) -> Splits {
         std::thread::scope(|scope| {
             let handles: Vec<_> = runs[1..]
                 .iter()
-                .map(|run| scope.spawn(|| run.iter().map(|s| analyse(sql, &tokens, s)).collect::<Vec<_>>()))
+                .map(|run| {
+                    super::depth::spawn_scoped(scope, || {
+                        run.iter().map(|s| analyse(sql, &tokens, s)).collect::<Vec<_>>()
+                    })
+                })
                 .collect();
             let mut out: Vec<Split> = runs[0].iter().map(|s| analyse(sql, &tokens, s)).collect();
             for (h, run) in handles.into_iter().zip(&runs[1..]) {

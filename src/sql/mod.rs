@@ -13,6 +13,7 @@
 
 mod cache;
 mod classify;
+mod depth;
 mod destructive;
 mod dsql;
 mod finding;
@@ -38,6 +39,7 @@ use std::str::FromStr;
 
 pub use cache::CheckCache;
 pub use classify::StatementClass;
+pub use depth::{MAX_DEPTH, STACK_BYTES};
 pub use destructive::{Destruction, destruction};
 pub use finding::{Finding, Severity};
 pub use quota::QuotaCheck;

@@ -35,6 +35,8 @@ pub(crate) fn empty_statement() -> Finding {
 pub(crate) fn parse_one(norm: &Normalized) -> Result<Parsed, Finding> {
     let src = norm.text.as_str();
     let toks = &norm.tokens;
+    // Before anything builds a tree: a too-deep one would overflow the stack of whatever walks or drops it.
+    super::depth::check(src, toks)?;
     let sig: Vec<usize> =
         (0..toks.len()).filter(|&i| !toks[i].is_trivia() && toks[i].kind != Kind::Semicolon).take(7).collect();
     let Some(&first) = sig.first() else {
@@ -81,7 +83,7 @@ pub(crate) fn parse_one(norm: &Normalized) -> Result<Parsed, Finding> {
         parse_text = without_overriding(src, toks);
     }
     let parse_text = parse_text.unwrap_or_else(|| src.to_string());
-    let mut stmts = match parse_sql(&parse_text) {
+    let mut stmts = match parse_unchecked(&parse_text) {
         Ok(stmts) => stmts,
         // Statements DSQL refuses that sqlparser cannot parse: answer as DSQL does rather than with a syntax error.
         Err(e) => return Err(unparseable_refusal(src, toks).unwrap_or(e)),
@@ -98,7 +100,16 @@ pub(crate) fn parse_one(norm: &Normalized) -> Result<Parsed, Finding> {
     }
 }
 
+/// Parses `text` after measuring how deep its tree would be ([`super::depth`]).
 pub(crate) fn parse_sql(text: &str) -> Result<Vec<Statement>, Finding> {
+    let tokens = super::lexer::lex(text).map_err(|e| super::text::syntax_error(text, e.offset, &e.message))?;
+    super::depth::check(text, &tokens)?;
+    parse_unchecked(text)
+}
+
+/// The parse itself; the caller has measured the depth of `text` (or of the text it was rewritten from, with the
+/// same nesting).
+fn parse_unchecked(text: &str) -> Result<Vec<Statement>, Finding> {
     Parser::new(&PostgreSqlDialect {}).try_with_sql(text).and_then(|mut p| p.parse_statements()).map_err(parse_error)
 }
 

@@ -274,7 +274,8 @@ pub(super) fn lint(sql: &str, fix: bool, cuts: &[usize], semicolons: &[usize], t
     let mut results: Vec<Option<Output>> = (0..pieces.len()).map(|_| None).collect();
     let mut all_ok = true;
     std::thread::scope(|scope| {
-        let handles: Vec<_> = (1..threads.min(pieces.len())).map(|_| scope.spawn(work)).collect();
+        let handles: Vec<_> =
+            (1..threads.min(pieces.len())).map(|_| super::super::depth::spawn_scoped(scope, work)).collect();
         let mut done = work();
         for h in handles {
             match h.join() {
