@@ -10,6 +10,7 @@
 mod batch;
 pub mod cancel;
 pub mod deadline;
+pub mod dpu;
 pub mod encode;
 pub mod errors;
 pub mod local_dsql;
