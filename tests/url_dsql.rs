@@ -117,3 +117,17 @@ fn a_large_result_of_an_application_enum_type_comes_back_whole() {
     assert_eq!(r["truncated"], true, "stopped by --max-result-bytes, not by the timeout: {}", r["truncation"]);
     assert_eq!(r["result"][1]["sz"], "m");
 }
+
+/// Catalog C13 (2026-12-07): DSQL refuses `default_transaction_read_only` as a startup parameter, so the emulation
+/// refuses a connection string that sets it; plain PostgreSQL (`--rules off`) accepts it.
+#[test]
+fn a_read_only_startup_parameter_is_refused_as_dsql_refuses_it() {
+    let _sandbox = started_sandbox();
+    let db = format!("{} options='-c default_transaction_read_only=on'", url_database("urlro"));
+    let mut s = url(&db, &[]);
+    let msg = s.err("readonly_query", json!({"sql": "SELECT 1 AS one"}));
+    assert!(msg.contains("default_transaction_read_only") && msg.contains("catalog C13"), "{msg}");
+    assert!(msg.contains("BEGIN READ ONLY") && msg.contains("--rules off"), "{msg}");
+    let mut plain = url(&db, &["--rules", "off"]);
+    assert_eq!(plain.rows("SHOW default_transaction_read_only"), vec![json!({"default_transaction_read_only": "on"})]);
+}

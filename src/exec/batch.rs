@@ -23,8 +23,9 @@ use std::ops::Range;
 use futures::StreamExt;
 use tokio_postgres::{Client, Error, SimpleQueryMessage};
 
-/// The most text one batch carries. PostgreSQL takes far more; DSQL publishes no limit on a query's length, so a
-/// large call goes as several batches rather than one that might meet a limit nobody wrote down.
+/// The most text one batch carries. PostgreSQL takes far more; DSQL answers no message over 10 MiB (catalog C12,
+/// `exec::message_size`) and publishes nothing about long queries below that, so a large call goes as several
+/// small batches rather than one that might meet a limit nobody wrote down.
 pub(super) const MAX_BYTES: usize = 64 * 1024;
 
 /// The separator between joined statements: the newline first, so it would end a line comment (there is none:

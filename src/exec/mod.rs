@@ -10,10 +10,12 @@
 mod batch;
 pub mod cancel;
 pub mod deadline;
+pub mod dpu;
 pub mod encode;
 pub mod errors;
 pub mod local_dsql;
 pub mod local_quota;
+pub mod message_size;
 pub mod params;
 mod pipeline;
 mod plans;
@@ -144,6 +146,8 @@ struct Attempt<'a> {
     /// The statements are this server's own fixed catalog reads: keep them prepared on the connection
     /// ([`plans`]).
     keep_prepared: bool,
+    /// The largest protocol message a statement becomes (catalog C12), measured before sending.
+    largest_message: std::sync::atomic::AtomicUsize,
 }
 
 impl<'a> Attempt<'a> {
@@ -166,6 +170,7 @@ impl<'a> Attempt<'a> {
             all_rows: false,
             poisoned: AtomicBool::new(false),
             keep_prepared: false,
+            largest_message: Default::default(),
         }
     }
 }
@@ -241,6 +246,17 @@ fn copy_has_no_stream(i: usize, n: usize) -> String {
 }
 
 async fn run_attempts(db: &Database, attempt: &Attempt<'_>) -> Result<Outcome, ExecError> {
+    // DSQL drops the connection without a word on a message over 10 MiB (C12): refuse it before anything is sent.
+    // The emulation's rewrites at most double a text, so only a long one is rewritten to be measured.
+    let largest = message_size::check(attempt.statements, |st| {
+        if attempt.emulate && st.text.len() > message_size::MAX_MESSAGE_BYTES / 2 {
+            std::borrow::Cow::Owned(local_dsql::adapt(&st.text).text)
+        } else {
+            std::borrow::Cow::Borrowed(st.text.as_str())
+        }
+    })
+    .map_err(ExecError::Input)?;
+    attempt.largest_message.store(largest, Ordering::Relaxed);
     let started = Instant::now();
     let mut deadline = Deadline::new(tokio::time::Instant::now() + attempt.limits.timeout);
     let stop = cancel::current();
@@ -258,7 +274,9 @@ async fn attempts(
 ) -> Result<Outcome, ExecError> {
     let mut tries = 1u32;
     loop {
-        let failure = match attempt_once(db, attempt, deadline, stop).await {
+        let once = attempt_once(db, attempt, deadline, stop).await;
+        let once = once.map_err(|f| after_large_message(f, attempt.largest_message.load(Ordering::Relaxed)));
+        let failure = match once {
             Ok(mut outcome) => {
                 outcome.attempts = tries;
                 if tries > 1 {
@@ -478,7 +496,7 @@ fn statement_failure_at(
         Some(conflict) => conflict,
         None => errors::from_pg_at(e, &ctx, position),
     };
-    classify(err, e)
+    classify(err, e, attempt.mode)
 }
 
 /// A lost connection as an error: `08006`, so it is recognised as a session that ended.
@@ -486,13 +504,58 @@ fn connection_lost(what: String) -> ExecError {
     ExecError::Db { sqlstate: Some("08006".into()), text: what }
 }
 
-/// Retry conflicts and sessions the server ended before the transaction could commit; report everything else.
-fn classify(err: ExecError, e: &tokio_postgres::Error) -> Failure {
+/// Retry conflicts and sessions the server ended before the transaction could commit, and — in a read-only
+/// transaction only — DSQL's transient `XX000` (catalog T13, project decision of 2026-12-07: a write's `XX000`
+/// is reported, never replayed); report everything else.
+fn classify(err: ExecError, e: &tokio_postgres::Error, mode: TxMode) -> Failure {
     let retry = match err.sqlstate() {
-        Some(code) => retry::is_conflict(code) || retry::is_session_ended(code),
+        Some(code) => {
+            retry::is_conflict(code)
+                || retry::is_session_ended(code)
+                || (mode == TxMode::ReadOnly && retry::is_transient_for_reads(code))
+        }
         None => false,
     } || (e.as_db_error().is_none() && e.is_closed());
     if retry { Failure::Retry(err) } else { Failure::Final(err) }
+}
+
+/// The database refused the end of the transaction. For a write, `XX000` on COMMIT leaves the outcome unknown
+/// (catalog T13: DSQL's "server unavailable" can come after the commit took effect), so it is reported as such
+/// and never run again; anything else is classified as a statement's error.
+fn end_failure(err: ExecError, e: &tokio_postgres::Error, mode: TxMode) -> Failure {
+    if mode == TxMode::ReadWrite && err.sqlstate().is_some_and(retry::is_transient_for_reads) {
+        let said = e.as_db_error().map_or_else(|| e.to_string(), |db| db.message().to_string());
+        return Failure::Final(ExecError::CommitUnknown {
+            detail: format!("COMMIT was answered with XX000 {said}, which on DSQL does not say whether it committed"),
+        });
+    }
+    classify(err, e, mode)
+}
+
+/// A connection lost after the attempt sent a large message (catalog C12): DSQL closes the connection without an
+/// answer when a message is over 10 MiB, so sending the same message again would fail the same way. Not retried;
+/// a write that may have committed stays "outcome unknown", with the size said.
+fn after_large_message(failure: Failure, largest: usize) -> Failure {
+    if largest < message_size::LARGE_WRITE_BYTES {
+        return failure;
+    }
+    let note = format!(
+        "the call sent a message of {:.1} MiB just before; DSQL closes the connection without an error when one \
+         message is over 10 MiB (catalog C12), so it was not sent again",
+        largest as f64 / (1024.0 * 1024.0)
+    );
+    match failure {
+        Failure::Retry(err) if matches!(err.sqlstate(), None | Some("08006" | "08003")) => {
+            Failure::Final(ExecError::Db {
+                sqlstate: err.sqlstate().map(str::to_string),
+                text: format!("{err}\nNOTE: {note}."),
+            })
+        }
+        Failure::Final(ExecError::CommitUnknown { detail }) => {
+            Failure::Final(ExecError::CommitUnknown { detail: format!("{detail}; {note}") })
+        }
+        other => other,
+    }
 }
 
 fn first_line(s: &str) -> &str {

@@ -150,7 +150,7 @@ pub(super) async fn attempt_then_commit(client: &Client, a: &Attempt<'_>) -> Res
         }
         let ctx = super::ErrorContext { statement: None, allow_writes: a.ctx.allow_writes, tool: a.ctx.tool };
         let err = super::local_conflict(&e, "COMMIT").unwrap_or_else(|| super::errors::from_pg(&e, &ctx));
-        return Err(super::classify(err, &e));
+        return Err(super::end_failure(err, &e, a.mode));
     }
     Ok(super::outcome_from(client, done, a.all_rows).await)
 }
@@ -383,5 +383,5 @@ fn batches(a: &Attempt<'_>, texts: &[String], prepared: &[Option<tokio_postgres:
 /// COMMIT (or the final ROLLBACK) was refused: nothing was committed. DSQL reports most conflicts here.
 fn commit_failure(e: &Error, a: &Attempt<'_>) -> Failure {
     let ctx = super::ErrorContext { statement: None, allow_writes: a.ctx.allow_writes, tool: a.ctx.tool };
-    super::classify(super::errors::from_pg(e, &ctx), e)
+    super::end_failure(super::errors::from_pg(e, &ctx), e, a.mode)
 }

@@ -22,6 +22,13 @@ pub fn is_session_ended(sqlstate: &str) -> bool {
     matches!(sqlstate, "57P01" | "57P02" | "57P03" | "08006" | "08003")
 }
 
+/// Is this SQLSTATE DSQL's transient failure (`XX000 server unavailable`, catalog T13)? Retried automatically
+/// only for read-only transactions (project decision of 2026-12-07, where AWS's guidance conflicts): a transaction
+/// that wrote is reported, and an `XX000` on its COMMIT leaves the outcome unknown.
+pub fn is_transient_for_reads(sqlstate: &str) -> bool {
+    sqlstate == "XX000"
+}
+
 /// "Full jitter" exponential backoff before attempt `next` (2, 3, …): a random wait in [base·2^(next-2) / 2,
 /// base·2^(next-2)], capped. Half of it is kept fixed so that retries of colliding callers still spread out.
 pub fn backoff(next: u32) -> Duration {
@@ -50,5 +57,6 @@ mod tests {
     fn conflicts_and_ended_sessions_are_recognised() {
         assert!(is_conflict("40001") && is_conflict("OC000") && !is_conflict("23505"));
         assert!(is_session_ended("57P01") && !is_session_ended("57014"));
+        assert!(is_transient_for_reads("XX000") && !is_transient_for_reads("40001") && !is_conflict("XX000"));
     }
 }

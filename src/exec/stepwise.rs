@@ -88,7 +88,7 @@ pub(super) async fn attempt(client: &Client, a: &Attempt<'_>) -> Result<Outcome,
             Some(conflict) => conflict,
             None => super::errors::from_pg(&e, &ctx),
         };
-        return Err(super::classify(err, &e));
+        return Err(super::end_failure(err, &e, a.mode));
     }
     Ok(super::outcome_from(client, done, a.all_rows).await)
 }

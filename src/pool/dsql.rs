@@ -117,6 +117,8 @@ pub fn build_pool_with_source(settings: DsqlPoolSettings, source: TokenSource) -
     let hostaddr = settings.hostaddr.as_deref().map(parse_hostaddr).transpose()?;
     let tls = MakeRustlsConnect::new(client_config(settings.ssl_root_cert.as_deref())?);
 
+    // No `options` and no read-only startup parameter: DSQL refuses `default_transaction_read_only` at connect
+    // time (catalog C13); read-only calls open `BEGIN READ ONLY` transactions instead (`exec::TxMode`).
     let mut pg = Config::new();
     pg.host(&endpoint.host)
         .port(endpoint.port)

@@ -189,6 +189,9 @@ impl Database {
         if cfg.get_application_name().is_none() {
             cfg.application_name(application_name());
         }
+        if emulate && let Some(options) = cfg.get_options().filter(|o| sets_read_only_at_startup(o)) {
+            return Err(read_only_startup_refusal(options));
+        }
         if emulate {
             // DSQL's session environment (catalog T03, C07), as the local sandbox has it in its settings.
             let dsql_env = "-c default_transaction_isolation=repeatable\\ read -c TimeZone=UTC";
@@ -248,6 +251,24 @@ impl Database {
     }
 }
 
+/// Do these startup options set `default_transaction_read_only` (`-c default_transaction_read_only=on`,
+/// `--default-transaction-read-only=on`, any case)? Aurora DSQL refuses that startup parameter at connect time
+/// (catalog C13, 2026-12-07), so the DSQL emulation does too. Read-only work uses `BEGIN READ ONLY`, as every call
+/// of this server does; no connection this server opens sets it.
+fn sets_read_only_at_startup(options: &str) -> bool {
+    options.to_ascii_lowercase().replace('-', "_").contains("default_transaction_read_only")
+}
+
+fn read_only_startup_refusal(options: &str) -> String {
+    format!(
+        "--database-url sets default_transaction_read_only as a startup parameter (options={options}); Aurora DSQL \
+         refuses that parameter when connecting (catalog C13; probably as `setting configuration parameter \
+         \"default_transaction_read_only\" not supported`), so the DSQL emulation refuses it too. Remove it from \
+         the connection string: this server makes every call read-only itself (BEGIN READ ONLY) unless it is \
+         started with --allow-writes. To use the database as plain PostgreSQL, start with --rules off."
+    )
+}
+
 fn plain_pool(cfg: tokio_postgres::Config, pool_size: usize) -> Result<Pool, String> {
     let mgr = Manager::from_config(cfg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
     finish_pool(Pool::builder(mgr), pool_size)
@@ -289,4 +310,25 @@ fn describe_config(cfg: &tokio_postgres::Config) -> String {
         port,
         cfg.get_dbname().unwrap_or(cfg.get_user().unwrap_or("postgres"))
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_only_startup_parameter_is_recognised_in_any_spelling() {
+        for options in [
+            "-c default_transaction_read_only=on",
+            "-cdefault_transaction_read_only=true",
+            "--default-transaction-read-only=on",
+            "-c statement_timeout=5s -c DEFAULT_TRANSACTION_READ_ONLY=1",
+        ] {
+            assert!(sets_read_only_at_startup(options), "{options}");
+        }
+        assert!(!sets_read_only_at_startup("-c default_transaction_isolation=repeatable\\ read -c TimeZone=UTC"));
+        assert!(!sets_read_only_at_startup("-c transaction_isolation=serializable"));
+        let msg = read_only_startup_refusal("-c default_transaction_read_only=on");
+        assert!(msg.contains("catalog C13") && msg.contains("BEGIN READ ONLY") && msg.contains("--rules off"), "{msg}");
+    }
 }

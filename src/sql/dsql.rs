@@ -67,9 +67,8 @@ const TEXT_SEARCH_FUNCTIONS: &[&str] =
 /// Geometric type constructors (R27): DSQL refuses them, naming the type.
 const GEOMETRIC_CONSTRUCTORS: &[&str] = &["point", "line", "lseg", "box", "path", "polygon", "circle"];
 
-/// DSQL's limits on key columns per index and columns per table (catalog X07, CT04).
+/// DSQL's limit on key columns per index (catalog X07).
 const MAX_KEY_COLUMNS: usize = 8;
-const MAX_COLUMNS: usize = 255;
 
 /// The text of a string literal, also through a cast (`'english'::regconfig`).
 fn string_literal(e: &Expr) -> Option<&str> {
@@ -217,6 +216,7 @@ impl Own {
             Statement::LISTEN { .. } => self.push(rule("R13").finding_with("Listen")),
             Statement::UNLISTEN { .. } => self.push(rule("R13").finding_with("Unlisten")),
             Statement::NOTIFY { .. } => self.push(rule("R13").finding_with("Notify")),
+            Statement::CreateProcedure { .. } => self.push(procedure_refusal()),
             Statement::CreateFunction(cf) => {
                 if let Some(lang) = &cf.language
                     && !lang.value.eq_ignore_ascii_case("sql")
@@ -246,8 +246,15 @@ impl Own {
                 }
             }
             Statement::CreateTable(ct) => {
-                if ct.columns.len() > MAX_COLUMNS {
-                    self.push(rule("CT04").finding(""));
+                if ct.columns.len() > rules::MAX_COLUMNS_PER_TABLE {
+                    let mut f = rule("CT04").finding("");
+                    if primary_key(ct).is_some() {
+                        f.message = rules::COLUMN_COUNT_PRIMARY_KEY_MESSAGE.into();
+                    }
+                    self.push(f);
+                }
+                if declared_key_bytes(ct).into_iter().any(|bytes| bytes > rules::MAX_DECLARED_KEY_BYTES) {
+                    self.push(rule("X08").finding(""));
                 }
                 let key_columns = |c: &TableConstraint| match c {
                     TableConstraint::PrimaryKey(pk) => pk.columns.len(),
@@ -399,6 +406,78 @@ impl Own {
     }
 }
 
+/// DSQL's refusal of `CREATE [OR REPLACE] PROCEDURE` (catalog R15, message of 2026-12-07), whatever its language.
+pub(crate) fn procedure_refusal() -> Finding {
+    let mut f = rule("R15").finding(rules::PROCEDURE_MESSAGE);
+    f.message = rules::PROCEDURE_MESSAGE.into();
+    f.fix = "DSQL has no procedures: write a function in LANGUAGE sql (CREATE FUNCTION … LANGUAGE sql AS $$ … $$), \
+             or run the statements from the application in one transaction"
+        .into();
+    f
+}
+
+/// The primary key's columns of a `CREATE TABLE` (table constraint or column option), names as written.
+fn primary_key(ct: &sqlparser::ast::CreateTable) -> Option<Vec<String>> {
+    let from_constraint = ct.constraints.iter().find_map(|c| match c {
+        TableConstraint::PrimaryKey(pk) => Some(pk.columns.iter().map(|c| c.column.expr.to_string()).collect()),
+        _ => None,
+    });
+    from_constraint.or_else(|| {
+        ct.columns
+            .iter()
+            .find(|col| col.options.iter().any(|o| matches!(o.option, ColumnOption::PrimaryKey(_))))
+            .map(|col| vec![col.name.to_string()])
+    })
+}
+
+/// The declared size in bytes of each key (primary key, UNIQUE) of a `CREATE TABLE`, as DSQL's DDL check sums it
+/// (catalog X08, 2026-12-07): the declared sizes of the key's own columns (a unique key leaves the primary key's
+/// columns out). Columns without a declared size (text, bytea, numeric…) count 0: DSQL checks those at write time.
+fn declared_key_bytes(ct: &sqlparser::ast::CreateTable) -> Vec<u64> {
+    let size_of = |name: &str| {
+        ct.columns
+            .iter()
+            .find(|c| c.name.to_string().eq_ignore_ascii_case(name) || c.name.value == name)
+            .map_or(0, |c| declared_bytes(&c.data_type))
+    };
+    let mut keys: Vec<Vec<String>> = ct
+        .constraints
+        .iter()
+        .filter_map(|c| match c {
+            TableConstraint::PrimaryKey(pk) => Some(pk.columns.iter().map(|c| c.column.expr.to_string()).collect()),
+            TableConstraint::Unique(u) => Some(u.columns.iter().map(|c| c.column.expr.to_string()).collect()),
+            _ => None,
+        })
+        .collect();
+    for col in &ct.columns {
+        if col.options.iter().any(|o| matches!(o.option, ColumnOption::PrimaryKey(_) | ColumnOption::Unique(_))) {
+            keys.push(vec![col.name.to_string()]);
+        }
+    }
+    keys.iter().map(|key| key.iter().map(|c| size_of(c)).sum()).collect()
+}
+
+/// The bytes a column type declares: `n` for varchar(n)/char(n) (DSQL counts the declared length, a varchar(2000)
+/// key passes), the width of fixed-size types, 0 for types without a declared size.
+fn declared_bytes(t: &DataType) -> u64 {
+    use sqlparser::ast::CharacterLength;
+    match t {
+        DataType::Varchar(Some(CharacterLength::IntegerLength { length, .. }))
+        | DataType::CharacterVarying(Some(CharacterLength::IntegerLength { length, .. }))
+        | DataType::Char(Some(CharacterLength::IntegerLength { length, .. }))
+        | DataType::Character(Some(CharacterLength::IntegerLength { length, .. })) => *length,
+        DataType::Char(None) | DataType::Character(None) => 1,
+        _ => match type_name(t).as_str() {
+            "boolean" => 1,
+            "smallint" => 2,
+            "integer" | "real" | "date" => 4,
+            "bigint" | "double precision" | "timestamp" | "timestamp with time zone" | "time" => 8,
+            "uuid" | "interval" => 16,
+            _ => 0,
+        },
+    }
+}
+
 /// PostgreSQL's name for a type as DSQL's messages print it (`int` → `integer`, `varbit` → `bit varying`), without
 /// its modifiers.
 fn type_name(t: &DataType) -> String {
@@ -546,5 +625,65 @@ impl Visitor for Own {
             }
         }
         ControlFlow::Continue(())
+    }
+}
+
+#[cfg(test)]
+mod december_revision_tests {
+    //! Rules of the catalog's 2026-12-07 revision that need no database (R15 procedures, CT04, X08).
+    use super::*;
+
+    fn findings(sql: &str) -> Vec<Finding> {
+        let stmt = sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::PostgreSqlDialect {}, sql)
+            .expect("parses")
+            .pop()
+            .expect("one statement");
+        own_findings(&stmt)
+    }
+
+    fn columns(n: usize) -> String {
+        (1..=n).map(|i| format!("c{i} int")).collect::<Vec<_>>().join(", ")
+    }
+
+    #[test]
+    fn create_procedure_gets_dsqls_words() {
+        // PostgreSQL's form does not parse with sqlparser (refused by `parse`, tested there); this one does.
+        let f = findings("CREATE PROCEDURE p AS BEGIN SELECT 1; END");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].rule, "dsql.R15.procedural_code");
+        assert_eq!((f[0].sqlstate.as_deref(), f[0].message.as_str()), (Some("0A000"), "PROCEDURE is not supported"));
+        assert!(f[0].fix.contains("LANGUAGE sql"), "{}", f[0].fix);
+    }
+
+    #[test]
+    fn two_hundred_fifty_six_columns_pass_and_the_257th_is_refused_in_dsqls_words() {
+        assert!(findings(&format!("CREATE TABLE t ({})", columns(256))).is_empty());
+        let f = findings(&format!("CREATE TABLE t ({})", columns(257)));
+        assert_eq!(
+            (f[0].rule.as_str(), f[0].message.as_str()),
+            ("dsql.CT04.column_count", "tables can have at most 255 columns")
+        );
+        assert_eq!(f[0].sqlstate.as_deref(), Some("54011"));
+        let f = findings(&format!("CREATE TABLE t (id int PRIMARY KEY, {})", columns(256)));
+        assert_eq!(f[0].message, "cannot use more than 256 columns in an index");
+        let f = findings(&format!("CREATE TABLE t ({}, PRIMARY KEY (c1))", columns(257)));
+        assert_eq!(f[0].message, "cannot use more than 256 columns in an index");
+    }
+
+    #[test]
+    fn declared_key_sizes_over_two_thousand_bytes_are_refused() {
+        let x08 = |sql: &str| findings(sql).iter().any(|f| f.rule == "dsql.X08.key_size");
+        // A varchar(2000) key passes CREATE (DSQL checks the ≈ 1,981-byte budget at write time).
+        assert!(!x08("CREATE TABLE t (k varchar(2000) PRIMARY KEY)"));
+        assert!(!x08("CREATE TABLE t (a varchar(1992), b bigint, PRIMARY KEY (a, b))"));
+        assert!(x08("CREATE TABLE t (a varchar(1993), b bigint, PRIMARY KEY (a, b))"));
+        assert!(x08("CREATE TABLE t (k character varying(2001) PRIMARY KEY)"));
+        assert!(x08("CREATE TABLE t (id uuid PRIMARY KEY, a char(1500), b varchar(600), UNIQUE (a, b))"));
+        // A unique key's sum leaves the primary key out; undeclared sizes (text) count nothing.
+        assert!(!x08("CREATE TABLE t (id varchar(1500) PRIMARY KEY, a varchar(1500) UNIQUE)"));
+        assert!(!x08("CREATE TABLE t (k text PRIMARY KEY, v varchar(5000))"));
+        let f = findings("CREATE TABLE t (k varchar(3000) PRIMARY KEY)");
+        assert_eq!(f[0].sqlstate.as_deref(), Some("54000"));
+        assert_eq!(f[0].message, "key size greater than 2000 bytes not supported");
     }
 }

@@ -208,6 +208,8 @@ fn unparseable_refusal(src: &str, toks: &[Token]) -> Option<Finding> {
         ("import", "foreign", "schema") => with_message("R11", "unsupported statement: ImportForeignSchema".into()),
         ("create", "foreign", "data") => with_message("R11", "unsupported statement: CreateFdw".into()),
         ("alter", "system", _) => rule("R14").finding(""),
+        ("create", "procedure", _) => super::dsql::procedure_refusal(),
+        ("create", "or", "replace") if w(3) == "procedure" => super::dsql::procedure_refusal(),
         ("merge", _, _) => rule("R17").finding(""),
         ("reindex", _, _) | ("cluster", _, _) => {
             rule("R24").finding(&format!("{} is not supported in DSQL", w(0).to_ascii_uppercase()))

@@ -1,8 +1,9 @@
-//! DSQL limits that depend on what the database already holds (catalog X06, CT04, CT06, CT07, V01, A04, Q06): which
+//! DSQL limits that depend on what the database already holds (catalog X06, CT04, CT06, CT07, V01, A04, Q06; since
+//! the 2026-12-07 revision also V05 statistics per table, Q10 sequences, X08 declared index key size): which
 //! one a statement can hit, as data, so the local sandbox can count objects in its catalog before running it.
 //! Object names are kept as written (quotes included) for PostgreSQL's own name resolution (`to_regclass`).
 
-use sqlparser::ast::{AlterColumnOperation, AlterTableOperation, SchemaName, Statement};
+use sqlparser::ast::{AlterColumnOperation, AlterTableOperation, Expr, SchemaName, Statement};
 
 use super::names;
 
@@ -17,7 +18,7 @@ pub enum QuotaCheck {
     NewSchema { name: String },
     /// `CREATE VIEW name`: at most 5,000 views (V01).
     NewView { name: String },
-    /// `ALTER TABLE table ADD COLUMN` × `count`: at most 255 columns (CT04).
+    /// `ALTER TABLE table ADD COLUMN` × `count`: at most 256 columns (CT04; documented 255, measured 256).
     AddColumns { table: String, count: usize },
     /// `ALTER TABLE table DROP COLUMN …`: primary-key columns cannot be dropped (A04). Names as PostgreSQL
     /// stores them (unquoted names folded to lower case).
@@ -27,12 +28,32 @@ pub enum QuotaCheck {
     DropConstraint { table: String, name: String },
     /// `ALTER TABLE table ALTER COLUMN column ADD GENERATED … AS IDENTITY`: only on a bigint column (Q06, Q04).
     AddIdentity { table: String, column: String },
+    /// `CREATE STATISTICS … FROM table`: at most 5 extended-statistics objects per table (V05, 2026-12-07).
+    NewStatistics { table: String },
+    /// `CREATE SEQUENCE name`: at most 5,000 sequences per database (Q10, 2026-12-07).
+    NewSequence { name: String },
+    /// `CREATE INDEX … ON table (columns)`: the declared sizes of the key columns at most 2,000 bytes (X08,
+    /// 2026-12-07). Plain column keys only, names as PostgreSQL stores them; expressions are not counted.
+    IndexKeySize { table: String, columns: Vec<String> },
 }
 
 /// The database-dependent limits `stmt` can hit.
 pub(crate) fn checks(stmt: &Statement) -> Vec<QuotaCheck> {
     match stmt {
-        Statement::CreateIndex(ci) => vec![QuotaCheck::NewIndex { table: ci.table_name.to_string() }],
+        Statement::CreateIndex(ci) => {
+            let table = ci.table_name.to_string();
+            let columns: Vec<String> = ci
+                .columns
+                .iter()
+                .filter_map(|c| match &c.column.expr {
+                    Expr::Identifier(id) => Some(names::ident(id)),
+                    _ => None,
+                })
+                .collect();
+            vec![QuotaCheck::NewIndex { table: table.clone() }, QuotaCheck::IndexKeySize { table, columns }]
+        }
+        Statement::CreateStatistics(cs) => vec![QuotaCheck::NewStatistics { table: cs.table.to_string() }],
+        Statement::CreateSequence { name, .. } => vec![QuotaCheck::NewSequence { name: name.to_string() }],
         Statement::CreateTable(ct) => vec![QuotaCheck::NewTable { name: ct.name.to_string() }],
         Statement::CreateView(cv) if !cv.materialized => vec![QuotaCheck::NewView { name: cv.name.to_string() }],
         Statement::CreateSchema {

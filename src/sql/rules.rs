@@ -22,6 +22,9 @@ pub struct Rule {
     pub since: Option<&'static str>,
     /// Date DSQL lifted this rule (YYYY-MM-DD): it applies only when `--dsql-version` is earlier. `None`: current.
     pub until: Option<&'static str>,
+    /// Date of the evidence this entry rests on (YYYY-MM-DD, the catalog revision that recorded it), where the
+    /// date DSQL made the change is not known: a rule to re-check first when DSQL changes.
+    pub evidence: Option<&'static str>,
     /// Plain PostgreSQL 15/16 already refuses the statement the same way.
     pub postgres_refuses: bool,
     /// dsql-lint 0.2.22 rule ids (snake_case) that report this rule.
@@ -103,6 +106,7 @@ const fn rule(
         fix,
         since,
         until: None,
+        evidence: None,
         postgres_refuses: false,
         lint_rules,
         severity: Severity::Error,
@@ -135,6 +139,24 @@ pub(crate) const ALTER_SEQUENCE_CACHE_MESSAGE: &str =
 
 /// What DSQL's refusal of a non-bigint sequence type contains (catalog Q02, 2026-11-28).
 pub(crate) const SEQUENCE_TYPE_MESSAGE: &str = "sequence type must be bigint";
+
+/// DSQL's refusal of `CREATE PROCEDURE` (catalog R15, message recorded 2026-12-07).
+pub(crate) const PROCEDURE_MESSAGE: &str = "PROCEDURE is not supported";
+
+/// DSQL's limit on columns per table as measured on a live cluster (catalog CT04, 2026-12-07): 256 columns are
+/// accepted and the 257th is refused, although the documentation and the message without a primary key say 255.
+pub const MAX_COLUMNS_PER_TABLE: usize = 256;
+
+/// DSQL's refusal of the 257th column when the table has a primary key (catalog CT04, observed 2026-12-07): the
+/// key's index carries every column.
+pub(crate) const COLUMN_COUNT_PRIMARY_KEY_MESSAGE: &str = "cannot use more than 256 columns in an index";
+
+/// DSQL's limit on extended-statistics objects per table and its refusal of one more (catalog V05, 2026-12-07).
+pub const MAX_STATISTICS_PER_TABLE: i64 = 5;
+pub(crate) const STATISTICS_COUNT_MESSAGE: &str = "more than 5 extended statistics per table are not allowed";
+
+/// The most bytes the declared sizes of a key's columns may sum to in DDL (catalog X08, observed 2026-12-07).
+pub const MAX_DECLARED_KEY_BYTES: u64 = 2000;
 
 pub(crate) const INDEX_ASYNC_FIX: &str = "Use CREATE INDEX ASYNC (for example CREATE INDEX ASYNC idx ON t (col)); it returns a job_id \
     at once, then wait for the build with CALL sys.wait_for_job('<job_id>') or check SELECT * FROM sys.jobs";
@@ -283,7 +305,7 @@ static CATALOG: &[Rule] = &[
     rule(
         "R15",
         "procedural_code",
-        "Functions only in LANGUAGE sql; no procedures",
+        "Functions only in LANGUAGE sql; no procedures (PROCEDURE is not supported)",
         S0A,
         Some("CREATE FUNCTION with language {} not supported"),
         "Rewrite the function in LANGUAGE sql (CREATE FUNCTION … LANGUAGE sql AS $$ … $$), or move the logic to the application",
@@ -800,16 +822,20 @@ static CATALOG: &[Rule] = &[
         None,
         &[],
     ),
-    rule(
-        "CT04",
-        "column_count",
-        "At most 255 columns per table",
-        Some("54011"),
-        Some("tables can have at most 255 columns"),
-        "Split the table (a 1:1 child table sharing the primary key) or store sparse attributes in a jsonb column",
-        None,
-        &[],
-    ),
+    Rule {
+        evidence: Some("2026-12-07"),
+        ..rule(
+            "CT04",
+            "column_count",
+            "At most 256 columns per table (documented: 255; with a primary key the refusal names an index)",
+            Some("54011"),
+            Some("tables can have at most 255 columns"),
+            "Split the table (a 1:1 child table sharing the primary key) or store sparse attributes in a jsonb column; \
+             a table churned by ADD/DROP COLUMN also meets a cumulative cap of 1,600 columns: recreate it instead",
+            None,
+            &[],
+        )
+    },
     rule(
         "CT06",
         "table_count",
@@ -840,6 +866,36 @@ static CATALOG: &[Rule] = &[
         None,
         &[],
     ),
+    // Entries of the catalog's 2026-12-07 revision (limits AWS measured on a live cluster, or a later quota page).
+    Rule {
+        evidence: Some("2026-12-07"),
+        ..rule(
+            "X08",
+            "key_size",
+            "Declared key size at most 2,000 bytes in DDL (documented: 1 KiB per key; observed write budget ≈ 1,981 bytes)",
+            Some("54000"),
+            Some("key size greater than 2000 bytes not supported"),
+            "Shorten the key: declare smaller varchar(n)/char(n) key columns (their declared sizes count, in bytes), \
+             or key the table on a uuid or bigint and index a hash of the long value; for a secondary index, the \
+             primary key's columns are not counted in this sum",
+            None,
+            &[],
+        )
+    },
+    Rule {
+        evidence: Some("2026-12-07"),
+        ..rule(
+            "Q10",
+            "sequence_count",
+            "At most 5,000 sequences per database",
+            Some("54000"),
+            Some("creating more than 5000 sequences is not allowed"),
+            "Drop sequences you no longer need, share one sequence between tables, or use uuid keys \
+             (DEFAULT gen_random_uuid())",
+            None,
+            &[],
+        )
+    },
     // Rules DSQL has since lifted: they apply only with `--dsql-version` earlier than `until` (catalog §0.1).
     // DSQL's wording for most of them was never recorded; the finding says what the feature was refused as.
     lifted(

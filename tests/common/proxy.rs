@@ -28,6 +28,8 @@ pub struct Counters {
     pub ready: u64,
     /// Times a client started sending again after the server had sent it something.
     pub turns: u64,
+    /// Bytes the clients sent (startup and TLS negotiation included).
+    pub bytes_to_server: u64,
 }
 
 #[derive(Default)]
@@ -239,6 +241,7 @@ fn pump(
             let mut st = lock.lock().unwrap();
             match dir {
                 Direction::ToServer => {
+                    st.counters.bytes_to_server += n as u64;
                     if st.server_spoke_last[id] {
                         st.counters.turns += 1;
                         st.server_spoke_last[id] = false;
