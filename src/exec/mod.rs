@@ -118,6 +118,23 @@ pub struct Outcome {
     pub all_rows: Vec<Vec<Map<String, Value>>>,
     /// How many times the transaction ran (1 unless a conflict made it run again).
     pub attempts: u32,
+    /// A looked-at call ([`run_looked`]) whose judge did not let it commit: it was rolled back, and the rest of
+    /// the outcome is empty.
+    pub held: bool,
+}
+
+/// A write run up to just before COMMIT so the server can see what it really did: reads of its own before and
+/// after the caller's statements, in the same transaction and the same flight, and a judge that decides from their
+/// rows whether the transaction commits or is rolled back.
+pub struct Look<'a> {
+    /// Reads sent after BEGIN, before the caller's statements (the server's own texts; every row is kept).
+    pub before: Vec<Statement>,
+    /// Reads sent after the caller's statements, before the end (every row is kept).
+    pub after: Vec<Statement>,
+    /// Gets the rows of `before` then `after` (one list per statement, in order) and the reports of the caller's
+    /// statements; true commits, false rolls back. Called once per attempt.
+    #[allow(clippy::type_complexity)]
+    pub judge: &'a (dyn Fn(&[Vec<Map<String, Value>>], &[StatementReport]) -> bool + Sync),
 }
 
 /// How an attempt failed: run the whole transaction again, or report.
@@ -126,6 +143,16 @@ enum Failure {
     /// Nothing was committed and running it again may succeed (a conflict, a session lost before COMMIT).
     Retry(ExecError),
     Final(ExecError),
+    /// A looked-at call its judge did not let commit: rolled back, nothing to report but that.
+    Held,
+}
+
+/// Roll back a looked-at call its judge held; a connection that cannot even do that is not reused.
+async fn held(client: &tokio_postgres::Client, a: &Attempt<'_>) -> Failure {
+    if client.batch_execute("ROLLBACK").await.is_err() {
+        a.poisoned.store(true, Ordering::Relaxed);
+    }
+    Failure::Held
 }
 
 /// What one attempt needs.
@@ -144,6 +171,9 @@ struct Attempt<'a> {
     /// The statements are this server's own fixed catalog reads: keep them prepared on the connection
     /// ([`plans`]).
     keep_prepared: bool,
+    /// A looked-at call: how many of `statements` are the look's reads before and after the caller's, and the
+    /// judge ([`Look`]).
+    look: Option<(usize, usize, &'a Look<'a>)>,
 }
 
 impl<'a> Attempt<'a> {
@@ -166,7 +196,43 @@ impl<'a> Attempt<'a> {
             all_rows: false,
             poisoned: AtomicBool::new(false),
             keep_prepared: false,
+            look: None,
         }
+    }
+
+    /// Whether statement `i` is one of the look's reads (not the caller's).
+    fn is_probe(&self, i: usize) -> bool {
+        self.look.is_some_and(|(before, after, _)| i < before || i >= self.statements.len() - after)
+    }
+
+    /// The collector of statement `i`'s rows: every row of a look's read; the caller's last statement's rows (or
+    /// every statement's, with `all_rows`) under the call's limits; none otherwise.
+    fn collector(&self, i: usize) -> rows::Collector {
+        if self.is_probe(i) {
+            return rows::Collector::new(true, usize::MAX, usize::MAX);
+        }
+        let last = self.statements.len() - self.look.map_or(0, |(_, after, _)| after) - 1;
+        rows::Collector::new(self.all_rows || i == last, self.limits.max_rows, self.limits.max_bytes)
+    }
+
+    /// The statements after every answer came back and before the end: true to send COMMIT. Without a look, or for
+    /// a read-only transaction, always true.
+    fn judged(&self, done: &[pipeline::StatementDone]) -> bool {
+        let Some((before, after, look)) = self.look else { return true };
+        let n = done.len();
+        let rows: Vec<Vec<Map<String, Value>>> =
+            done[..before].iter().chain(&done[n - after..]).map(|(_, c)| c.rows.clone()).collect();
+        let reports: Vec<StatementReport> = done[before..n - after].iter().map(|(r, _)| r.clone()).collect();
+        (look.judge)(&rows, &reports)
+    }
+
+    /// The caller's statements' answers, without the look's reads.
+    fn callers(&self, mut done: Vec<pipeline::StatementDone>) -> Vec<pipeline::StatementDone> {
+        if let Some((before, after, _)) = self.look {
+            done.truncate(done.len() - after);
+            done.drain(..before);
+        }
+        done
     }
 }
 
@@ -184,6 +250,35 @@ pub async fn run(
         return Err(ExecError::Input(copy_has_no_stream(i, statements.len())));
     }
     run_attempts(db, &Attempt::new(db, statements, mode, limits, ctx, on_statement_done)).await
+}
+
+/// [`run`] for a write the server must see before it commits ([`Look`]): BEGIN, the look's reads, the statements,
+/// its reads again, all in one flight; the judge decides from the answers whether COMMIT (a second round trip) or
+/// ROLLBACK follows. A rolled-back call returns an outcome with `held` set.
+pub async fn run_looked(
+    db: &Database,
+    statements: &[Statement],
+    look: &Look<'_>,
+    limits: Limits,
+    ctx: &ErrorContext<'_>,
+    on_statement_done: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Outcome, ExecError> {
+    if let Some(i) = statements.iter().position(|s| s.command == "COPY") {
+        return Err(ExecError::Input(copy_has_no_stream(i, statements.len())));
+    }
+    let (before, after, n) = (look.before.len(), look.after.len(), statements.len());
+    let all: Vec<Statement> = look.before.iter().chain(statements).chain(&look.after).cloned().collect();
+    // Progress counts the caller's statements only.
+    let progress = |done: usize, _total: usize| {
+        if done > before && done <= before + n {
+            on_statement_done(done - before, n);
+        }
+    };
+    let attempt = Attempt {
+        look: Some((before, after, look)),
+        ..Attempt::new(db, &all, TxMode::ReadWrite, limits, ctx, &progress)
+    };
+    run_attempts(db, &attempt).await
 }
 
 /// [`run`] for reads whose every statement's rows are wanted (in `all_rows`), in one read-only transaction and
@@ -267,6 +362,7 @@ async fn attempts(
                 return Ok(outcome);
             }
             Err(Failure::Final(e)) => return Err(e),
+            Err(Failure::Held) => return Ok(Outcome { held: true, attempts: tries, ..Outcome::default() }),
             Err(Failure::Retry(e)) => e,
         };
         let exhausted = |reason| ExecError::Exhausted {
@@ -323,8 +419,8 @@ async fn attempt_once(
     // One round trip, unless the DSQL emulation must look at a write before COMMIT (two round trips), or
     // needs the catalog or a job record between statements (one per statement).
     let needs_catalog = |st: &Statement| !st.quota.is_empty() || local_dsql::adapt(&st.text).job.is_some();
-    let pipelined = attempt.mode == TxMode::ReadOnly || !attempt.emulate;
-    let stepwise = !pipelined && attempt.statements.iter().any(needs_catalog);
+    let pipelined = attempt.mode == TxMode::ReadOnly || (!attempt.emulate && attempt.look.is_none());
+    let stepwise = !pipelined && attempt.emulate && attempt.statements.iter().any(needs_catalog);
     let (result, unanswered, stopped) = {
         let work = async {
             if pipelined {
@@ -501,7 +597,9 @@ fn first_line(s: &str) -> &str {
 
 /// The call's result from each statement's report and rows (the last statement's are returned; with `all_rows`
 /// every statement's), after converting the values the server must convert.
-async fn outcome_from(client: &tokio_postgres::Client, done: Vec<pipeline::StatementDone>, all_rows: bool) -> Outcome {
+async fn outcome_from(client: &tokio_postgres::Client, done: Vec<pipeline::StatementDone>, a: &Attempt<'_>) -> Outcome {
+    let all_rows = a.all_rows;
+    let done = a.callers(done);
     let mut outcome = Outcome::default();
     let n = done.len();
     for (i, (report, mut collected)) in done.into_iter().enumerate() {
