@@ -564,7 +564,11 @@ fn statement_failure_at(
     attempt: &Attempt<'_>,
     position: Option<u32>,
 ) -> Failure {
-    let n = attempt.statements.len();
+    // A looked-at call numbers the caller's statements, not the server's reads around them (an error in one of
+    // those is put on the nearest statement of the caller's).
+    let (before, after) = attempt.look.map_or((0, 0), |(before, after, _)| (before, after));
+    let n = attempt.statements.len() - before - after;
+    let index = index.saturating_sub(before).min(n.saturating_sub(1));
     let ctx = ErrorContext {
         statement: Some((index, n, &st.text)),
         allow_writes: attempt.ctx.allow_writes,

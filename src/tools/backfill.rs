@@ -77,7 +77,10 @@ pub async fn measure(env: &Env, args: Option<&Map<String, Value>>) -> Result<cra
     let spec = spec(args)?;
     let db = env.database().await?;
     let ctx = Ctx { db: &db, policy: super::transact::policy(env), limits: env.settings.limits, tool: NAME };
-    let (matched, total) = spec.count(&ctx, COUNT_CAP + 1).await?;
+    let tenant = super::tenant_tables(env, &db).await?;
+    let (matched, total) = spec.count(&ctx, COUNT_CAP + 1, tenant.as_ref()).await?;
+    // Under tenant scoping the table's total is not counted: only the threshold applies.
+    let total = total.unwrap_or(u64::MAX);
     let (verb, table) = (if spec.delete { "deletes" } else { "overwrites" }, &spec.table);
     let rows = |n: u64| {
         if n > COUNT_CAP {
