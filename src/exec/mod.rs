@@ -137,6 +137,15 @@ pub struct Look<'a> {
     pub judge: &'a (dyn Fn(&[Vec<Map<String, Value>>], &[StatementReport]) -> bool + Sync),
 }
 
+/// Where a look's reads sit among an attempt's statements.
+#[derive(Clone, Copy)]
+struct LookAt<'a> {
+    at: usize,
+    before: usize,
+    after: usize,
+    look: &'a Look<'a>,
+}
+
 /// How an attempt failed: run the whole transaction again, or report.
 #[derive(Debug)]
 enum Failure {
@@ -171,9 +180,9 @@ struct Attempt<'a> {
     /// The statements are this server's own fixed catalog reads: keep them prepared on the connection
     /// ([`plans`]).
     keep_prepared: bool,
-    /// A looked-at call: how many of `statements` are the look's reads before and after the caller's, and the
-    /// judge ([`Look`]).
-    look: Option<(usize, usize, &'a Look<'a>)>,
+    /// A looked-at call: where the look's first reads start among `statements` (after the caller's leading `SET`s,
+    /// which must come first in a transaction), how many there are, how many reads end the list, and the judge.
+    look: Option<LookAt<'a>>,
 }
 
 impl<'a> Attempt<'a> {
@@ -202,7 +211,15 @@ impl<'a> Attempt<'a> {
 
     /// Whether statement `i` is one of the look's reads (not the caller's).
     fn is_probe(&self, i: usize) -> bool {
-        self.look.is_some_and(|(before, after, _)| i < before || i >= self.statements.len() - after)
+        self.look.is_some_and(|l| (l.at..l.at + l.before).contains(&i) || i >= self.statements.len() - l.after)
+    }
+
+    /// The caller's position of statement `i` and the caller's statement count.
+    fn callers_position(&self, i: usize) -> (usize, usize) {
+        let Some(l) = self.look else { return (i, self.statements.len()) };
+        let n = self.statements.len() - l.before - l.after;
+        let i = if i >= l.at + l.before { i - l.before } else { i.min(l.at) };
+        (i.min(n.saturating_sub(1)), n)
     }
 
     /// The collector of statement `i`'s rows: every row of a look's read; the caller's last statement's rows (or
@@ -211,26 +228,27 @@ impl<'a> Attempt<'a> {
         if self.is_probe(i) {
             return rows::Collector::new(true, usize::MAX, usize::MAX);
         }
-        let last = self.statements.len() - self.look.map_or(0, |(_, after, _)| after) - 1;
+        let last = self.statements.len() - self.look.map_or(0, |l| l.after) - 1;
         rows::Collector::new(self.all_rows || i == last, self.limits.max_rows, self.limits.max_bytes)
     }
 
     /// The statements after every answer came back and before the end: true to send COMMIT. Without a look, or for
     /// a read-only transaction, always true.
     fn judged(&self, done: &[pipeline::StatementDone]) -> bool {
-        let Some((before, after, look)) = self.look else { return true };
+        let Some(l) = self.look else { return true };
         let n = done.len();
         let rows: Vec<Vec<Map<String, Value>>> =
-            done[..before].iter().chain(&done[n - after..]).map(|(_, c)| c.rows.clone()).collect();
-        let reports: Vec<StatementReport> = done[before..n - after].iter().map(|(r, _)| r.clone()).collect();
-        (look.judge)(&rows, &reports)
+            done[l.at..l.at + l.before].iter().chain(&done[n - l.after..]).map(|(_, c)| c.rows.clone()).collect();
+        let reports: Vec<StatementReport> =
+            done[..l.at].iter().chain(&done[l.at + l.before..n - l.after]).map(|(r, _)| r.clone()).collect();
+        (l.look.judge)(&rows, &reports)
     }
 
     /// The caller's statements' answers, without the look's reads.
     fn callers(&self, mut done: Vec<pipeline::StatementDone>) -> Vec<pipeline::StatementDone> {
-        if let Some((before, after, _)) = self.look {
-            done.truncate(done.len() - after);
-            done.drain(..before);
+        if let Some(l) = self.look {
+            done.truncate(done.len() - l.after);
+            done.drain(l.at..l.at + l.before);
         }
         done
     }
@@ -267,15 +285,21 @@ pub async fn run_looked(
         return Err(ExecError::Input(copy_has_no_stream(i, statements.len())));
     }
     let (before, after, n) = (look.before.len(), look.after.len(), statements.len());
-    let all: Vec<Statement> = look.before.iter().chain(statements).chain(&look.after).cloned().collect();
+    // `SET TRANSACTION …` must come before any read of the transaction: the caller's leading SETs go first.
+    let at = statements.iter().take_while(|s| s.command == "SET").count();
+    let all: Vec<Statement> =
+        statements[..at].iter().chain(&look.before).chain(&statements[at..]).chain(&look.after).cloned().collect();
     // Progress counts the caller's statements only.
     let progress = |done: usize, _total: usize| {
-        if done > before && done <= before + n {
+        let i = done - 1;
+        if i < at {
+            on_statement_done(done, n);
+        } else if i >= at + before && i < before + n {
             on_statement_done(done - before, n);
         }
     };
     let attempt = Attempt {
-        look: Some((before, after, look)),
+        look: Some(LookAt { at, before, after, look }),
         ..Attempt::new(db, &all, TxMode::ReadWrite, limits, ctx, &progress)
     };
     run_attempts(db, &attempt).await
@@ -566,9 +590,7 @@ fn statement_failure_at(
 ) -> Failure {
     // A looked-at call numbers the caller's statements, not the server's reads around them (an error in one of
     // those is put on the nearest statement of the caller's).
-    let (before, after) = attempt.look.map_or((0, 0), |(before, after, _)| (before, after));
-    let n = attempt.statements.len() - before - after;
-    let index = index.saturating_sub(before).min(n.saturating_sub(1));
+    let (index, n) = attempt.callers_position(index);
     let ctx = ErrorContext {
         statement: Some((index, n, &st.text)),
         allow_writes: attempt.ctx.allow_writes,

@@ -371,7 +371,7 @@ fn batches(a: &Attempt<'_>, texts: &[String], prepared: &[Option<tokio_postgres:
     }
     let n = a.statements.len();
     // Not the caller's last statement either (its rows are returned), nor a look's read (its rows are read).
-    let last = n - a.look.map_or(0, |(_, after, _)| after) - 1;
+    let last = n - a.look.map_or(0, |l| l.after) - 1;
     let joinable = |i: usize| {
         i < last
             && !a.is_probe(i)

@@ -417,6 +417,18 @@ mod tests {
     }
 
     #[test]
+    fn an_expired_state_is_refused_and_gone() {
+        let args: Map<String, Value> = serde_json::from_value(json!({"sql_list": ["DELETE FROM t"]})).unwrap();
+        let state = remember("transact", Some(&args), Effects::default());
+        let id = state.strip_prefix("confirm-v2.").unwrap().to_string();
+        if let Some(p) = pending().lock().unwrap().get_mut(&id) {
+            p.asked = Instant::now().checked_sub(STATE_LIFETIME + Duration::from_secs(1)).expect("a past instant");
+        }
+        assert!(matches!(redeem(&state, "transact", Some(&args)), Redeemed::Refused(why) if why.contains("expired")));
+        assert!(matches!(redeem(&state, "transact", Some(&args)), Redeemed::Refused(why) if why.contains("unknown")));
+    }
+
+    #[test]
     fn a_confirmed_gate_lets_only_the_same_effects_commit() {
         let e =
             |lines: &[&str]| Effects { destroys: lines.iter().map(|s| s.to_string()).collect(), ..Effects::default() };
