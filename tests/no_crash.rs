@@ -122,13 +122,13 @@ fn generate(rng: &mut StdRng) -> (String, bool) {
     }
 }
 
-fn policies() -> Vec<(Tool, Policy, Option<std::collections::HashSet<String>>)> {
+fn policies() -> Vec<(Tool, Policy, Option<sql::TenantCatalog>)> {
     let writes = Policy { allow_writes: true, ..Policy::default() };
     let tenant = Policy { tenant_column: Some("tenant_id".into()), ..writes.clone() };
     vec![
         (Tool::ReadonlyQuery, Policy::default(), None),
         (Tool::Transact, writes, None),
-        (Tool::Transact, tenant, Some(["t".to_string()].into())),
+        (Tool::Transact, tenant, Some(std::collections::HashSet::from(["t".to_string()]).into())),
     ]
 }
 

@@ -420,3 +420,29 @@ fn schema_resource_reads_are_parsed_once_per_connection() {
         }
     }
 }
+
+/// A write that needs a look (`--confirm-destructive`, here `ask` with a client that cannot be asked) costs two
+/// round trips: BEGIN, the statistics before, the DELETE, the statistics after and the count of its table's
+/// remaining rows go in one flight; COMMIT, decided from their answers, is the second. A plain INSERT stays one.
+#[test]
+fn a_write_that_needs_a_look_costs_two_round_trips() {
+    let pg = PgCluster::start_trusting();
+    pg.psql("CREATE TABLE rt_look (id int PRIMARY KEY)");
+    pg.psql("INSERT INTO rt_look SELECT generate_series(1, 10)");
+    let (proxy, mut s) = warm_server(&pg, &["--allow-writes"]);
+    // The first look also asks once whether the database has per-transaction statistics.
+    s.ok("transact", json!({"sql_list": ["DELETE FROM rt_look WHERE id = 1"]}));
+    let before = proxy.counters();
+    proxy.hold();
+    let id = s.start_call("transact", json!({"sql_list": ["DELETE FROM rt_look WHERE id = 2"]}));
+    proxy.wait_until("the first flight of a looked-at DELETE", |c| {
+        c.requests >= before.requests + 5 && c.ready >= before.requests + 5
+    });
+    proxy.release();
+    let response = s.response(&id);
+    assert_eq!(response["result"]["isError"], json!(false), "{response}");
+    assert_eq!(proxy.counters().requests - before.requests, 6, "BEGIN, 2 statistics reads, DELETE, count; COMMIT");
+    assert_eq!(pg.psql("SELECT count(*) FROM rt_look").trim(), "8");
+    let r = one_round_trip(&mut s, &proxy, "transact", json!({"sql_list": ["INSERT INTO rt_look VALUES (100)"]}), 3);
+    assert_eq!(r["statements"], json!([{"command": "INSERT", "rows_affected": 1}]));
+}

@@ -120,6 +120,32 @@ pub struct Outcome {
     pub all_rows: Vec<Vec<Map<String, Value>>>,
     /// How many times the transaction ran (1 unless a conflict made it run again).
     pub attempts: u32,
+    /// A looked-at call ([`run_looked`]) whose judge did not let it commit: it was rolled back, and the rest of
+    /// the outcome is empty.
+    pub held: bool,
+}
+
+/// A write run up to just before COMMIT so the server can see what it really did: reads of its own before and
+/// after the caller's statements, in the same transaction and the same flight, and a judge that decides from their
+/// rows whether the transaction commits or is rolled back.
+pub struct Look<'a> {
+    /// Reads sent after BEGIN, before the caller's statements (the server's own texts; every row is kept).
+    pub before: Vec<Statement>,
+    /// Reads sent after the caller's statements, before the end (every row is kept).
+    pub after: Vec<Statement>,
+    /// Gets the rows of `before` then `after` (one list per statement, in order) and the reports of the caller's
+    /// statements; true commits, false rolls back. Called once per attempt.
+    #[allow(clippy::type_complexity)]
+    pub judge: &'a (dyn Fn(&[Vec<Map<String, Value>>], &[StatementReport]) -> bool + Sync),
+}
+
+/// Where a look's reads sit among an attempt's statements.
+#[derive(Clone, Copy)]
+struct LookAt<'a> {
+    at: usize,
+    before: usize,
+    after: usize,
+    look: &'a Look<'a>,
 }
 
 /// How an attempt failed: run the whole transaction again, or report.
@@ -128,6 +154,16 @@ enum Failure {
     /// Nothing was committed and running it again may succeed (a conflict, a session lost before COMMIT).
     Retry(ExecError),
     Final(ExecError),
+    /// A looked-at call its judge did not let commit: rolled back, nothing to report but that.
+    Held,
+}
+
+/// Roll back a looked-at call its judge held; a connection that cannot even do that is not reused.
+async fn held(client: &tokio_postgres::Client, a: &Attempt<'_>) -> Failure {
+    if client.batch_execute("ROLLBACK").await.is_err() {
+        a.poisoned.store(true, Ordering::Relaxed);
+    }
+    Failure::Held
 }
 
 /// What one attempt needs.
@@ -148,6 +184,9 @@ struct Attempt<'a> {
     keep_prepared: bool,
     /// The largest protocol message a statement becomes (catalog C12), measured before sending.
     largest_message: std::sync::atomic::AtomicUsize,
+    /// A looked-at call: where the look's first reads start among `statements` (after the caller's leading `SET`s,
+    /// which must come first in a transaction), how many there are, how many reads end the list, and the judge.
+    look: Option<LookAt<'a>>,
 }
 
 impl<'a> Attempt<'a> {
@@ -171,7 +210,52 @@ impl<'a> Attempt<'a> {
             poisoned: AtomicBool::new(false),
             keep_prepared: false,
             largest_message: Default::default(),
+            look: None,
         }
+    }
+
+    /// Whether statement `i` is one of the look's reads (not the caller's).
+    fn is_probe(&self, i: usize) -> bool {
+        self.look.is_some_and(|l| (l.at..l.at + l.before).contains(&i) || i >= self.statements.len() - l.after)
+    }
+
+    /// The caller's position of statement `i` and the caller's statement count.
+    fn callers_position(&self, i: usize) -> (usize, usize) {
+        let Some(l) = self.look else { return (i, self.statements.len()) };
+        let n = self.statements.len() - l.before - l.after;
+        let i = if i >= l.at + l.before { i - l.before } else { i.min(l.at) };
+        (i.min(n.saturating_sub(1)), n)
+    }
+
+    /// The collector of statement `i`'s rows: every row of a look's read; the caller's last statement's rows (or
+    /// every statement's, with `all_rows`) under the call's limits; none otherwise.
+    fn collector(&self, i: usize) -> rows::Collector {
+        if self.is_probe(i) {
+            return rows::Collector::new(true, usize::MAX, usize::MAX);
+        }
+        let last = self.statements.len() - self.look.map_or(0, |l| l.after) - 1;
+        rows::Collector::new(self.all_rows || i == last, self.limits.max_rows, self.limits.max_bytes)
+    }
+
+    /// The statements after every answer came back and before the end: true to send COMMIT. Without a look, or for
+    /// a read-only transaction, always true.
+    fn judged(&self, done: &[pipeline::StatementDone]) -> bool {
+        let Some(l) = self.look else { return true };
+        let n = done.len();
+        let rows: Vec<Vec<Map<String, Value>>> =
+            done[l.at..l.at + l.before].iter().chain(&done[n - l.after..]).map(|(_, c)| c.rows.clone()).collect();
+        let reports: Vec<StatementReport> =
+            done[..l.at].iter().chain(&done[l.at + l.before..n - l.after]).map(|(r, _)| r.clone()).collect();
+        (l.look.judge)(&rows, &reports)
+    }
+
+    /// The caller's statements' answers, without the look's reads.
+    fn callers(&self, mut done: Vec<pipeline::StatementDone>) -> Vec<pipeline::StatementDone> {
+        if let Some(l) = self.look {
+            done.truncate(done.len() - l.after);
+            done.drain(l.at..l.at + l.before);
+        }
+        done
     }
 }
 
@@ -189,6 +273,41 @@ pub async fn run(
         return Err(ExecError::Input(copy_has_no_stream(i, statements.len())));
     }
     run_attempts(db, &Attempt::new(db, statements, mode, limits, ctx, on_statement_done)).await
+}
+
+/// [`run`] for a write the server must see before it commits ([`Look`]): BEGIN, the look's reads, the statements,
+/// its reads again, all in one flight; the judge decides from the answers whether COMMIT (a second round trip) or
+/// ROLLBACK follows. A rolled-back call returns an outcome with `held` set.
+pub async fn run_looked(
+    db: &Database,
+    statements: &[Statement],
+    look: &Look<'_>,
+    limits: Limits,
+    ctx: &ErrorContext<'_>,
+    on_statement_done: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Outcome, ExecError> {
+    if let Some(i) = statements.iter().position(|s| s.command == "COPY") {
+        return Err(ExecError::Input(copy_has_no_stream(i, statements.len())));
+    }
+    let (before, after, n) = (look.before.len(), look.after.len(), statements.len());
+    // `SET TRANSACTION …` must come before any read of the transaction: the caller's leading SETs go first.
+    let at = statements.iter().take_while(|s| s.command == "SET").count();
+    let all: Vec<Statement> =
+        statements[..at].iter().chain(&look.before).chain(&statements[at..]).chain(&look.after).cloned().collect();
+    // Progress counts the caller's statements only.
+    let progress = |done: usize, _total: usize| {
+        let i = done - 1;
+        if i < at {
+            on_statement_done(done, n);
+        } else if i >= at + before && i < before + n {
+            on_statement_done(done - before, n);
+        }
+    };
+    let attempt = Attempt {
+        look: Some(LookAt { at, before, after, look }),
+        ..Attempt::new(db, &all, TxMode::ReadWrite, limits, ctx, &progress)
+    };
+    run_attempts(db, &attempt).await
 }
 
 /// [`run`] for reads whose every statement's rows are wanted (in `all_rows`), in one read-only transaction and
@@ -285,6 +404,7 @@ async fn attempts(
                 return Ok(outcome);
             }
             Err(Failure::Final(e)) => return Err(e),
+            Err(Failure::Held) => return Ok(Outcome { held: true, attempts: tries, ..Outcome::default() }),
             Err(Failure::Retry(e)) => e,
         };
         let exhausted = |reason| ExecError::Exhausted {
@@ -341,8 +461,8 @@ async fn attempt_once(
     // One round trip, unless the DSQL emulation must look at a write before COMMIT (two round trips), or
     // needs the catalog or a job record between statements (one per statement).
     let needs_catalog = |st: &Statement| !st.quota.is_empty() || local_dsql::adapt(&st.text).job.is_some();
-    let pipelined = attempt.mode == TxMode::ReadOnly || !attempt.emulate;
-    let stepwise = !pipelined && attempt.statements.iter().any(needs_catalog);
+    let pipelined = attempt.mode == TxMode::ReadOnly || (!attempt.emulate && attempt.look.is_none());
+    let stepwise = !pipelined && attempt.emulate && attempt.statements.iter().any(needs_catalog);
     let (result, unanswered, stopped) = {
         let work = async {
             if pipelined {
@@ -486,7 +606,9 @@ fn statement_failure_at(
     attempt: &Attempt<'_>,
     position: Option<u32>,
 ) -> Failure {
-    let n = attempt.statements.len();
+    // A looked-at call numbers the caller's statements, not the server's reads around them (an error in one of
+    // those is put on the nearest statement of the caller's).
+    let (index, n) = attempt.callers_position(index);
     let ctx = ErrorContext {
         statement: Some((index, n, &st.text)),
         allow_writes: attempt.ctx.allow_writes,
@@ -564,7 +686,9 @@ fn first_line(s: &str) -> &str {
 
 /// The call's result from each statement's report and rows (the last statement's are returned; with `all_rows`
 /// every statement's), after converting the values the server must convert.
-async fn outcome_from(client: &tokio_postgres::Client, done: Vec<pipeline::StatementDone>, all_rows: bool) -> Outcome {
+async fn outcome_from(client: &tokio_postgres::Client, done: Vec<pipeline::StatementDone>, a: &Attempt<'_>) -> Outcome {
+    let all_rows = a.all_rows;
+    let done = a.callers(done);
     let mut outcome = Outcome::default();
     let n = done.len();
     for (i, (report, mut collected)) in done.into_iter().enumerate() {

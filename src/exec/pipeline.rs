@@ -110,7 +110,7 @@ enum Answer {
 
 pub(super) async fn attempt(client: &ClientWrapper, a: &Attempt<'_>) -> Result<Outcome, Failure> {
     let done = send(client, Some(&client.statement_cache), a, true).await?;
-    Ok(super::outcome_from(client, done, a.all_rows).await)
+    Ok(super::outcome_from(client, done, a).await)
 }
 
 /// Writes under the DSQL emulation without catalog quotas or async jobs: BEGIN, the lock timeout and every
@@ -130,7 +130,7 @@ pub(super) async fn attempt_then_commit(client: &Client, a: &Attempt<'_>) -> Res
     };
     let n = done.len();
     let mut rows_modified = 0u64;
-    for (i, (report, _)) in done.iter().enumerate() {
+    for (i, (report, _)) in done.iter().enumerate().filter(|_| a.emulate) {
         if local_dsql::counts_rows(&report.command) {
             rows_modified += report.rows_affected.unwrap_or(0);
             if rows_modified > local_dsql::ROW_LIMIT {
@@ -139,9 +139,12 @@ pub(super) async fn attempt_then_commit(client: &Client, a: &Attempt<'_>) -> Res
             }
         }
     }
-    if started.elapsed() > local_dsql::AGE_LIMIT {
+    if a.emulate && started.elapsed() > local_dsql::AGE_LIMIT {
         let _ = client.batch_execute("ROLLBACK").await;
         return Err(Failure::Final(local_dsql::age_limit_error()));
+    }
+    if !a.judged(&done) {
+        return Err(super::held(client, a).await);
     }
     if let Err(e) = client.batch_execute("COMMIT").await {
         if e.as_db_error().is_none() {
@@ -152,7 +155,7 @@ pub(super) async fn attempt_then_commit(client: &Client, a: &Attempt<'_>) -> Res
         let err = super::local_conflict(&e, "COMMIT").unwrap_or_else(|| super::errors::from_pg(&e, &ctx));
         return Err(super::end_failure(err, &e, a.mode));
     }
-    Ok(super::outcome_from(client, done, a.all_rows).await)
+    Ok(super::outcome_from(client, done, a).await)
 }
 
 /// Write BEGIN, the statements (runs of plain ones as batches) and (with `end`) the end of the transaction together;
@@ -221,8 +224,7 @@ async fn send(
             continue;
         }
         let st = &a.statements[i];
-        let keep = a.all_rows || i + 1 == n;
-        let collector = Collector::new(keep, a.limits.max_rows, a.limits.max_bytes);
+        let collector = a.collector(i);
         let (text, prepared) = (&texts[i], prepared[i].as_ref());
         let index = i;
         steps.push(Box::pin(async move {
@@ -368,8 +370,15 @@ fn batches(a: &Attempt<'_>, texts: &[String], prepared: &[Option<tokio_postgres:
         return Vec::new();
     }
     let n = a.statements.len();
-    let joinable =
-        |i: usize| i + 1 < n && a.statements[i].params.is_empty() && prepared[i].is_none() && batch::plain(&texts[i]);
+    // Not the caller's last statement either (its rows are returned), nor a look's read (its rows are read).
+    let last = n - a.look.map_or(0, |l| l.after) - 1;
+    let joinable = |i: usize| {
+        i < last
+            && !a.is_probe(i)
+            && a.statements[i].params.is_empty()
+            && prepared[i].is_none()
+            && batch::plain(&texts[i])
+    };
     let lens: Vec<usize> = texts.iter().map(String::len).collect();
     batch::runs(&lens, joinable, batch::MAX_BYTES)
         .into_iter()

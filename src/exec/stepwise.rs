@@ -48,7 +48,7 @@ pub(super) async fn attempt(client: &Client, a: &Attempt<'_>) -> Result<Outcome,
         }
         let adapted = local_dsql::adapt(&st.text);
         let keep = a.all_rows || i + 1 == n;
-        let collector = Collector::new(keep, a.limits.max_rows, a.limits.max_bytes);
+        let collector = a.collector(i);
         let mut result = run_one(client, &text_to_send(st, true), st, None, collector).await;
         if let (Ok(statement), Some(job)) = (&mut result, &adapted.job) {
             // DSQL answers an async DDL statement with one row: the job id.
@@ -78,6 +78,9 @@ pub(super) async fn attempt(client: &Client, a: &Attempt<'_>) -> Result<Outcome,
     if started.elapsed() > local_dsql::AGE_LIMIT {
         return Err(rollback(client, a, false, Failure::Final(local_dsql::age_limit_error())).await);
     }
+    if !a.judged(&done) {
+        return Err(super::held(client, a).await);
+    }
     if let Err(e) = client.batch_execute(a.mode.end()).await {
         if e.as_db_error().is_none() {
             a.poisoned.store(true, Ordering::Relaxed);
@@ -90,7 +93,7 @@ pub(super) async fn attempt(client: &Client, a: &Attempt<'_>) -> Result<Outcome,
         };
         return Err(super::end_failure(err, &e, a.mode));
     }
-    Ok(super::outcome_from(client, done, a.all_rows).await)
+    Ok(super::outcome_from(client, done, a).await)
 }
 
 /// End the transaction after a failure; a connection that cannot even do that is not reused.

@@ -122,6 +122,47 @@ impl BackfillSpec {
         Ok(Prepared { first: checked(first, 0)?, next: checked(next, key.len())?, key })
     }
 
+    /// Rows the backfill would change and rows in the table, each counted up to `cap` (a bounded read), in one
+    /// read-only transaction: what `--confirm-destructive` decides from. The count is checked like a
+    /// `readonly_query` statement, so the `where` text cannot change anything while it is counted.
+    /// With --tenant-column (`tenant`: the tables that have it) the `where` must pin the tenant like any statement,
+    /// and the table's total is not counted (it would count other tenants' rows): `None`.
+    pub async fn count(
+        &self,
+        ctx: &Ctx<'_>,
+        cap: u64,
+        tenant: Option<&crate::sql::TenantCatalog>,
+    ) -> Result<(u64, Option<u64>), String> {
+        self.validate()?;
+        let table = &self.table;
+        let filter = self.filter.as_deref().map_or_else(|| "true".to_string(), |f| format!("({f})"));
+        let matched =
+            format!("(SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {filter} LIMIT {cap}) AS m) AS matched");
+        let text = match tenant {
+            Some(_) => format!("SELECT {matched}"),
+            None => {
+                format!("SELECT {matched}, (SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT {cap}) AS a) AS total")
+            }
+        };
+        let input = [sql::StatementInput { sql: &text, param_count: None }];
+        let read_only = sql::Policy { allow_writes: false, ..ctx.policy.clone() };
+        let c = sql::check(sql::Tool::ReadonlyQuery, &input, &read_only, tenant)
+            .map_err(|f| format!("the backfill's rows cannot be counted: {f}\nStatement: {text}"))?;
+        let p = c.statements.into_iter().next().ok_or("no statement")?;
+        let st = [Statement { text: p.text, command: p.command, params: Vec::new(), quota: Vec::new() }];
+        let ectx = crate::exec::ErrorContext { statement: None, allow_writes: false, tool: ctx.tool };
+        let out = crate::exec::run_all_rows(ctx.db, &st, ctx.limits.unbounded_rows(), &ectx)
+            .await
+            .map_err(|e| format!("the backfill's rows cannot be counted: {e}"))?;
+        let row = out.rows.first().ok_or("the backfill's rows cannot be counted: no answer")?;
+        let n = |k: &str| match row.get(k) {
+            Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
+            Some(Value::String(s)) => s.parse().unwrap_or(0),
+            _ => 0,
+        };
+        Ok((n("matched"), tenant.is_none().then(|| n("total"))))
+    }
+
     fn batch_sql(&self, key: &[String], after_key: bool) -> String {
         let cols = key.iter().map(|k| quote_ident(k)).collect::<Vec<_>>().join(", ");
         let filter = self.filter.as_deref().map_or_else(|| "true".to_string(), |f| format!("({f})"));

@@ -1,11 +1,19 @@
-//! Asking the user before a statement that destroys data or schema runs (`--confirm-destructive`). The question
-//! goes through the client as a form elicitation: `elicitation/create` for clients of the 2025 protocol versions,
-//! an `input_required` result (multi round-trip request) for 2026-07-28 clients, which call again with the answer
-//! and the request state we gave them. The request state binds the answer to the exact arguments (an HMAC under a
-//! key made at start), so a "yes" cannot be replayed onto other statements.
+//! Asking the user before a call destroys data or schema (`--confirm-destructive`), decided by what the call really
+//! does. A call whose statements are not provably harmless (`sql::look`) runs up to just before COMMIT; what it did
+//! is read in the same transaction ([`super::effects`]); if that destroys, it is rolled back and the user is asked
+//! with exactly those effects. On "yes" it runs again and commits only if it does the same, else the user is asked
+//! again.
+//!
+//! The question goes through the client as a form elicitation: `elicitation/create` for clients of the 2025
+//! protocol versions, an `input_required` result for 2026-07-28 clients, which call again with the answer and the
+//! request state we gave them. A request state is a random id the server keeps, bound to the tool, the arguments
+//! and the effects asked about; it expires after [`STATE_LIFETIME`] and answers once: used or declined, it is gone.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
+use futures::future::BoxFuture;
 use rmcp::RoleServer;
 use rmcp::model::{
     ElicitRequest, ElicitRequestParams, ElicitationAction, InputRequest, InputRequests, InputRequiredResult,
@@ -14,170 +22,251 @@ use rmcp::model::{
 use rmcp::service::{ElicitationMode, RequestContext};
 use serde_json::{Map, Value, json};
 
+use super::effects::{COUNT_CAP, Effects, quote_ident};
 use crate::exec::{self, ErrorContext, Statement};
 use crate::pool::Database;
-use crate::sql::Destruction;
 use crate::tools::{ConfirmDestructive, Env};
 
 /// The key of the answer in the form and in `inputResponses`.
 const ANSWER: &str = "confirm_destructive";
-/// Rows counted per table for the question, at most (a bounded count, exact below it).
-const COUNT_CAP: u64 = 10_000;
+/// How long a 2026-07-28 client has to come back with the user's answer.
+pub const STATE_LIFETIME: Duration = Duration::from_secs(5 * 60);
+/// Questions waiting for an answer, at most (the oldest is forgotten first: its answer is then refused).
+const MAX_PENDING: usize = 256;
+/// A 2025 client is asked again when the effect changed between the question and the run; this many times at most.
+const MAX_ASKS: usize = 3;
 
-/// What to do with a call that holds destructive statements.
-pub enum Verdict {
-    /// Run it; with a line to add to the result when nobody could be asked.
-    Run { warning: Option<String> },
-    /// Do not run it: the user said no, or it cannot be confirmed and the policy refuses. The text says which.
-    Stop(String),
-    /// 2026-07-28: ask through the client, which calls again with the answer.
+/// What a tool call produced: a result, or (2026-07-28) a question for the user before it can go on.
+pub enum Answer {
+    Value(Value),
     Ask(InputRequiredResult),
 }
 
-/// Decides whether a call whose statements include `destroys` (position, SQL text, what it destroys) may run,
-/// asking the user when the client can be asked.
-pub async fn decide(
-    env: &Env,
-    db: &Database,
-    destroys: &[(usize, String, Destruction)],
-    arguments: &Map<String, Value>,
-    state: Option<&str>,
-    responses: Option<&InputResponses>,
-    context: &RequestContext<RoleServer>,
-) -> Verdict {
-    let policy = env.settings.confirm_destructive;
-    if destroys.is_empty() || policy == ConfirmDestructive::Allow {
-        return Verdict::Run { warning: None };
-    }
-    let modern = context.protocol_version().is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
-    if modern && let Some(state) = state {
-        // A retry carrying the user's answer: it counts only for exactly these arguments.
-        if state == request_state(arguments) {
-            return answer(responses.and_then(|r| r.get(ANSWER)));
+/// When a run may commit, given what it did.
+#[derive(Debug, Clone)]
+pub enum Gate {
+    /// Whatever it does (nobody can be asked and the policy lets it run): its effects are reported.
+    Any,
+    /// Only when it destroys nothing.
+    Harmless,
+    /// When it destroys nothing, or exactly what the user confirmed.
+    Confirmed(Effects),
+}
+
+impl Gate {
+    pub fn lets(&self, effects: &Effects) -> bool {
+        match self {
+            Gate::Any => true,
+            Gate::Harmless => effects.destroys.is_empty(),
+            Gate::Confirmed(yes) => effects.destroys.is_empty() || yes.destroys == effects.destroys,
         }
     }
-    if !can_elicit(context, modern) {
-        let what = summary_lines(destroys, &[]);
-        return match policy {
-            ConfirmDestructive::Refuse => Verdict::Stop(format!(
-                "Refused: these statements destroy data or schema and need the user's confirmation, but this MCP \
-                 client cannot ask the user (it does not support form elicitation), and the server runs with \
-                 --confirm-destructive refuse. Nothing ran.\n{what}\nAsk the user to run them another way, or to \
-                 restart the server with --confirm-destructive ask or allow."
-            )),
-            _ => Verdict::Run {
-                warning: Some(format!(
-                    "Warning: this call destroyed data or schema without the user's confirmation, because the MCP \
-                     client cannot ask the user (no form elicitation):\n{what}"
-                )),
-            },
-        };
-    }
-    let rows = count_rows(env, db, destroys).await;
-    let message = format!(
-        "The agent wants to run {} that destroy{} data or schema in {}:\n{}\nNothing runs unless you confirm.",
-        if destroys.len() == 1 { "a statement" } else { "statements" },
-        if destroys.len() == 1 { "s" } else { "" },
-        target_label(env),
-        summary_lines(destroys, &rows)
-    );
-    let params: ElicitRequestParams = match serde_json::from_value(json!({
-        "mode": "form",
-        "message": message,
-        "requestedSchema": {"type": "object", "properties": {ANSWER: {"type": "boolean", "title": "Run it",
-            "description": "Yes: run the statements listed above. No: nothing runs.", "default": false}},
-            "required": [ANSWER]}
-    })) {
-        Ok(p) => p,
-        Err(e) => return Verdict::Stop(format!("could not build the confirmation question: {e}. Nothing ran.")),
+}
+
+/// What a gated run did: committed (the tool's result and what it did), or rolled back (what it would have done).
+pub enum Ran {
+    Done(Value, Effects),
+    Held(Effects),
+}
+
+/// A tool's run under a gate; called again after each "yes".
+pub type Run<'a> = dyn Fn(Gate) -> BoxFuture<'a, Result<Ran, String>> + Send + Sync + 'a;
+
+/// The call being confirmed: its tool, arguments and the client's request.
+pub struct Call<'a> {
+    pub tool: &'a str,
+    pub arguments: Option<&'a Map<String, Value>>,
+    pub state: Option<&'a str>,
+    pub responses: Option<&'a InputResponses>,
+    pub context: &'a RequestContext<RoleServer>,
+    /// The statements as the user should see them (every one of the call).
+    pub statements: Vec<String>,
+}
+
+/// Runs a call that needs a look, asking the user when what it does destroys data or schema.
+pub async fn run_confirmed(env: &Env, db: &Database, call: Call<'_>, run: &Run<'_>) -> Result<Answer, String> {
+    let policy = env.settings.confirm_destructive;
+    let modern = call.context.protocol_version().is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
+    let askable = can_elicit(call.context, modern);
+    let mut gate = match (policy, askable) {
+        (ConfirmDestructive::Allow, _) => Gate::Any,
+        (ConfirmDestructive::Ask, false) => Gate::Any,
+        _ => Gate::Harmless,
     };
-    if modern {
-        let mut requests = InputRequests::new();
-        requests.insert(ANSWER.to_string(), InputRequest::Elicitation(ElicitRequest::new(params)));
-        return Verdict::Ask(InputRequiredResult::new(Some(requests), Some(request_state(arguments))));
+    if modern && let Some(state) = call.state {
+        match redeem(state, call.tool, call.arguments) {
+            Redeemed::OtherCall => {}
+            Redeemed::Refused(why) => return Err(why),
+            Redeemed::Answered(effects) => match answer(call.responses.and_then(|r| r.get(ANSWER))) {
+                Reply::Yes => gate = Gate::Confirmed(effects),
+                Reply::No(why) => return Err(why),
+            },
+        }
     }
-    let stop = crate::exec::cancel::current().unwrap_or_default();
-    tokio::select! {
-        reply = context.peer.create_elicitation(params) => match reply {
-            Ok(result) => answer(serde_json::to_value(result).ok().as_ref()),
-            Err(e) => Verdict::Stop(format!(
+    for _ in 0..MAX_ASKS {
+        let effects = match run(gate.clone()).await? {
+            Ran::Done(value, effects) => return Ok(Answer::Value(with_warning(value, &gate, &effects))),
+            Ran::Held(effects) => effects,
+        };
+        if !askable {
+            return Err(format!(
+                "Refused: this call would destroy data or schema and needs the user's confirmation, but this MCP \
+                 client cannot ask the user (it does not support form elicitation), and the server runs with \
+                 --confirm-destructive refuse. Nothing ran; it was measured in a transaction that was rolled \
+                 back:\n{}\nAsk the user to run it another way, or to restart the server with --confirm-destructive \
+                 ask or allow.",
+                bullet(&effects.destroys)
+            ));
+        }
+        let message = question(env, db, &call, &effects, matches!(gate, Gate::Confirmed(_))).await;
+        let params: ElicitRequestParams = serde_json::from_value(json!({
+            "mode": "form",
+            "message": message,
+            "requestedSchema": {"type": "object", "properties": {ANSWER: {"type": "boolean", "title": "Run it",
+                "description": "Yes: run the statements listed above. No: nothing runs.", "default": false}},
+                "required": [ANSWER]}
+        }))
+        .map_err(|e| format!("could not build the confirmation question: {e}. Nothing ran."))?;
+        if modern {
+            let state = remember(call.tool, call.arguments, effects);
+            let mut requests = InputRequests::new();
+            requests.insert(ANSWER.to_string(), InputRequest::Elicitation(ElicitRequest::new(params)));
+            return Ok(Answer::Ask(InputRequiredResult::new(Some(requests), Some(state))));
+        }
+        let stop = crate::exec::cancel::current().unwrap_or_default();
+        let reply = tokio::select! {
+            reply = call.context.peer.create_elicitation(params) => reply.map_err(|e| format!(
                 "Could not ask the user to confirm the destructive statements ({e}), so nothing ran."
-            )),
-        },
-        _ = stop.cancelled() => Verdict::Stop("The call was cancelled while waiting for the user; nothing ran.".into()),
+            ))?,
+            _ = stop.cancelled() => return Err("The call was cancelled while waiting for the user; nothing ran.".into()),
+        };
+        match answer(serde_json::to_value(reply).ok().as_ref()) {
+            Reply::Yes => gate = Gate::Confirmed(effects),
+            Reply::No(why) => return Err(why),
+        }
     }
+    Err(format!(
+        "What the call does changed between the question and the run {MAX_ASKS} times in a row (other sessions are \
+         changing the same data), so nothing ran. Try again when the data is quiet."
+    ))
 }
 
-/// The user's answer (an elicitation result: action and content) as a verdict.
-fn answer(reply: Option<&Value>) -> Verdict {
-    let action =
-        reply.and_then(|r| r.get("action")).and_then(|a| serde_json::from_value::<ElicitationAction>(a.clone()).ok());
-    let yes = reply.and_then(|r| r.get("content")).and_then(|c| c.get(ANSWER)).and_then(Value::as_bool);
-    match (action, yes) {
-        (Some(ElicitationAction::Accept), Some(true)) => Verdict::Run { warning: None },
-        (Some(ElicitationAction::Cancel), _) => Verdict::Stop(
-            "The user dismissed the confirmation without answering, so nothing ran. Ask them before trying again."
-                .into(),
-        ),
-        (Some(_), _) => Verdict::Stop(
-            "The user said no: they did not confirm the statements that destroy data or schema, so nothing ran. \
-             Do not run them again unless the user asks for it."
-                .into(),
-        ),
-        (None, _) => Verdict::Stop("The confirmation came back without an answer, so nothing ran.".into()),
-    }
-}
-
-fn can_elicit(context: &RequestContext<RoleServer>, modern: bool) -> bool {
-    if !modern {
-        return context.peer.supported_elicitation_modes().contains(&ElicitationMode::Form);
-    }
-    // No mode named means form (2025-06-18 wording); otherwise form must be listed.
-    context.meta.client_capabilities().and_then(|c| c.elicitation).is_some_and(|e| e.form.is_some() || e.url.is_none())
-}
-
-/// One line per destructive statement: its position, what it destroys, and rows at stake when counted.
-fn summary_lines(destroys: &[(usize, String, Destruction)], rows: &[Option<u64>]) -> String {
-    let mut counted = rows.iter();
-    destroys
-        .iter()
-        .map(|(i, sql, d)| {
-            let counts: Vec<String> = d
-                .rows_of
-                .iter()
-                .filter_map(|table| {
-                    counted.next().copied().flatten().map(|n| match n {
-                        n if n > COUNT_CAP => format!("{table}: more than {COUNT_CAP} rows"),
-                        1 => format!("{table}: 1 row"),
-                        n => format!("{table}: {n} rows"),
-                    })
+/// Whether this database's per-transaction statistics (`pg_stat_xact_user_tables`) can be read: PostgreSQL has
+/// them (the local sandbox, `--database-url`, checked once); Aurora DSQL does not document them, so there every
+/// call that needs a look is asked about (fail closed).
+pub async fn stats_available(env: &Env, db: &Database) -> bool {
+    static KNOWN: tokio::sync::OnceCell<bool> = tokio::sync::OnceCell::const_new();
+    match db.kind {
+        crate::pool::BackendKind::Local => true,
+        crate::pool::BackendKind::Dsql => false,
+        crate::pool::BackendKind::Url => {
+            *KNOWN
+                .get_or_init(|| async {
+                    let st = [Statement {
+                        text: "SELECT to_regclass('pg_catalog.pg_stat_xact_user_tables') IS NOT NULL AS ok".into(),
+                        command: "SELECT".into(),
+                        params: Vec::new(),
+                        quota: Vec::new(),
+                    }];
+                    let ctx = ErrorContext { statement: None, allow_writes: false, tool: "confirm" };
+                    match exec::run_all_rows(db, &st, env.settings.limits.unbounded_rows(), &ctx).await {
+                        Ok(o) => o.rows.first().and_then(|r| r.get("ok")).and_then(Value::as_bool).unwrap_or(false),
+                        Err(_) => false,
+                    }
                 })
-                .collect();
-            let counts = if counts.is_empty() { String::new() } else { format!(" ({})", counts.join("; ")) };
+                .await
+        }
+    }
+}
+
+/// The result with what it destroyed when nobody was asked (in `confirmation`, shown as a note too).
+fn with_warning(mut value: Value, gate: &Gate, effects: &Effects) -> Value {
+    if !matches!(gate, Gate::Any) || effects.destroys.is_empty() {
+        return value;
+    }
+    let warning = format!(
+        "Warning: this call destroyed data or schema without the user's confirmation, because the MCP client cannot \
+         ask the user (no form elicitation):\n{}",
+        bullet(&effects.destroys)
+    );
+    if let Some(object) = value.as_object_mut() {
+        object.insert("confirmation".into(), Value::String(warning));
+    }
+    value
+}
+
+fn bullet(lines: &[String]) -> String {
+    lines.iter().map(|l| format!("- {l}")).collect::<Vec<_>>().join("\n")
+}
+
+/// The question: what the call would do (measured), with the rows of whole tables it drops or empties, and every
+/// statement of the call.
+async fn question(env: &Env, db: &Database, call: &Call<'_>, effects: &Effects, again: bool) -> String {
+    let counts = count_rows(env, db, &effects.whole_tables).await;
+    let mut lines = effects.destroys.clone();
+    for ((schema, table), n) in effects.whole_tables.iter().zip(counts) {
+        let rows = match n {
+            Some(n) if n > COUNT_CAP => format!("more than {COUNT_CAP} rows"),
+            Some(1) => "1 row".into(),
+            Some(n) => format!("{n} rows"),
+            None => "rows not counted".into(),
+        };
+        lines.push(format!("{schema}.{table} holds {rows} now, all lost"));
+    }
+    lines.extend(effects.other.iter().cloned());
+    const SHOWN: usize = 20;
+    let mut listed: Vec<String> = call
+        .statements
+        .iter()
+        .take(SHOWN)
+        .enumerate()
+        .map(|(i, sql)| {
             let sql: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
-            let sql = if sql.chars().count() > 200 {
-                format!("{}…", sql.chars().take(200).collect::<String>())
+            let sql = if sql.chars().count() > 300 {
+                format!("{}…", sql.chars().take(300).collect::<String>())
             } else {
                 sql
             };
-            format!("- statement {}: {}{counts}\n  {sql}", i + 1, d.summary)
+            format!("{}. {sql}", i + 1)
         })
-        .collect::<Vec<_>>()
-        .join("\n")
+        .collect();
+    if call.statements.len() > SHOWN {
+        listed.push(format!("… and {} more statements, which run too", call.statements.len() - SHOWN));
+    }
+    format!(
+        "{}The agent wants to run {} ({}) in {}. Run in a transaction that was then rolled back, {} would:\n{}\n\n\
+         Statements (all run together, or none):\n{}\n\nNothing runs unless you confirm. If what {} do changes \
+         before they run, you are asked again.",
+        if again { "What the call does changed since you were asked. " } else { "" },
+        if call.statements.len() == 1 {
+            "a statement".to_string()
+        } else {
+            format!("{} statements", call.statements.len())
+        },
+        call.tool,
+        target_label(env),
+        if call.statements.len() == 1 { "it" } else { "they" },
+        bullet(&lines),
+        listed.join("\n"),
+        if call.statements.len() == 1 { "it would" } else { "they would" },
+    )
 }
 
-/// Rows now in each table the statements empty or rewrite, in order (None when it could not be counted: the table
-/// does not exist yet, or the read failed). One read-only transaction, one round trip; counts stop past the cap.
-async fn count_rows(env: &Env, db: &Database, destroys: &[(usize, String, Destruction)]) -> Vec<Option<u64>> {
-    let tables: Vec<&String> = destroys.iter().flat_map(|(_, _, d)| &d.rows_of).collect();
+/// Rows now in each table, in order (None when it could not be counted). One read-only transaction; counts stop
+/// past the cap.
+async fn count_rows(env: &Env, db: &Database, tables: &[(String, String)]) -> Vec<Option<u64>> {
     if tables.is_empty() {
         return Vec::new();
     }
     let statements: Vec<Statement> = tables
         .iter()
-        .map(|t| Statement {
-            // The name comes from the parsed statement, printed back as SQL (quoted where it was quoted).
-            text: format!("SELECT count(*) AS n FROM (SELECT 1 FROM {t} LIMIT {}) AS s", COUNT_CAP + 1),
+        .map(|(s, t)| Statement {
+            text: format!(
+                "SELECT count(*) AS n FROM (SELECT 1 FROM {}.{} LIMIT {}) AS s",
+                quote_ident(s),
+                quote_ident(t),
+                COUNT_CAP + 1
+            ),
             command: "SELECT".into(),
             params: Vec::new(),
             quota: Vec::new(),
@@ -199,6 +288,39 @@ async fn count_rows(env: &Env, db: &Database, destroys: &[(usize, String, Destru
     }
 }
 
+enum Reply {
+    Yes,
+    No(String),
+}
+
+/// The user's answer (an elicitation result: action and content).
+fn answer(reply: Option<&Value>) -> Reply {
+    let action =
+        reply.and_then(|r| r.get("action")).and_then(|a| serde_json::from_value::<ElicitationAction>(a.clone()).ok());
+    let yes = reply.and_then(|r| r.get("content")).and_then(|c| c.get(ANSWER)).and_then(Value::as_bool);
+    match (action, yes) {
+        (Some(ElicitationAction::Accept), Some(true)) => Reply::Yes,
+        (Some(ElicitationAction::Cancel), _) => Reply::No(
+            "The user dismissed the confirmation without answering, so nothing ran. Ask them before trying again."
+                .into(),
+        ),
+        (Some(_), _) => Reply::No(
+            "The user said no: they did not confirm the statements that destroy data or schema, so nothing ran. \
+             Do not run them again unless the user asks for it."
+                .into(),
+        ),
+        (None, _) => Reply::No("The confirmation came back without an answer, so nothing ran.".into()),
+    }
+}
+
+fn can_elicit(context: &RequestContext<RoleServer>, modern: bool) -> bool {
+    if !modern {
+        return context.peer.supported_elicitation_modes().contains(&ElicitationMode::Form);
+    }
+    // No mode named means form (2025-06-18 wording); otherwise form must be listed.
+    context.meta.client_capabilities().and_then(|c| c.elicitation).is_some_and(|e| e.form.is_some() || e.url.is_none())
+}
+
 fn target_label(env: &Env) -> String {
     match &env.settings.target {
         crate::config::Target::Dsql(t) => format!("the Aurora DSQL cluster {}", t.endpoint),
@@ -207,10 +329,114 @@ fn target_label(env: &Env) -> String {
     }
 }
 
-/// The request state that carries a confirmation for exactly these arguments: an HMAC of their JSON.
-fn request_state(arguments: &Map<String, Value>) -> String {
-    static KEY: OnceLock<ring::hmac::Key> = OnceLock::new();
-    let key = KEY.get_or_init(|| ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &rand::random::<[u8; 32]>()));
-    let tag = ring::hmac::sign(key, &serde_json::to_vec(arguments).unwrap_or_default());
-    format!("confirm-v1.{}", tag.as_ref().iter().map(|b| format!("{b:02x}")).collect::<String>())
+/// A question asked of a 2026-07-28 client, waiting for its answer.
+struct Pending {
+    binding: [u8; 32],
+    effects: Effects,
+    asked: Instant,
+}
+
+fn pending() -> &'static Mutex<HashMap<String, Pending>> {
+    static PENDING: std::sync::OnceLock<Mutex<HashMap<String, Pending>>> = std::sync::OnceLock::new();
+    PENDING.get_or_init(Default::default)
+}
+
+/// What the tool and the arguments are, as one digest.
+fn binding(tool: &str, arguments: Option<&Map<String, Value>>) -> [u8; 32] {
+    let mut text = tool.as_bytes().to_vec();
+    text.push(0);
+    text.extend(serde_json::to_vec(&arguments).unwrap_or_default());
+    let digest = ring::digest::digest(&ring::digest::SHA256, &text);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
+/// Keeps the question for its answer; returns the request state that names it.
+fn remember(tool: &str, arguments: Option<&Map<String, Value>>, effects: Effects) -> String {
+    let id: String = rand::random::<[u8; 16]>().iter().map(|b| format!("{b:02x}")).collect();
+    let mut map = pending().lock().unwrap_or_else(|e| e.into_inner());
+    map.retain(|_, p| p.asked.elapsed() < STATE_LIFETIME);
+    while map.len() >= MAX_PENDING {
+        let Some(oldest) = map.iter().min_by_key(|(_, p)| p.asked).map(|(k, _)| k.clone()) else { break };
+        map.remove(&oldest);
+    }
+    map.insert(id.clone(), Pending { binding: binding(tool, arguments), effects, asked: Instant::now() });
+    format!("confirm-v2.{id}")
+}
+
+enum Redeemed {
+    /// The state is for another tool or other arguments: this call is asked about anew.
+    OtherCall,
+    Refused(String),
+    /// The question this answer is for: the effects the user was shown.
+    Answered(Effects),
+}
+
+/// The question a request state names, taken out: whatever the answer, it answers only once.
+fn redeem(state: &str, tool: &str, arguments: Option<&Map<String, Value>>) -> Redeemed {
+    let refused = |why: &str| {
+        Redeemed::Refused(format!(
+            "This confirmation (requestState) {why}, so it answers nothing and nothing ran. A confirmation answers one \
+             question, once, within {} minutes. Call the tool again without requestState to ask the user again.",
+            STATE_LIFETIME.as_secs() / 60
+        ))
+    };
+    let Some(id) = state.strip_prefix("confirm-v2.") else {
+        return refused("was not issued by this server");
+    };
+    let mut map = pending().lock().unwrap_or_else(|e| e.into_inner());
+    match map.get(id) {
+        None => refused("is unknown, already used or declined, or from before the server restarted"),
+        Some(p) if p.binding != binding(tool, arguments) => Redeemed::OtherCall,
+        Some(_) => {
+            let Some(p) = map.remove(id) else { return refused("is unknown") };
+            if p.asked.elapsed() >= STATE_LIFETIME {
+                return refused("has expired");
+            }
+            Redeemed::Answered(p.effects)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_answers_once_for_its_own_call_only() {
+        let args: Map<String, Value> = serde_json::from_value(json!({"sql_list": ["DROP TABLE t"]})).unwrap();
+        let other: Map<String, Value> = serde_json::from_value(json!({"sql_list": ["DROP TABLE u"]})).unwrap();
+        let effects = Effects { destroys: vec!["drops table public.t".into()], ..Effects::default() };
+        let state = remember("transact", Some(&args), effects.clone());
+        assert!(matches!(redeem(&state, "transact", Some(&other)), Redeemed::OtherCall));
+        assert!(matches!(redeem(&state, "backfill", Some(&args)), Redeemed::OtherCall));
+        assert!(matches!(redeem(&state, "transact", Some(&args)), Redeemed::Answered(e) if e == effects));
+        assert!(matches!(redeem(&state, "transact", Some(&args)), Redeemed::Refused(_)));
+        assert!(matches!(redeem("confirm-v1.abc", "transact", Some(&args)), Redeemed::Refused(_)));
+    }
+
+    #[test]
+    fn an_expired_state_is_refused_and_gone() {
+        let args: Map<String, Value> = serde_json::from_value(json!({"sql_list": ["DELETE FROM t"]})).unwrap();
+        let state = remember("transact", Some(&args), Effects::default());
+        let id = state.strip_prefix("confirm-v2.").unwrap().to_string();
+        if let Some(p) = pending().lock().unwrap().get_mut(&id) {
+            p.asked = Instant::now().checked_sub(STATE_LIFETIME + Duration::from_secs(1)).expect("a past instant");
+        }
+        assert!(matches!(redeem(&state, "transact", Some(&args)), Redeemed::Refused(why) if why.contains("expired")));
+        assert!(matches!(redeem(&state, "transact", Some(&args)), Redeemed::Refused(why) if why.contains("unknown")));
+    }
+
+    #[test]
+    fn a_confirmed_gate_lets_only_the_same_effects_commit() {
+        let e =
+            |lines: &[&str]| Effects { destroys: lines.iter().map(|s| s.to_string()).collect(), ..Effects::default() };
+        let yes = Gate::Confirmed(e(&["deletes every row of public.t (50 rows)"]));
+        assert!(yes.lets(&e(&["deletes every row of public.t (50 rows)"])));
+        assert!(yes.lets(&e(&[])));
+        assert!(!yes.lets(&e(&["deletes every row of public.t (51 rows)"])));
+        assert!(!Gate::Harmless.lets(&e(&["drops table public.t"])));
+        assert!(Gate::Any.lets(&e(&["drops table public.t"])));
+    }
 }

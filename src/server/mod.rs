@@ -5,7 +5,8 @@
 // (2024-11-05 … 2026-07-28) has it, and clients rely on it to see errors.
 #![allow(deprecated)]
 
-mod confirm;
+pub mod confirm;
+pub mod effects;
 pub mod resources;
 pub mod stdio;
 
@@ -28,6 +29,7 @@ use crate::docs;
 use crate::tools::{
     Env, apply_migration, backfill, docs as doc_tools, dsql_lint, get_schema, list_migrations, readonly_query, transact,
 };
+use confirm::Answer;
 
 pub const SERVER_NAME: &str = "aurora-dsql-mcp-server";
 
@@ -349,20 +351,40 @@ impl DsqlServer {
             readonly_query::NAME => readonly_query::call(env, args).await,
             transact::NAME => {
                 let prepared = transact::prepare(env, args.as_ref()).await?;
-                let gate =
-                    confirm_first(env, prepared.database(), &prepared.destroys, args.as_ref(), &request, context);
-                let warning = match gate.await? {
-                    Confirmed::Ask(question) => return Ok(Answer::Ask(question)),
-                    Confirmed::Run(warning) => warning,
-                };
                 // Progress goes out in order and before the response (`finish` waits for the last one).
                 let sink = ProgressSink::new(context);
                 let progress = |done: usize, total: usize| {
                     sink.send(done as u64, Some(total as u64), format!("statement {done} of {total} done"))
                 };
-                let result = transact::execute(env, prepared, &progress).await;
-                sink.finish().await;
-                with_warning(result, warning)
+                if prepared.looks.is_empty() || !confirms(env) {
+                    let result = transact::execute(env, prepared, &progress).await;
+                    sink.finish().await;
+                    result
+                } else {
+                    let db = prepared.database();
+                    let probe = effects::Probe {
+                        catalog: prepared.looks.iter().any(|(_, l)| l.catalog),
+                        stats: confirm::stats_available(env, db).await,
+                        targets: unique(prepared.looks.iter().flat_map(|(_, l)| l.targets.iter().cloned())),
+                        always: prepared
+                            .looks
+                            .iter()
+                            .filter(|(_, l)| l.always)
+                            .map(|(i, l)| format!("statement {}: {}", i + 1, l.why))
+                            .collect(),
+                    };
+                    let (prepared, probe, progress) = (&prepared, &probe, &progress);
+                    let run =
+                        move |gate: confirm::Gate| -> futures::future::BoxFuture<'_, Result<confirm::Ran, String>> {
+                            Box::pin(
+                                async move { transact::execute_looked(env, prepared, probe, &gate, progress).await },
+                            )
+                        };
+                    let call = confirm_call(name, args.as_ref(), &request, context, prepared.sql_list.clone());
+                    let answer = confirm::run_confirmed(env, db, call, &run).await;
+                    sink.finish().await;
+                    return answer;
+                }
             }
             get_schema::NAME => get_schema::call(env, args).await,
             dsql_lint::NAME => dsql_lint::call(args, env.settings.dsql_version).await,
@@ -373,28 +395,49 @@ impl DsqlServer {
                 ))
             }
             apply_migration::NAME | backfill::NAME => {
-                let destroys = if name == backfill::NAME {
-                    backfill::destroys(args.as_ref())
-                } else {
-                    apply_migration::destroys(args.as_ref())
-                };
-                let mut warning = None;
-                if !destroys.is_empty() {
-                    let db = env.database().await?;
-                    match confirm_first(env, &db, &destroys, args.as_ref(), &request, context).await? {
-                        Confirmed::Ask(question) => return Ok(Answer::Ask(question)),
-                        Confirmed::Run(w) => warning = w,
-                    }
-                }
                 let sink = ProgressSink::new(context);
                 let progress = |p, t, m| sink.send(p, t, m);
-                let result = if name == backfill::NAME {
-                    backfill::call(env, args, &progress).await
-                } else {
-                    apply_migration::call(env, args, &progress).await
+                let run_tool = || async {
+                    if name == backfill::NAME {
+                        backfill::call(env, args.clone(), &progress).await
+                    } else {
+                        apply_migration::call(env, args.clone(), &progress).await
+                    }
                 };
-                sink.finish().await;
-                with_warning(result, warning)
+                // What the user would be asked about: a backfill's counted rows, a migration's statements that
+                // are not provably harmless.
+                let (statements, unmeasured) = if name == backfill::NAME {
+                    (backfill::describe(args.as_ref()).into_iter().collect(), Vec::new())
+                } else {
+                    apply_migration::looks(args.as_ref())
+                };
+                let looked = confirms(env) && (name == backfill::NAME || !unmeasured.is_empty());
+                if !looked || statements.is_empty() {
+                    let result = run_tool().await;
+                    sink.finish().await;
+                    result
+                } else {
+                    let db = env.database().await?;
+                    let (unmeasured, run_tool, arguments) = (&unmeasured, &run_tool, args.as_ref());
+                    let run =
+                        move |gate: confirm::Gate| -> futures::future::BoxFuture<'_, Result<confirm::Ran, String>> {
+                            Box::pin(async move {
+                                let effects = if name == backfill::NAME {
+                                    backfill::measure(env, arguments).await?
+                                } else {
+                                    effects::Effects { destroys: unmeasured.clone(), ..Default::default() }
+                                };
+                                if !gate.lets(&effects) {
+                                    return Ok(confirm::Ran::Held(effects));
+                                }
+                                Ok(confirm::Ran::Done(run_tool().await?, effects))
+                            })
+                        };
+                    let call = confirm_call(name, args.as_ref(), &request, context, statements);
+                    let answer = confirm::run_confirmed(env, &db, call, &run).await;
+                    sink.finish().await;
+                    return answer;
+                }
             }
             list_migrations::NAME => list_migrations::call(env, args).await,
             doc_tools::SEARCH | doc_tools::READ | doc_tools::RECOMMEND => doc_tools::call(env, name, args).await,
@@ -404,43 +447,36 @@ impl DsqlServer {
     }
 }
 
-/// Whether a call that destroys data may go on: run (with a warning when nobody could be asked), or ask first
-/// (2026-07-28). A "no" or a refusal is the error.
-enum Confirmed {
-    Run(Option<String>),
-    Ask(rmcp::model::InputRequiredResult),
+/// Whether calls that need a look are looked at: in write mode, unless `--confirm-destructive allow`.
+fn confirms(env: &crate::tools::Env) -> bool {
+    env.settings.allow_writes && env.settings.confirm_destructive != crate::tools::ConfirmDestructive::Allow
 }
 
-async fn confirm_first(
-    env: &crate::tools::Env,
-    db: &crate::pool::Database,
-    destroys: &[(usize, String, crate::sql::Destruction)],
-    args: Option<&serde_json::Map<String, Value>>,
-    request: &CallToolRequestParams,
-    context: &RequestContext<RoleServer>,
-) -> Result<Confirmed, String> {
-    let empty = serde_json::Map::new();
-    let (state, responses) = (request.request_state.as_deref(), request.input_responses.as_ref());
-    match confirm::decide(env, db, destroys, args.unwrap_or(&empty), state, responses, context).await {
-        confirm::Verdict::Run { warning } => Ok(Confirmed::Run(warning)),
-        confirm::Verdict::Ask(question) => Ok(Confirmed::Ask(question)),
-        confirm::Verdict::Stop(message) => Err(message),
+fn confirm_call<'a>(
+    tool: &'a str,
+    arguments: Option<&'a serde_json::Map<String, Value>>,
+    request: &'a CallToolRequestParams,
+    context: &'a RequestContext<RoleServer>,
+    statements: Vec<String>,
+) -> confirm::Call<'a> {
+    confirm::Call {
+        tool,
+        arguments,
+        state: request.request_state.as_deref(),
+        responses: request.input_responses.as_ref(),
+        context,
+        statements,
     }
 }
 
-/// A tool's result with the unconfirmed-destruction warning added (in `confirmation`; see [`result_notes`]).
-fn with_warning(result: Result<Value, String>, warning: Option<String>) -> Result<Value, String> {
-    let mut value = result?;
-    if let (Some(warning), Some(object)) = (warning, value.as_object_mut()) {
-        object.insert("confirmation".into(), Value::String(warning));
+fn unique(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for item in items {
+        if !out.contains(&item) {
+            out.push(item);
+        }
     }
-    Ok(value)
-}
-
-/// What a tool call produced: a result, or (2026-07-28) a question for the user before it can go on.
-enum Answer {
-    Value(Value),
-    Ask(rmcp::model::InputRequiredResult),
+    out
 }
 
 /// Tools whose results carry text stored in the database.

@@ -1,135 +1,334 @@
-//! Which statements destroy data or schema, and what they destroy, so the server can ask the user before sending
-//! them (`--confirm-destructive`): DROP of a table, view, index, schema or sequence; ALTER TABLE … DROP COLUMN,
-//! DROP CONSTRAINT or RENAME TO (others may use the old name); TRUNCATE; DELETE or UPDATE with no WHERE, or with a
-//! WHERE that is always true.
+//! Which statements are provably harmless, and which need a look before they commit (`--confirm-destructive`).
+//!
+//! A spelling cannot tell what a statement destroys (`WHERE true`, a CTE, a function whose body drops a table, a
+//! CASCADE), so this module does not try: it walks the whole statement tree (CTEs, sub-statements, `ON CONFLICT`,
+//! `MERGE`, expressions, and the bodies of functions and procedures being created) and proves a statement harmless
+//! only when every part of it only reads or adds: queries, plain INSERTs, creating tables, indexes, views,
+//! sequences, schemas and domains, adding columns and constraints, session and transaction commands, and calls of
+//! PostgreSQL's own non-volatile functions (the list in `builtins.txt`, read from PostgreSQL 15's `pg_proc`).
+//! Everything else needs a look: the server runs it up to just before COMMIT and decides from what it really did
+//! (`exec::Look`, `server::confirm`). Code stored for later (a function or procedure whose body is not harmless,
+//! a trigger) is asked about when it is created: what it does when it runs later cannot be seen by name.
 
-use sqlparser::ast::{AlterTableOperation, FromTable, ObjectType, Statement, TableFactor, TableWithJoins};
+use core::ops::ControlFlow;
 
-/// What one statement destroys.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Destruction {
-    /// In words, naming the objects: "DROP TABLE orders", "DELETE with no WHERE: every row of orders".
-    pub summary: String,
-    /// Tables whose rows it removes or rewrites wholesale, to tell the user how many rows are at stake.
-    pub rows_of: Vec<String>,
+use sqlparser::ast::{
+    AlterTableOperation, CreateFunctionBody, Expr, FromTable, Function, ObjectName, OnConflictAction, OnInsert,
+    Statement, TableFactor, Visit, Visitor,
+};
+
+/// Bodies of functions created inside function bodies are not opened past this depth: deeper is "needs a look".
+const MAX_BODY_DEPTH: usize = 2;
+
+/// Why a statement needs a look, and what kind.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Look {
+    /// In words, the first thing that could not be proved harmless.
+    pub why: String,
+    /// It may change the schema (DDL that is not only creating, a call of a function that is not a built-in, a
+    /// CALL): the catalog is compared before and after.
+    pub catalog: bool,
+    /// It stores code that changes data or schema when it runs later: the user is asked whatever the run shows.
+    pub always: bool,
+    /// Tables whose rows it deletes or overwrites by name (targets of DELETE, UPDATE, MERGE, ON CONFLICT DO
+    /// UPDATE), as written: their remaining rows are counted to tell "every row" apart.
+    pub targets: Vec<String>,
 }
 
-/// What `stmt` destroys, or `None` for a statement that destroys nothing by itself.
-pub fn destruction(stmt: &Statement) -> Option<Destruction> {
-    match stmt {
-        Statement::Drop { object_type, names, .. } => {
-            let kind = match object_type {
-                ObjectType::Table => "TABLE",
-                ObjectType::View => "VIEW",
-                ObjectType::MaterializedView => "MATERIALIZED VIEW",
-                ObjectType::Index => "INDEX",
-                ObjectType::Schema => "SCHEMA",
-                ObjectType::Sequence => "SEQUENCE",
-                ObjectType::Database => "DATABASE",
-                ObjectType::Type => "TYPE",
-                _ => return None,
+/// `None` when `stmt` is provably harmless; otherwise what kind of look it needs.
+pub fn look(stmt: &Statement) -> Option<Look> {
+    look_at(stmt, 0)
+}
+
+fn look_at(stmt: &Statement, depth: usize) -> Option<Look> {
+    let mut walk = Walk { depth, look: None };
+    let _ = stmt.visit(&mut walk);
+    walk.look
+}
+
+struct Walk {
+    depth: usize,
+    look: Option<Look>,
+}
+
+impl Walk {
+    fn needs(&mut self, why: impl FnOnce() -> String, catalog: bool, always: bool) {
+        let look = self.look.get_or_insert_with(|| Look { why: why(), ..Look::default() });
+        look.catalog |= catalog;
+        look.always |= always;
+        if always && !look.why.starts_with("stores code") {
+            // The reason the user is asked whatever the run shows comes first.
+            look.why = format!("stores code that changes data or schema when it runs later ({})", look.why);
+        }
+    }
+
+    fn rows_of(&mut self, why: &str, table: &ObjectName) {
+        self.needs(|| format!("{why} {table}"), false, false);
+        let name = table.to_string();
+        if let Some(look) = &mut self.look
+            && !look.targets.contains(&name)
+        {
+            look.targets.push(name);
+        }
+    }
+
+    fn function(&mut self, name: &ObjectName) {
+        if !is_builtin(name) {
+            self.needs(|| format!("calls {name}, which is not a PostgreSQL built-in"), true, false);
+        }
+    }
+
+    /// A function or procedure being created: harmless only when every statement of its body is.
+    fn body(&mut self, kind: &str, name: &ObjectName, body: Option<&str>) {
+        let stores =
+            |why: String| format!("stores code that changes data or schema when it runs later: {kind} {name} {why}");
+        let Some(body) = body else {
+            self.needs(|| stores("has a body that could not be read".into()), true, true);
+            return;
+        };
+        if self.depth >= MAX_BODY_DEPTH {
+            self.needs(|| stores("is nested too deep to be read".into()), true, true);
+            return;
+        }
+        let statements = match super::split_script(body) {
+            Ok(s) => s,
+            Err(_) => return self.needs(|| stores("has a body that does not parse".into()), true, true),
+        };
+        for s in statements {
+            let Some(stmt) = super::parse_statement(&s.text) else {
+                return self.needs(|| stores("has a body that does not parse".into()), true, true);
             };
-            let list = names.iter().map(ToString::to_string).collect::<Vec<_>>();
-            let rows_of = if *object_type == ObjectType::Table { list.clone() } else { Vec::new() };
-            Some(Destruction { summary: format!("DROP {kind} {}", list.join(", ")), rows_of })
+            if let Some(inner) = look_at(&stmt, self.depth + 1) {
+                return self.needs(|| stores(inner.why), true, true);
+            }
         }
-        Statement::Truncate(t) => {
-            let list = t.table_names.iter().map(|n| n.name.to_string()).collect::<Vec<_>>();
-            Some(Destruction { summary: format!("TRUNCATE {}: every row", list.join(", ")), rows_of: list })
-        }
-        Statement::AlterTable(a) => {
-            let table = a.name.to_string();
-            let parts: Vec<String> = a
-                .operations
-                .iter()
-                .filter_map(|op| match op {
-                    AlterTableOperation::DropColumn { column_names, .. } => Some(format!(
-                        "DROP COLUMN {}",
-                        column_names.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
-                    )),
-                    AlterTableOperation::DropConstraint { name, .. } => Some(format!("DROP CONSTRAINT {name}")),
-                    AlterTableOperation::DropPrimaryKey { .. } => Some("DROP PRIMARY KEY".into()),
-                    AlterTableOperation::DropForeignKey { name, .. } => Some(format!("DROP FOREIGN KEY {name}")),
-                    AlterTableOperation::RenameTable { table_name } => {
-                        Some(format!("RENAME {table_name} (queries using the old name stop working)"))
+    }
+}
+
+impl Visitor for Walk {
+    type Break = ();
+
+    fn pre_visit_statement(&mut self, s: &Statement) -> ControlFlow<()> {
+        match s {
+            // Reads; the walk goes on into their parts.
+            Statement::Query(_) | Statement::ShowVariable { .. } | Statement::ShowVariables { .. } => {}
+            Statement::Explain { .. } | Statement::ExplainTable { .. } => {}
+            // Adds rows (FROM STDIN) or reads them (TO STDOUT); the other forms are refused by the guard.
+            Statement::Copy { .. } => {}
+            Statement::Insert(i) => match &i.on {
+                Some(OnInsert::OnConflict(c)) if matches!(c.action, OnConflictAction::DoUpdate(_)) => {
+                    if let sqlparser::ast::TableObject::TableName(t) = &i.table {
+                        self.rows_of("INSERT … ON CONFLICT DO UPDATE overwrites rows of", t);
+                    } else {
+                        self.needs(|| "INSERT … ON CONFLICT DO UPDATE into a table function".into(), true, false);
+                    }
+                }
+                Some(OnInsert::DuplicateKeyUpdate(_)) => self.needs(|| "ON DUPLICATE KEY UPDATE".into(), true, false),
+                _ => {}
+            },
+            Statement::Delete(d) => {
+                let tables = match &d.from {
+                    FromTable::WithFromKeyword(t) | FromTable::WithoutKeyword(t) => t,
+                };
+                if !d.tables.is_empty() {
+                    // MySQL's multi-table form: which rows go is not read here.
+                    self.needs(|| "DELETE of several tables".into(), true, false);
+                }
+                for t in tables {
+                    match &t.relation {
+                        TableFactor::Table { name, args: None, .. } => self.rows_of("DELETE removes rows of", name),
+                        _ => self.needs(|| "DELETE from something that is not a table".into(), true, false),
+                    }
+                }
+            }
+            Statement::Update(u) => match &u.table.relation {
+                TableFactor::Table { name, args: None, .. } => self.rows_of("UPDATE overwrites rows of", name),
+                _ => self.needs(|| "UPDATE of something that is not a table".into(), true, false),
+            },
+            Statement::Merge(m) => match &m.table {
+                TableFactor::Table { name, args: None, .. } => self.rows_of("MERGE can change rows of", name),
+                _ => self.needs(|| "MERGE into something that is not a table".into(), true, false),
+            },
+            // Creating adds; its parts (a query, defaults, checks) are walked for function calls.
+            Statement::CreateTable(_)
+            | Statement::CreateIndex(_)
+            | Statement::CreateView(_)
+            | Statement::CreateSequence { .. }
+            | Statement::CreateSchema { .. }
+            | Statement::CreateDomain(_)
+            | Statement::Comment { .. }
+            | Statement::Analyze(_)
+            | Statement::Set(_)
+            | Statement::StartTransaction { .. }
+            | Statement::Commit { .. }
+            | Statement::Rollback { .. }
+            | Statement::Savepoint { .. }
+            | Statement::ReleaseSavepoint { .. } => {}
+            Statement::AlterTable(a) => {
+                let adds = a.operations.iter().all(|op| {
+                    matches!(op, AlterTableOperation::AddColumn { .. } | AlterTableOperation::AddConstraint { .. })
+                });
+                if !adds {
+                    self.needs(|| format!("ALTER TABLE {} changes the table", a.name), true, false);
+                }
+            }
+            Statement::CreateFunction(f) => {
+                let body = match &f.function_body {
+                    Some(
+                        CreateFunctionBody::AsBeforeOptions { body, .. } | CreateFunctionBody::AsAfterOptions(body),
+                    ) => string_of(body),
+                    Some(CreateFunctionBody::Return(_)) => {
+                        // `RETURN expr`: the expression is walked like any other.
+                        return ControlFlow::Continue(());
                     }
                     _ => None,
-                })
-                .collect();
-            (!parts.is_empty())
-                .then(|| Destruction { summary: format!("ALTER TABLE {table} {}", parts.join(", ")), rows_of: vec![] })
+                };
+                self.body("function", &f.name, body.as_deref());
+                // The body is the statements read above; the walk must not take its text for an expression.
+                return ControlFlow::Continue(());
+            }
+            Statement::CreateProcedure { name, .. } => {
+                // sqlparser reads a procedure's body as statements of another dialect; it is not trusted here.
+                self.body("procedure", name, None);
+            }
+            Statement::CreateTrigger(t) => {
+                self.needs(|| format!("CREATE TRIGGER {}: it runs code on later writes", t.name), true, true);
+            }
+            other => {
+                let command = super::classify::command(other);
+                self.needs(|| format!("{command} can change or remove objects"), true, false);
+            }
         }
-        Statement::Delete(d) => {
-            let tables = match &d.from {
-                FromTable::WithFromKeyword(t) | FromTable::WithoutKeyword(t) => relation_names(t),
-            };
-            whole_table("DELETE", d.selection.is_none(), stmt, tables)
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+        if let Expr::Function(Function { name, .. }) = e {
+            self.function(name);
         }
-        Statement::Update(u) => {
-            whole_table("UPDATE", u.selection.is_none(), stmt, relation_names(std::slice::from_ref(&u.table)))
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_table_factor(&mut self, t: &TableFactor) -> ControlFlow<()> {
+        match t {
+            TableFactor::Table { name, args: Some(_), .. } | TableFactor::Function { name, .. } => self.function(name),
+            _ => {}
         }
+        ControlFlow::Continue(())
+    }
+}
+
+/// The text of a string literal (a function body), in any of its quotings.
+fn string_of(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Value(v) => v.value.clone().into_string(),
         _ => None,
     }
 }
 
-/// A DELETE or UPDATE that reaches every row: no WHERE, or a WHERE with an always-true OR branch.
-fn whole_table(verb: &str, no_where: bool, stmt: &Statement, tables: Vec<String>) -> Option<Destruction> {
-    let why = if no_where {
-        "with no WHERE"
-    } else if super::tautology::warning(stmt).is_some() {
-        "with a WHERE that is always true"
-    } else {
-        return None;
+/// PostgreSQL's own function names that do not change anything (non-volatile, plus a few volatile ones that only
+/// generate values), unqualified or in `pg_catalog`. A function of the same name in another schema can still be
+/// picked for other argument types: one created through this server is asked about when created (its body is
+/// read); the README says what is not covered.
+fn is_builtin(name: &ObjectName) -> bool {
+    static NAMES: &str = include_str!("builtins.txt");
+    let parts: Vec<String> = name.0.iter().map(|p| p.to_string()).collect();
+    let bare = match parts.as_slice() {
+        [f] => f,
+        [schema, f] if schema.eq_ignore_ascii_case("pg_catalog") => f,
+        _ => return false,
     };
-    Some(Destruction { summary: format!("{verb} {why}: every row of {}", tables.join(", ")), rows_of: tables })
-}
-
-fn relation_names(tables: &[TableWithJoins]) -> Vec<String> {
-    tables
-        .iter()
-        .filter_map(|t| match &t.relation {
-            TableFactor::Table { name, .. } => Some(name.to_string()),
-            _ => None,
-        })
-        .collect()
+    // An unquoted name is folded to lower case; a quoted one must match as written.
+    let bare = match bare.strip_prefix('"').and_then(|b| b.strip_suffix('"')) {
+        Some(quoted) => quoted.to_string(),
+        None => bare.to_ascii_lowercase(),
+    };
+    static SORTED: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    SORTED.get_or_init(|| NAMES.lines().collect()).binary_search(&bare.as_str()).is_ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn of(sql: &str) -> Option<Destruction> {
-        destruction(&super::super::parse_statement(sql).expect("parses"))
+    fn of(sql: &str) -> Option<Look> {
+        look(&crate::sql::parse_statement(sql).expect("parses"))
     }
 
     #[test]
-    fn names_what_each_destructive_statement_destroys() {
-        let d = of("DROP TABLE IF EXISTS app.orders, items").unwrap();
-        assert_eq!(d.summary, "DROP TABLE app.orders, items");
-        assert_eq!(d.rows_of, ["app.orders", "items"]);
-        assert_eq!(of("DROP INDEX idx_a").unwrap().summary, "DROP INDEX idx_a");
-        assert!(of("DROP VIEW v").unwrap().rows_of.is_empty());
-        assert_eq!(of("DROP SCHEMA s").unwrap().summary, "DROP SCHEMA s");
-        assert_eq!(of("DELETE FROM t").unwrap().rows_of, ["t"]);
-        assert!(of("DELETE FROM t WHERE id = 1 OR 1 = 1").unwrap().summary.contains("always true"));
-        assert_eq!(of("UPDATE t SET a = 1").unwrap().summary, "UPDATE with no WHERE: every row of t");
-        assert!(of("ALTER TABLE t DROP COLUMN c").unwrap().summary.contains("DROP COLUMN c"));
-        assert!(of("ALTER TABLE t DROP CONSTRAINT t_ck").unwrap().summary.contains("DROP CONSTRAINT t_ck"));
-        assert!(of("ALTER TABLE t RENAME TO u").unwrap().summary.contains("RENAME TO u"));
-    }
-
-    #[test]
-    fn leaves_targeted_and_additive_statements_alone() {
+    fn reads_inserts_and_creating_are_harmless() {
         for sql in [
-            "DELETE FROM t WHERE id = $1",
-            "UPDATE t SET a = 1 WHERE id = 2",
-            "INSERT INTO t VALUES (1)",
-            "CREATE TABLE t (id int)",
-            "ALTER TABLE t ADD COLUMN c int",
-            "ALTER TABLE t RENAME COLUMN a TO b",
-            "SELECT * FROM t",
+            "SELECT count(*), lower(name), now() FROM t WHERE id = 1",
+            "WITH x AS (SELECT 1) SELECT * FROM x",
+            "SELECT * FROM generate_series(1, 3)",
+            "INSERT INTO t (id) VALUES (1)",
+            "INSERT INTO t (id) SELECT id FROM u ON CONFLICT DO NOTHING",
+            "INSERT INTO t (id) VALUES (gen_random_uuid())",
+            "CREATE TABLE t2 (id int PRIMARY KEY, v text DEFAULT 'x')",
+            "CREATE INDEX ASYNC ON t (v)",
+            "CREATE VIEW v AS SELECT id FROM t",
+            "ALTER TABLE t ADD COLUMN c text",
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$",
+            "CREATE FUNCTION f2() RETURNS void LANGUAGE sql AS 'INSERT INTO t VALUES (1)'",
         ] {
             assert_eq!(of(sql), None, "{sql}");
+        }
+    }
+
+    #[test]
+    fn anything_that_removes_or_overwrites_needs_a_look() {
+        for (sql, target) in [
+            ("DELETE FROM t WHERE true", Some("t")),
+            ("DELETE FROM t WHERE id = 1", Some("t")),
+            ("WITH x AS (SELECT 1) DELETE FROM t", Some("t")),
+            ("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d", Some("t")),
+            ("UPDATE s.t SET v = 1 WHERE 1=1", Some("s.t")),
+            ("DELETE FROM t USING u WHERE t.id = u.id", Some("t")),
+            ("INSERT INTO t VALUES (1) ON CONFLICT (id) DO UPDATE SET v = 'x'", Some("t")),
+            ("MERGE INTO t USING u ON t.id = u.id WHEN MATCHED THEN DELETE", Some("t")),
+            ("SELECT f()", None),
+            ("SELECT public.lower('x')", None),
+            ("SELECT * FROM my_function(1)", None),
+            ("SELECT set_config('a.b', 'c', false)", None),
+            ("SELECT query_to_xml('DELETE FROM t', true, false, '')", None),
+            ("DROP TABLE t", None),
+            ("DROP DOMAIN d CASCADE", None),
+            ("TRUNCATE t", None),
+            ("ALTER TABLE t ALTER COLUMN v TYPE int", None),
+            ("ALTER TABLE t RENAME TO u", None),
+            ("CALL p()", None),
+        ] {
+            let look = of(sql).unwrap_or_else(|| panic!("{sql} needs a look"));
+            assert!(!look.always, "{sql}: {look:?}");
+            if let Some(t) = target {
+                assert_eq!(look.targets, vec![t.to_string()], "{sql}");
+            } else {
+                assert!(look.catalog, "{sql}: {look:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn stored_code_that_changes_data_is_asked_about_when_created() {
+        for sql in [
+            "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ DROP TABLE t $$",
+            "CREATE OR REPLACE FUNCTION f() RETURNS void LANGUAGE sql AS $$ SELECT 1; DELETE FROM t $$",
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT other() $$",
+            "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ CREATE FUNCTION g() RETURNS void LANGUAGE sql AS 'DELETE FROM t' $$",
+        ] {
+            let look = of(sql).unwrap_or_else(|| panic!("{sql} needs a look"));
+            assert!(look.always, "{sql}: {look:?}");
+            assert!(look.why.starts_with("stores code"), "{sql}: {}", look.why);
+        }
+    }
+
+    #[test]
+    fn builtins_are_known_by_name_only_unqualified_or_in_pg_catalog() {
+        let name = |s: &str| crate::sql::parse_statement(&format!("SELECT {s}()")).map(|_| ());
+        assert!(name("count").is_some());
+        for (f, builtin) in [("count", true), ("LOWER", true), ("pg_catalog.upper", true), ("\"LOWER\"", false)] {
+            let stmt = crate::sql::parse_statement(&format!("SELECT {f}('x')")).unwrap();
+            assert_eq!(look(&stmt).is_none(), builtin, "{f}");
         }
     }
 }

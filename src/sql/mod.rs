@@ -40,7 +40,7 @@ use std::str::FromStr;
 pub use cache::CheckCache;
 pub use classify::StatementClass;
 pub use depth::{MAX_DEPTH, STACK_BYTES};
-pub use destructive::{Destruction, destruction};
+pub use destructive::{Look, look};
 pub use finding::{Finding, Severity};
 pub use quota::QuotaCheck;
 pub use script::{ScriptStatement, describe, insert_rows, parse_statement, split_script};
@@ -125,9 +125,9 @@ pub struct PreparedStatement {
     /// DSQL limits that depend on the database's contents (checked by the local sandbox before running it);
     /// empty unless `--rules enforce`.
     pub quota: Vec<QuotaCheck>,
-    /// What it destroys (data or schema), when it does: the server asks the user first (`--confirm-destructive`).
-    /// Always `None` in read-only mode, where nothing destructive gets this far.
-    pub destroys: Option<Destruction>,
+    /// `None` when it is provably harmless; otherwise why it needs a look before it commits
+    /// (`--confirm-destructive`). Always `None` in read-only mode, where nothing that writes gets this far.
+    pub look: Option<Look>,
 }
 
 /// Result of [`check`]: the statements to send, and warnings to return with the result.
@@ -209,7 +209,7 @@ pub fn check(
             tables: classify::tables(&p.stmt),
             param_count: norm.placeholders,
             quota: if policy.rules == RulesMode::Enforce { quota::checks(&p.stmt) } else { Vec::new() },
-            destroys: if read_only { None } else { destructive::destruction(&p.stmt) },
+            look: if read_only { None } else { destructive::look(&p.stmt) },
         });
     }
     if policy.rules != RulesMode::Off && !read_only {

@@ -57,22 +57,35 @@ pub fn definition() -> Value {
     })
 }
 
-/// The statements of the migration that destroy data or schema (position, text, what), unless it is a dry run:
-/// the server asks the user before applying them. Arguments that do not parse give none (the call explains).
-pub fn destroys(args: Option<&Map<String, Value>>) -> Vec<(usize, String, crate::sql::Destruction)> {
-    let Ok(args) = super::parse_args_ref::<Args>(NAME, args, "") else { return Vec::new() };
+/// The statements of the migration (empty for a dry run, which touches nothing), and what the user must confirm:
+/// one line per statement that is not provably harmless (`sql::look`). A migration's steps commit one by one
+/// and its DDL cannot be rolled back, so these are not run to be measured: each is shown as written, with why.
+/// Arguments that do not parse give nothing (the call explains).
+pub fn looks(args: Option<&Map<String, Value>>) -> (Vec<String>, Vec<String>) {
+    let Ok(args) = super::parse_args_ref::<Args>(NAME, args, "") else { return (Vec::new(), Vec::new()) };
     if args.dry_run {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
-    let statements = crate::sql::split_script(&args.sql).unwrap_or_default();
-    statements
-        .into_iter()
+    let statements = match crate::sql::split_script(&args.sql) {
+        Ok(s) => s,
+        Err(_) => return (Vec::new(), Vec::new()),
+    };
+    let lines = statements
+        .iter()
         .enumerate()
         .filter_map(|(i, s)| {
-            let destroys = crate::sql::parse_statement(&s.text).and_then(|stmt| crate::sql::destruction(&stmt))?;
-            Some((i, s.text, destroys))
+            let why = match crate::sql::parse_statement(&s.text) {
+                Some(stmt) => crate::sql::look(&stmt)?.why,
+                None => "could not be read, so it cannot be shown harmless".into(),
+            };
+            Some(format!(
+                "statement {} (line {}): {why} (not measured: migration steps commit one by one)",
+                i + 1,
+                s.line
+            ))
         })
-        .collect()
+        .collect();
+    (statements.into_iter().map(|s| s.text).collect(), lines)
 }
 
 pub async fn call(

@@ -50,34 +50,13 @@ pub fn definition() -> Value {
     })
 }
 
-/// What a backfill with no `where` destroys: every row of the table (rewritten, or deleted with delete=true). The
-/// server asks the user first. The table name is read by the SQL parser, so only a real name is ever counted.
-pub fn destroys(args: Option<&Map<String, Value>>) -> Vec<(usize, String, crate::sql::Destruction)> {
-    let Ok(args) = super::parse_args_ref::<Args>(NAME, args, "") else { return Vec::new() };
-    if args.filter.as_deref().is_some_and(|f| !f.trim().is_empty()) {
-        return Vec::new();
-    }
-    let sql = if args.delete {
-        format!("DELETE FROM {}", args.table.trim())
-    } else {
-        format!("UPDATE {} SET {}", args.table.trim(), args.set.as_deref().unwrap_or_default())
-    };
-    crate::sql::parse_statement(&sql)
-        .and_then(|stmt| crate::sql::destruction(&stmt))
-        .map(|d| vec![(0, sql, d)])
-        .unwrap_or_default()
+/// The backfill as one line, for the confirmation question; `None` when the arguments do not parse (the call
+/// explains).
+pub fn describe(args: Option<&Map<String, Value>>) -> Option<String> {
+    spec(super::parse_args_ref::<Args>(NAME, args, "").ok()?).map(|s| s.describe()).ok()
 }
 
-pub async fn call(
-    env: &Env,
-    args: Option<Map<String, Value>>,
-    progress: migrate::Progress<'_>,
-) -> Result<Value, String> {
-    let args: Args = parse_args(
-        NAME,
-        args,
-        "{\"table\": string, \"set\": string, \"where\": string (optional), \"delete\": bool, \"batch_size\": int}",
-    )?;
+fn spec(args: Args) -> Result<BackfillSpec, String> {
     let spec = BackfillSpec {
         table: args.table.trim().to_string(),
         set: args.set.filter(|s| !s.trim().is_empty()),
@@ -86,6 +65,56 @@ pub async fn call(
         batch_size: args.batch_size.unwrap_or(DEFAULT_BATCH),
     };
     spec.validate()?;
+    Ok(spec)
+}
+
+/// What the backfill would do, counted before it starts: it destroys when it deletes or overwrites every row of
+/// the table or more than the threshold (see `server::effects`). The batches commit one by one, so this is
+/// counted, not run and rolled back; on "yes" it is counted again and runs only if the count is the same.
+pub async fn measure(env: &Env, args: Option<&Map<String, Value>>) -> Result<crate::server::effects::Effects, String> {
+    use crate::server::effects::{COUNT_CAP, Effects, ROW_THRESHOLD};
+    let args: Args = super::parse_args_ref(NAME, args, SHAPE)?;
+    let spec = spec(args)?;
+    let db = env.database().await?;
+    let ctx = Ctx { db: &db, policy: super::transact::policy(env), limits: env.settings.limits, tool: NAME };
+    let tenant = super::tenant_tables(env, &db).await?;
+    let (matched, total) = spec.count(&ctx, COUNT_CAP + 1, tenant.as_ref()).await?;
+    // Under tenant scoping the table's total is not counted: only the threshold applies.
+    let total = total.unwrap_or(u64::MAX);
+    let (verb, table) = (if spec.delete { "deletes" } else { "overwrites" }, &spec.table);
+    let rows = |n: u64| {
+        if n > COUNT_CAP {
+            format!("more than {COUNT_CAP} rows")
+        } else if n == 1 {
+            "1 row".into()
+        } else {
+            format!("{n} rows")
+        }
+    };
+    let mut effects = Effects::default();
+    if matched > 0 && (matched >= total || matched > ROW_THRESHOLD) {
+        let every = if matched >= total { "every row" } else { "" };
+        effects.destroys.push(if every.is_empty() {
+            format!("{verb} {} of {table} (counted before it starts: {})", rows(matched), spec.describe())
+        } else {
+            format!("{verb} every row of {table} ({}; counted before it starts: {})", rows(matched), spec.describe())
+        });
+    } else {
+        effects.other.push(format!("{verb} {} of {table}", rows(matched)));
+    }
+    Ok(effects)
+}
+
+const SHAPE: &str =
+    "{\"table\": string, \"set\": string, \"where\": string (optional), \"delete\": bool, \"batch_size\": int}";
+
+pub async fn call(
+    env: &Env,
+    args: Option<Map<String, Value>>,
+    progress: migrate::Progress<'_>,
+) -> Result<Value, String> {
+    let args: Args = parse_args(NAME, args, SHAPE)?;
+    let spec = spec(args)?;
     let db = env.database().await?;
     let ctx = Ctx { db: &db, policy: super::transact::policy(env), limits: env.settings.limits, tool: NAME };
     let tenant = super::tenant_tables(env, &db).await?;

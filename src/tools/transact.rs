@@ -85,8 +85,10 @@ pub struct Prepared {
     db: std::sync::Arc<crate::pool::Database>,
     statements: Vec<Statement>,
     warnings: Vec<String>,
-    /// The statements that destroy data or schema: (position in sql_list, SQL text, what it destroys).
-    pub destroys: Vec<(usize, String, sql::Destruction)>,
+    /// The statements as given, for the confirmation question.
+    pub sql_list: Vec<String>,
+    /// Why each statement that is not provably harmless needs a look (`--confirm-destructive`), by position.
+    pub looks: Vec<(usize, sql::Look)>,
 }
 
 pub async fn call(
@@ -155,12 +157,7 @@ pub async fn prepare(env: &Env, args: Option<&Map<String, Value>>) -> Result<Pre
         .collect();
     let (db, checked) = super::check_then_connect(env, sql::Tool::Transact, &inputs).await?;
     let warnings: Vec<String> = checked.warnings.iter().map(ToString::to_string).collect();
-    let destroys = checked
-        .statements
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| p.destroys.clone().map(|d| (i, args.sql_list[i].clone(), d)))
-        .collect();
+    let looks = checked.statements.iter().enumerate().filter_map(|(i, p)| p.look.clone().map(|l| (i, l))).collect();
     let statements: Vec<Statement> = checked
         .statements
         .into_iter()
@@ -172,7 +169,7 @@ pub async fn prepare(env: &Env, args: Option<&Map<String, Value>>) -> Result<Pre
             quota: p.quota,
         })
         .collect();
-    Ok(Prepared { db, statements, warnings, destroys })
+    Ok(Prepared { db, statements, warnings, sql_list: args.sql_list, looks })
 }
 
 /// Runs a prepared call in one transaction.
@@ -182,9 +179,43 @@ pub async fn execute(env: &Env, prepared: Prepared, progress: &(dyn Fn(usize, us
     let ctx = ErrorContext { statement: None, allow_writes: env.settings.allow_writes, tool: NAME };
     let outcome =
         exec::run(&db, &statements, mode, env.settings.limits, &ctx, progress).await.map_err(|e| e.to_string())?;
+    types_changed(&db, &statements);
+    Ok(rows_result(outcome, warnings, true))
+}
+
+/// Runs a prepared call that needs a look up to just before COMMIT, reads what it did (`probe`), and commits only
+/// when `gate` lets it.
+pub async fn execute_looked(
+    env: &Env,
+    prepared: &Prepared,
+    probe: &crate::server::effects::Probe,
+    gate: &crate::server::confirm::Gate,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<crate::server::confirm::Ran, String> {
+    use crate::server::confirm::Ran;
+    let seen = std::sync::Mutex::new(None);
+    let judge = |rows: &[Vec<Map<String, Value>>], reports: &[exec::StatementReport]| {
+        let effects = probe.measure(rows, reports);
+        let commit = gate.lets(&effects);
+        *seen.lock().unwrap_or_else(|e| e.into_inner()) = Some(effects);
+        commit
+    };
+    let look = exec::Look { before: probe.before(), after: probe.after(), judge: &judge };
+    let ctx = ErrorContext { statement: None, allow_writes: true, tool: NAME };
+    let outcome = exec::run_looked(&prepared.db, &prepared.statements, &look, env.settings.limits, &ctx, progress)
+        .await
+        .map_err(|e| e.to_string())?;
+    let effects = seen.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_default();
+    if outcome.held {
+        return Ok(Ran::Held(effects));
+    }
+    types_changed(&prepared.db, &prepared.statements);
+    Ok(Ran::Done(rows_result(outcome, prepared.warnings.clone(), true), effects))
+}
+
+fn types_changed(db: &crate::pool::Database, statements: &[Statement]) {
     let changes_types = ["CREATE TYPE", "ALTER TYPE", "CREATE EXTENSION", "ALTER EXTENSION"];
     if statements.iter().any(|s| changes_types.iter().any(|c| s.command.starts_with(c))) {
         db.types_changed();
     }
-    Ok(rows_result(outcome, warnings, true))
 }
