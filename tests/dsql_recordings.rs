@@ -76,20 +76,11 @@ const TYPES_OK: &str = "CREATE TABLE baseline_types_ok (c_smallint smallint, c_i
 /// Cases where the server's answer is known to differ from DSQL's: name, what differs (`"sqlstate"`: outcome or
 /// SQLSTATE; `"message"`: only the message), and why.
 const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
-    ("composite_type", "message", "R10: every CREATE TYPE form gets the enum's text"),
-    ("range_type", "message", "R10: every CREATE TYPE form gets the enum's text"),
-    ("enum_alter_add_value", "message", "R10: ALTER TYPE gets CREATE TYPE's text"),
-    ("enum_alter_rename", "message", "R10: ALTER TYPE … RENAME gets CREATE TYPE's text"),
-    ("enum_drop_if_exists", "message", "R10: DROP TYPE gets CREATE TYPE's text"),
-    ("identity_smallint", "message", "Q04: the refusal always names integer"),
-    ("set_transaction_serializable", "message", "T04's text is given before T03's"),
-    ("alter_add_column_storage", "sqlstate", "§1.8: STORAGE is taken for a column constraint"),
     (
         "alter_unique_using_index",
         "sqlstate",
         "X12: async indexes are built synchronously, so the index is valid at once",
     ),
-    ("q_group_by_distinct", "sqlstate", "V07: the SQL parser (sqlparser-dsql 0.62.12) cannot parse GROUP BY DISTINCT"),
     ("q_lateral_left_outer_ref", "sqlstate", "V08: DSQL's LEFT JOIN LATERAL defect is not reproduced"),
     ("q_lateral_left_no_outer_where", "sqlstate", "V08: DSQL's LEFT JOIN LATERAL defect is not reproduced"),
     ("q_lateral_left_outer_ref_cast", "sqlstate", "V08: DSQL's LEFT JOIN LATERAL defect is not reproduced"),

@@ -6,10 +6,10 @@
 use core::ops::ControlFlow;
 
 use sqlparser::ast::{
-    AlterColumnOperation, AlterTableOperation, ArrayElemTypeDef, ColumnOption, DataType, Expr, Function, FunctionArg,
-    FunctionArgExpr, FunctionArguments, GeneratedAs, LockType, OrderBySort, Query, Select, SequenceOptions, Set,
-    SetExpr, Statement, TableConstraint, TableFactor, TransactionIsolationLevel, TransactionMode, Value, Visit,
-    Visitor,
+    AlterColumnOperation, AlterTableOperation, AlterTypeOperation, ArrayElemTypeDef, ColumnOption, DataType, Expr,
+    Function, FunctionArg, FunctionArgExpr, FunctionArguments, GeneratedAs, LockType, OrderBySort, Query, Select,
+    SequenceOptions, Set, SetExpr, Statement, TableConstraint, TableFactor, TransactionIsolationLevel, TransactionMode,
+    UserDefinedTypeRepresentation, Value, Visit, Visitor,
 };
 
 use super::finding::Finding;
@@ -81,6 +81,13 @@ fn string_literal(e: &Expr) -> Option<&str> {
         Expr::Cast { expr, .. } => string_literal(expr),
         _ => None,
     }
+}
+
+/// R10's refusal of a type statement, in DSQL's words for its form.
+fn user_type(message: &str) -> Finding {
+    let mut f = rule("R10").finding("");
+    f.message = message.to_string();
+    f
 }
 
 fn rule(id: &str) -> &'static Rule {
@@ -234,10 +241,33 @@ impl Own {
                     self.push(rule("T03").finding_with(&level.to_string().to_ascii_uppercase()));
                 }
             }
-            Statement::Set(Set::SetTransaction { .. }) => {
-                let mut f = rule("T04").finding_with("TRANSACTION");
-                f.fix = rule("T04").fix.to_string();
-                self.push(f);
+            // DSQL checks the isolation level first (catalog T03, 2026-12-07): `SET TRANSACTION ISOLATION LEVEL
+            // SERIALIZABLE` gets T03's words, every other form T04's.
+            Statement::Set(Set::SetTransaction { modes, .. }) => {
+                if let Some(level) = modes.iter().find_map(|m| match m {
+                    TransactionMode::IsolationLevel(l) if *l != TransactionIsolationLevel::RepeatableRead => Some(l),
+                    _ => None,
+                }) {
+                    self.push(rule("T03").finding_with(&level.to_string().to_ascii_uppercase()));
+                } else {
+                    let mut f = rule("T04").finding_with("TRANSACTION");
+                    f.fix = rule("T04").fix.to_string();
+                    self.push(f);
+                }
+            }
+            // R10 (2026-12-07): DSQL refuses the type statements by their form, before it looks the type up, each
+            // in its own words.
+            Statement::CreateType { representation, .. } => self.push(user_type(match representation {
+                Some(UserDefinedTypeRepresentation::Composite { .. }) => "unsupported statement: CompositeType",
+                Some(UserDefinedTypeRepresentation::Range { .. }) => "unsupported statement: CreateRange",
+                _ => "CREATE TYPE not supported",
+            })),
+            Statement::AlterType(at) => self.push(user_type(match at.operation {
+                AlterTypeOperation::Rename(_) => "unsupported object in RENAME statement",
+                _ => "ALTER TYPE not supported",
+            })),
+            Statement::Drop { object_type: sqlparser::ast::ObjectType::Type, .. } => {
+                self.push(user_type("unsupported object in DROP statement"));
             }
             Statement::Set(Set::SingleAssignment { variable, .. }) => {
                 let name = variable.to_string().to_ascii_lowercase();
@@ -265,6 +295,11 @@ impl Own {
                             && matches!(generated_as, GeneratedAs::Always | GeneratedAs::ByDefault)
                         {
                             self.cache(sequence_options.as_deref().unwrap_or(&[]), "Q03");
+                            // Q04: DSQL names the declared type (2026-12-07: smallint as well as integer).
+                            let declared = type_name(&col.data_type);
+                            if declared != "bigint" {
+                                self.push(rule("Q04").finding_with(&declared));
+                            }
                         }
                     }
                 }
@@ -274,8 +309,13 @@ impl Own {
                     match op {
                         AlterTableOperation::AddColumn { column_def, .. } => {
                             self.column_type(&column_def.data_type);
-                            // Identity, DEFAULT, NOT NULL, CHECK, UNIQUE, REFERENCES… (Q05); NULL is no constraint.
-                            if column_def.options.iter().any(|o| !matches!(o.option, ColumnOption::Null)) {
+                            // Identity, DEFAULT, NOT NULL, CHECK, UNIQUE, REFERENCES… (Q05); NULL is no constraint,
+                            // and neither is STORAGE (§1.8, 2026-12-07: DSQL accepts `ADD COLUMN d text STORAGE PLAIN`).
+                            if column_def
+                                .options
+                                .iter()
+                                .any(|o| !matches!(o.option, ColumnOption::Null | ColumnOption::Storage(_)))
+                            {
                                 self.push(rule("Q05").finding(""));
                             }
                         }

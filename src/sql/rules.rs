@@ -236,7 +236,8 @@ static CATALOG: &[Rule] = &[
         "No user-defined types (CREATE DOMAIN is supported)",
         S0A,
         Some("CREATE TYPE not supported"),
-        "Use a CHECK constraint or CREATE DOMAIN instead of an enum; JSONB instead of a composite type",
+        "Use a CHECK constraint or CREATE DOMAIN instead of an enum; JSONB instead of a composite type. DSQL refuses \
+        CREATE/ALTER/DROP TYPE by their form, even DROP TYPE IF EXISTS of a type that does not exist",
         None,
         &["unsupported_create_type", "unsupported_alter_type", "unsupported_drop_type"],
     ),
@@ -557,7 +558,7 @@ static CATALOG: &[Rule] = &[
         "identity_type",
         "Identity columns are bigint",
         S0A,
-        Some("datatype integer not supported, identity column type must be bigint"),
+        Some("datatype {} not supported, identity column type must be bigint"),
         "Declare the identity column as bigint",
         Some("2026-02-13"),
         &["identity_type"],
