@@ -74,6 +74,11 @@ const TRIGGERS: &[(&str, &[&str], &str)] = &[
     ("A04", &["ALTER TABLE conf_t DROP COLUMN id"], "id"),
     ("A05", &["ALTER TABLE conf_t REPLICA IDENTITY FULL"], ""),
     ("V05", &["CREATE STATISTICS conf_st ON a, b FROM conf_t"], ""),
+    (
+        "V08",
+        &["SELECT p.id, x.pid FROM conf_t AS p LEFT JOIN LATERAL (SELECT p.b AS pid FROM conf_dc AS c) AS x ON TRUE"],
+        "conf_dc",
+    ),
     ("R26", &["SELECT to_tsvector('english', b) FROM conf_t"], "english"),
     ("R27", &["SELECT circle(point(0, 0), 1)"], "circle"),
     ("R29", &["CREATE TABLE r29 (id int PRIMARY KEY, a int, EXCLUDE USING btree (a WITH =))"], ""),

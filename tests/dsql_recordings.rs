@@ -75,16 +75,11 @@ const TYPES_OK: &str = "CREATE TABLE baseline_types_ok (c_smallint smallint, c_i
 
 /// Cases where the server's answer is known to differ from DSQL's: name, what differs (`"sqlstate"`: outcome or
 /// SQLSTATE; `"message"`: only the message), and why.
-const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
-    (
-        "alter_unique_using_index",
-        "sqlstate",
-        "X12: async indexes are built synchronously, so the index is valid at once",
-    ),
-    ("q_lateral_left_outer_ref", "sqlstate", "V08: DSQL's LEFT JOIN LATERAL defect is not reproduced"),
-    ("q_lateral_left_no_outer_where", "sqlstate", "V08: DSQL's LEFT JOIN LATERAL defect is not reproduced"),
-    ("q_lateral_left_outer_ref_cast", "sqlstate", "V08: DSQL's LEFT JOIN LATERAL defect is not reproduced"),
-];
+const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[(
+    "alter_unique_using_index",
+    "sqlstate",
+    "X12: async indexes are built synchronously, so the index is valid at once",
+)];
 
 /// One comparable unit: a tool call and DSQL's answer to it.
 struct Call {

@@ -7,9 +7,9 @@ use core::ops::ControlFlow;
 
 use sqlparser::ast::{
     AlterColumnOperation, AlterTableOperation, AlterTypeOperation, ArrayElemTypeDef, ColumnOption, DataType, Expr,
-    Function, FunctionArg, FunctionArgExpr, FunctionArguments, GeneratedAs, LockType, OrderBySort, Query, Select,
-    SequenceOptions, Set, SetExpr, Statement, TableConstraint, TableFactor, TransactionIsolationLevel, TransactionMode,
-    UserDefinedTypeRepresentation, Value, Visit, Visitor,
+    Function, FunctionArg, FunctionArgExpr, FunctionArguments, GeneratedAs, JoinOperator, LockType, OrderBySort, Query,
+    Select, SelectItem, SequenceOptions, Set, SetExpr, Statement, TableConstraint, TableFactor,
+    TransactionIsolationLevel, TransactionMode, UserDefinedTypeRepresentation, Value, Visit, Visitor,
 };
 
 use super::finding::Finding;
@@ -81,6 +81,50 @@ fn string_literal(e: &Expr) -> Option<&str> {
         Expr::Cast { expr, .. } => string_literal(expr),
         _ => None,
     }
+}
+
+/// The names a FROM item is referred to by in the query: its alias, else its table's name.
+fn relation_names(t: &TableFactor) -> Vec<String> {
+    match t {
+        TableFactor::Table { alias: Some(a), .. } | TableFactor::Derived { alias: Some(a), .. } => {
+            vec![a.name.value.to_ascii_lowercase()]
+        }
+        TableFactor::Table { name, .. } => vec![names::basename(name).to_ascii_lowercase()],
+        _ => Vec::new(),
+    }
+}
+
+/// When the LATERAL subquery's target list names a column of `outer` (as `alias.column`), the relation in its
+/// FROM, which DSQL's error names (catalog V08).
+fn projects_outer_column(q: &Query, outer: &[String]) -> Option<String> {
+    let SetExpr::Select(sel) = q.body.as_ref() else { return None };
+    let first = sel.from.first()?;
+    let TableFactor::Table { name, .. } = &first.relation else { return None };
+    let mut inner: Vec<String> = Vec::new();
+    for twj in &sel.from {
+        inner.extend(relation_names(&twj.relation));
+        inner.extend(twj.joins.iter().flat_map(|j| relation_names(&j.relation)));
+    }
+    let names_outer = |e: &Expr| {
+        sqlparser::ast::visit_expressions(e, |x| match x {
+            Expr::CompoundIdentifier(parts)
+                if parts.len() == 2
+                    && outer.contains(&parts[0].value.to_ascii_lowercase())
+                    && !inner.contains(&parts[0].value.to_ascii_lowercase()) =>
+            {
+                ControlFlow::Break(())
+            }
+            _ => ControlFlow::Continue(()),
+        })
+        .is_break()
+    };
+    sel.projection
+        .iter()
+        .any(|item| match item {
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => names_outer(e),
+            _ => false,
+        })
+        .then(|| names::basename(name))
 }
 
 /// R10's refusal of a type statement, in DSQL's words for its form.
@@ -545,6 +589,19 @@ impl Visitor for Own {
     fn pre_visit_select(&mut self, s: &Select) -> ControlFlow<()> {
         if s.into.is_some() {
             self.push(rule("R09").finding(""));
+        }
+        // V08 (2026-12-07): DSQL fails a LEFT JOIN LATERAL subquery that projects a column of the outer query.
+        for twj in &s.from {
+            let mut outer = relation_names(&twj.relation);
+            for join in &twj.joins {
+                if matches!(join.join_operator, JoinOperator::Left(_) | JoinOperator::LeftOuter(_))
+                    && let TableFactor::Derived { lateral: true, subquery, .. } = &join.relation
+                    && let Some(child) = projects_outer_column(subquery, &outer)
+                {
+                    self.push(rule("V08").finding_with(&child));
+                }
+                outer.extend(relation_names(&join.relation));
+            }
         }
         ControlFlow::Continue(())
     }

@@ -752,6 +752,19 @@ static CATALOG: &[Rule] = &[
         )
     },
     rule(
+        "V08",
+        "left_join_lateral_outer_column",
+        "A LEFT JOIN LATERAL subquery cannot project a column of the outer query (a DSQL defect)",
+        Some("42804"),
+        Some("attribute 1 of type {} has wrong type"),
+        "DSQL refuses a LEFT JOIN LATERAL subquery whose select list names a column of the outer query (a DSQL \
+             defect, recorded 2026-09-18; PostgreSQL runs it). Select the outer column in the outer query instead \
+             (SELECT p.id, x.… FROM p LEFT JOIN LATERAL (SELECT … FROM c WHERE c.parent_id = p.id) x ON TRUE), or use \
+             CROSS JOIN LATERAL / INNER JOIN LATERAL when every outer row has a match",
+        Some("2026-09-18"),
+        &[],
+    ),
+    rule(
         "R26",
         "text_search_config",
         "No text-search configurations",
