@@ -90,7 +90,7 @@ fn add_column_storage(sql: &str) -> Option<String> {
                 ColumnOption::Storage(storage) => {
                     set_storage = Some(AlterTableOperation::AlterColumn {
                         column_name: column_def.name.clone(),
-                        op: AlterColumnOperation::SetStorage { storage: storage.clone() },
+                        op: AlterColumnOperation::SetStorage { storage: *storage },
                     });
                     false
                 }
