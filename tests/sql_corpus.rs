@@ -282,7 +282,14 @@ fn each_dsql_rule_refuses_and_accepts_its_neighbour() {
             "42704",
             Some("unrecognized configuration parameter \"lc_collate\""),
         ),
-        ("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", "SELECT 1", "T04", "0A000", None),
+        (
+            "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+            "SELECT 1",
+            "T03",
+            "0A000",
+            Some("Unsupported isolation level: SERIALIZABLE"),
+        ),
+        ("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", "SELECT 1", "T04", "0A000", None),
         (
             "SELECT * FROM t FOR SHARE",
             "SELECT * FROM t FOR KEY SHARE",

@@ -67,7 +67,44 @@ pub fn adapt(sql: &str) -> Adapted {
     if is_table_ddl {
         text = default_numeric_precision(&text);
     }
+    if (word(0), word(1)) == (Some("alter"), Some("table")) && text.to_ascii_lowercase().contains("storage") {
+        text = add_column_storage(&text).unwrap_or(text);
+    }
     Adapted { text, job }
+}
+
+/// `ALTER TABLE t ADD COLUMN c type STORAGE s` → `ALTER TABLE t ADD COLUMN c type, ALTER COLUMN c SET STORAGE s`:
+/// DSQL (PostgreSQL 16) takes STORAGE in ADD COLUMN (catalog §1.8), PostgreSQL 15 only as ALTER COLUMN … SET
+/// STORAGE, which PostgreSQL 16 takes too. `None` when there is nothing to rewrite (or the text does not parse
+/// here: it was checked before, so PostgreSQL gives its own answer).
+fn add_column_storage(sql: &str) -> Option<String> {
+    use sqlparser::ast::{AlterColumnOperation, AlterTableOperation, ColumnOption, Statement};
+    let mut parsed = sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::PostgreSqlDialect {}, sql).ok()?;
+    let [Statement::AlterTable(at)] = parsed.as_mut_slice() else { return None };
+    let mut operations = Vec::with_capacity(at.operations.len() + 1);
+    let mut rewritten = false;
+    for mut op in std::mem::take(&mut at.operations) {
+        let mut set_storage = None;
+        if let AlterTableOperation::AddColumn { column_def, .. } = &mut op {
+            column_def.options.retain(|o| match &o.option {
+                ColumnOption::Storage(storage) => {
+                    set_storage = Some(AlterTableOperation::AlterColumn {
+                        column_name: column_def.name.clone(),
+                        op: AlterColumnOperation::SetStorage { storage: *storage },
+                    });
+                    false
+                }
+                _ => true,
+            });
+        }
+        operations.push(op);
+        if let Some(set) = set_storage {
+            operations.push(set);
+            rewritten = true;
+        }
+    }
+    at.operations = operations;
+    rewritten.then(|| parsed[0].to_string())
 }
 
 /// `AWS IAM GRANT r1, r2 TO 'arn1', 'arn2'` → `CALL sys.aws_iam_grant(ARRAY['r1','r2'], ARRAY['arn1','arn2'])` (and
@@ -327,6 +364,24 @@ mod tests {
         );
         assert_eq!(adapt("ALTER TABLE t ADD COLUMN x NUMERIC").text, "ALTER TABLE t ADD COLUMN x NUMERIC(18,6)");
         assert_eq!(adapt("SELECT 1::numeric").text, "SELECT 1::numeric");
+    }
+
+    #[test]
+    fn storage_in_add_column_becomes_set_storage_for_postgresql_15() {
+        assert_eq!(
+            adapt("ALTER TABLE t ADD COLUMN d text STORAGE PLAIN").text,
+            "ALTER TABLE t ADD COLUMN d TEXT, ALTER COLUMN d SET STORAGE PLAIN"
+        );
+        assert_eq!(
+            adapt("alter table t add column \"D\" text storage external, add column e int").text,
+            "ALTER TABLE t ADD COLUMN \"D\" TEXT, ALTER COLUMN \"D\" SET STORAGE EXTERNAL, ADD COLUMN e INT"
+        );
+        // Nothing to rewrite: the text is left as written.
+        assert_eq!(adapt("ALTER TABLE storage ADD COLUMN x text").text, "ALTER TABLE storage ADD COLUMN x text");
+        assert_eq!(
+            adapt("ALTER TABLE t ALTER COLUMN a SET STORAGE PLAIN").text,
+            "ALTER TABLE t ALTER COLUMN a SET STORAGE PLAIN"
+        );
     }
 
     #[test]

@@ -6,10 +6,10 @@
 use core::ops::ControlFlow;
 
 use sqlparser::ast::{
-    AlterColumnOperation, AlterTableOperation, ArrayElemTypeDef, ColumnOption, DataType, Expr, Function, FunctionArg,
-    FunctionArgExpr, FunctionArguments, GeneratedAs, LockType, OrderBySort, Query, Select, SequenceOptions, Set,
-    SetExpr, Statement, TableConstraint, TableFactor, TransactionIsolationLevel, TransactionMode, Value, Visit,
-    Visitor,
+    AlterColumnOperation, AlterTableOperation, AlterTypeOperation, ArrayElemTypeDef, ColumnOption, DataType, Expr,
+    Function, FunctionArg, FunctionArgExpr, FunctionArguments, GeneratedAs, JoinOperator, LockType, OrderBySort, Query,
+    Select, SelectItem, SequenceOptions, Set, SetExpr, Statement, TableConstraint, TableFactor,
+    TransactionIsolationLevel, TransactionMode, UserDefinedTypeRepresentation, Value, Visit, Visitor,
 };
 
 use super::finding::Finding;
@@ -80,6 +80,57 @@ fn string_literal(e: &Expr) -> Option<&str> {
         Expr::Cast { expr, .. } => string_literal(expr),
         _ => None,
     }
+}
+
+/// The names a FROM item is referred to by in the query: its alias, else its table's name.
+fn relation_names(t: &TableFactor) -> Vec<String> {
+    match t {
+        TableFactor::Table { alias: Some(a), .. } | TableFactor::Derived { alias: Some(a), .. } => {
+            vec![a.name.value.to_ascii_lowercase()]
+        }
+        TableFactor::Table { name, .. } => vec![names::basename(name).to_ascii_lowercase()],
+        _ => Vec::new(),
+    }
+}
+
+/// When the LATERAL subquery's target list names a column of `outer` (as `alias.column`), the relation in its
+/// FROM, which DSQL's error names (catalog V08).
+fn projects_outer_column(q: &Query, outer: &[String]) -> Option<String> {
+    let SetExpr::Select(sel) = q.body.as_ref() else { return None };
+    let first = sel.from.first()?;
+    let TableFactor::Table { name, .. } = &first.relation else { return None };
+    let mut inner: Vec<String> = Vec::new();
+    for twj in &sel.from {
+        inner.extend(relation_names(&twj.relation));
+        inner.extend(twj.joins.iter().flat_map(|j| relation_names(&j.relation)));
+    }
+    let names_outer = |e: &Expr| {
+        sqlparser::ast::visit_expressions(e, |x| match x {
+            Expr::CompoundIdentifier(parts)
+                if parts.len() == 2
+                    && outer.contains(&parts[0].value.to_ascii_lowercase())
+                    && !inner.contains(&parts[0].value.to_ascii_lowercase()) =>
+            {
+                ControlFlow::Break(())
+            }
+            _ => ControlFlow::Continue(()),
+        })
+        .is_break()
+    };
+    sel.projection
+        .iter()
+        .any(|item| match item {
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => names_outer(e),
+            _ => false,
+        })
+        .then(|| names::basename(name))
+}
+
+/// R10's refusal of a type statement, in DSQL's words for its form.
+fn user_type(message: &str) -> Finding {
+    let mut f = rule("R10").finding("");
+    f.message = message.to_string();
+    f
 }
 
 fn rule(id: &str) -> &'static Rule {
@@ -234,10 +285,33 @@ impl Own {
                     self.push(rule("T03").finding_with(&level.to_string().to_ascii_uppercase()));
                 }
             }
-            Statement::Set(Set::SetTransaction { .. }) => {
-                let mut f = rule("T04").finding_with("TRANSACTION");
-                f.fix = rule("T04").fix.to_string();
-                self.push(f);
+            // DSQL checks the isolation level first (catalog T03, 2026-12-07): `SET TRANSACTION ISOLATION LEVEL
+            // SERIALIZABLE` gets T03's words, every other form T04's.
+            Statement::Set(Set::SetTransaction { modes, .. }) => {
+                if let Some(level) = modes.iter().find_map(|m| match m {
+                    TransactionMode::IsolationLevel(l) if *l != TransactionIsolationLevel::RepeatableRead => Some(l),
+                    _ => None,
+                }) {
+                    self.push(rule("T03").finding_with(&level.to_string().to_ascii_uppercase()));
+                } else {
+                    let mut f = rule("T04").finding_with("TRANSACTION");
+                    f.fix = rule("T04").fix.to_string();
+                    self.push(f);
+                }
+            }
+            // R10 (2026-12-07): DSQL refuses the type statements by their form, before it looks the type up, each
+            // in its own words.
+            Statement::CreateType { representation, .. } => self.push(user_type(match representation {
+                Some(UserDefinedTypeRepresentation::Composite { .. }) => "unsupported statement: CompositeType",
+                Some(UserDefinedTypeRepresentation::Range { .. }) => "unsupported statement: CreateRange",
+                _ => "CREATE TYPE not supported",
+            })),
+            Statement::AlterType(at) => self.push(user_type(match at.operation {
+                AlterTypeOperation::Rename(_) => "unsupported object in RENAME statement",
+                _ => "ALTER TYPE not supported",
+            })),
+            Statement::Drop { object_type: sqlparser::ast::ObjectType::Type, .. } => {
+                self.push(user_type("unsupported object in DROP statement"));
             }
             Statement::Set(Set::SingleAssignment { variable, .. }) => {
                 let name = variable.to_string().to_ascii_lowercase();
@@ -272,6 +346,11 @@ impl Own {
                             && matches!(generated_as, GeneratedAs::Always | GeneratedAs::ByDefault)
                         {
                             self.cache(sequence_options.as_deref().unwrap_or(&[]), "Q03");
+                            // Q04: DSQL names the declared type (2026-12-07: smallint as well as integer).
+                            let declared = type_name(&col.data_type);
+                            if declared != "bigint" {
+                                self.push(rule("Q04").finding_with(&declared));
+                            }
                         }
                     }
                 }
@@ -281,8 +360,13 @@ impl Own {
                     match op {
                         AlterTableOperation::AddColumn { column_def, .. } => {
                             self.column_type(&column_def.data_type);
-                            // Identity, DEFAULT, NOT NULL, CHECK, UNIQUE, REFERENCES… (Q05); NULL is no constraint.
-                            if column_def.options.iter().any(|o| !matches!(o.option, ColumnOption::Null)) {
+                            // Identity, DEFAULT, NOT NULL, CHECK, UNIQUE, REFERENCES… (Q05); NULL is no constraint,
+                            // and neither is STORAGE (§1.8, 2026-12-07: DSQL accepts `ADD COLUMN d text STORAGE PLAIN`).
+                            if column_def
+                                .options
+                                .iter()
+                                .any(|o| !matches!(o.option, ColumnOption::Null | ColumnOption::Storage(_)))
+                            {
                                 self.push(rule("Q05").finding(""));
                             }
                         }
@@ -584,6 +668,19 @@ impl Visitor for Own {
     fn pre_visit_select(&mut self, s: &Select) -> ControlFlow<()> {
         if s.into.is_some() {
             self.push(rule("R09").finding(""));
+        }
+        // V08 (2026-12-07): DSQL fails a LEFT JOIN LATERAL subquery that projects a column of the outer query.
+        for twj in &s.from {
+            let mut outer = relation_names(&twj.relation);
+            for join in &twj.joins {
+                if matches!(join.join_operator, JoinOperator::Left(_) | JoinOperator::LeftOuter(_))
+                    && let TableFactor::Derived { lateral: true, subquery, .. } = &join.relation
+                    && let Some(child) = projects_outer_column(subquery, &outer)
+                {
+                    self.push(rule("V08").finding_with(&child));
+                }
+                outer.extend(relation_names(&join.relation));
+            }
         }
         ControlFlow::Continue(())
     }

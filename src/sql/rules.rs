@@ -258,7 +258,8 @@ static CATALOG: &[Rule] = &[
         "No user-defined types (CREATE DOMAIN is supported)",
         S0A,
         Some("CREATE TYPE not supported"),
-        "Use a CHECK constraint or CREATE DOMAIN instead of an enum; JSONB instead of a composite type",
+        "Use a CHECK constraint or CREATE DOMAIN instead of an enum; JSONB instead of a composite type. DSQL refuses \
+        CREATE/ALTER/DROP TYPE by their form, even DROP TYPE IF EXISTS of a type that does not exist",
         None,
         &["unsupported_create_type", "unsupported_alter_type", "unsupported_drop_type"],
     ),
@@ -579,7 +580,7 @@ static CATALOG: &[Rule] = &[
         "identity_type",
         "Identity columns are bigint",
         S0A,
-        Some("datatype integer not supported, identity column type must be bigint"),
+        Some("datatype {} not supported, identity column type must be bigint"),
         "Declare the identity column as bigint",
         Some("2026-02-13"),
         &["identity_type"],
@@ -772,6 +773,19 @@ static CATALOG: &[Rule] = &[
             &["statistics_target"],
         )
     },
+    rule(
+        "V08",
+        "left_join_lateral_outer_column",
+        "A LEFT JOIN LATERAL subquery cannot project a column of the outer query (a DSQL defect)",
+        Some("42804"),
+        Some("attribute 1 of type {} has wrong type"),
+        "DSQL refuses a LEFT JOIN LATERAL subquery whose select list names a column of the outer query (a DSQL \
+             defect, recorded 2026-09-18; PostgreSQL runs it). Select the outer column in the outer query instead \
+             (SELECT p.id, x.… FROM p LEFT JOIN LATERAL (SELECT … FROM c WHERE c.parent_id = p.id) x ON TRUE), or use \
+             CROSS JOIN LATERAL / INNER JOIN LATERAL when every outer row has a match",
+        Some("2026-09-18"),
+        &[],
+    ),
     rule(
         "R26",
         "text_search_config",
