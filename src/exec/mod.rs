@@ -17,6 +17,7 @@ pub mod local_quota;
 pub mod params;
 mod pipeline;
 mod plans;
+mod pristine;
 pub mod retry;
 pub mod rows;
 mod stepwise;
@@ -144,6 +145,9 @@ struct Attempt<'a> {
     /// The statements are this server's own fixed catalog reads: keep them prepared on the connection
     /// ([`plans`]).
     keep_prepared: bool,
+    /// The database has session state a call can leave behind (PostgreSQL, not DSQL): the end of the
+    /// transaction resets it ([`pristine`]).
+    reset_session: bool,
 }
 
 impl<'a> Attempt<'a> {
@@ -166,6 +170,7 @@ impl<'a> Attempt<'a> {
             all_rows: false,
             poisoned: AtomicBool::new(false),
             keep_prepared: false,
+            reset_session: db.kind != crate::pool::BackendKind::Dsql,
         }
     }
 }
@@ -367,7 +372,7 @@ async fn attempt_once(
     }
     // A cancel can also land on the transaction's own ROLLBACK and leave it aborted: end it for certain before the
     // connection is reused (all cancel requests have been answered by now).
-    if stopped && !client.is_closed() && client.batch_execute("ROLLBACK").await.is_err() {
+    if stopped && !client.is_closed() && pristine::rollback(&client, attempt).await.is_err() {
         attempt.poisoned.store(true, Ordering::Relaxed);
     }
     finish(client, attempt, result)

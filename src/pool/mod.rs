@@ -3,6 +3,7 @@
 
 pub mod dsql;
 pub mod pgbin;
+pub mod roles;
 pub mod sandbox;
 pub mod sys_schema;
 pub mod tls;
@@ -67,24 +68,35 @@ impl Database {
             .map_err(|e| format!("sandbox start-up task failed: {e}"))??;
         tracing::info!("local sandbox {} in {} ms", sandbox.how, sandbox.startup.as_millis());
         let cfg = sandbox.pg_config(&application_name());
+        let sys_cfg = sandbox.sys_config(&application_name());
         let label = format!("local sandbox in {} (PostgreSQL {})", sandbox.dir().display(), sandbox.major_version());
-        let mut db = Database::local_database(cfg, pool_size, label).await?;
+        if let Err(e) = housekeeping(&sys_cfg).await {
+            return Err(if roles::is_missing_sys_role(&e) {
+                roles::old_sandbox_message(sandbox.dir(), sandbox.socket_dir())
+            } else {
+                format!("cannot set up {label}: {}", dsql::error_chain(&e))
+            });
+        }
+        let mut db = Database::local_database(cfg, None, pool_size, label).await?;
         db.sandbox = std::sync::Arc::new(std::sync::Mutex::new(Some(sandbox)));
         Ok(db)
     }
 
     /// Pool connections to one database of a running local sandbox (a migration rehearsal's scratch database),
-    /// answering like DSQL as the sandbox does. The caller owns the sandbox registration.
+    /// answering like DSQL as the sandbox does. `cfg` connects as the tool role; with `sys_cfg` (the housekeeping
+    /// role, same database) the `sys` objects and the roles' privileges are set up first. The caller owns the
+    /// sandbox registration.
     pub async fn local_database(
         cfg: tokio_postgres::Config,
+        sys_cfg: Option<tokio_postgres::Config>,
         pool_size: usize,
         label: String,
     ) -> Result<Database, String> {
+        if let Some(sys_cfg) = sys_cfg {
+            housekeeping(&sys_cfg).await.map_err(|e| format!("cannot set up {label}: {}", dsql::error_chain(&e)))?;
+        }
         let pool = plain_pool(cfg, pool_size)?;
         let client = pool.get().await.map_err(|e| format!("cannot connect to {label}: {e}"))?;
-        sys_schema::install(&client)
-            .await
-            .map_err(|e| format!("cannot create the sys schema in {label}: {}", dsql::error_chain(&e)))?;
         drop(client);
         Ok(Database::new(pool, BackendKind::Local, label, CancelTls::Plain, true))
     }
@@ -208,8 +220,11 @@ impl Database {
             let pool = finish_pool(Pool::builder(mgr), pool_size)?;
             Database::new(pool, BackendKind::Url, label, CancelTls::Rustls(tls), emulate)
         };
+        let client = db.get().await?;
+        if let Some(warning) = roles::superuser_warning(&client, &db.label).await {
+            tracing::warn!("{warning}");
+        }
         if emulate {
-            let client = db.get().await?;
             sys_schema::install_for_url(&client, &db.label).await?;
         }
         Ok(db)
@@ -246,6 +261,17 @@ impl Database {
             }
         }
     }
+}
+
+/// The housekeeping role's work in one database of the sandbox: the `sys` objects, then the roles and what they
+/// may do ([`roles::setup`]). Its own connection, closed when done: no tool session ever runs as this role.
+async fn housekeeping(sys_cfg: &tokio_postgres::Config) -> Result<(), tokio_postgres::Error> {
+    let (client, connection) = sys_cfg.connect(NoTls).await?;
+    let connection = tokio::spawn(connection);
+    let result = roles::setup(&client).await;
+    drop(client);
+    let _ = connection.await;
+    result
 }
 
 fn plain_pool(cfg: tokio_postgres::Config, pool_size: usize) -> Result<Pool, String> {

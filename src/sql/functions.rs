@@ -71,6 +71,20 @@ const WRITE_PREFIX: &[&str] = &[
     "lo_",
 ];
 
+/// Built-ins that execute SQL given to them as text: the checks never see that SQL, so they are refused in both
+/// modes, whatever the text. The list is PostgreSQL 15's complete one (pg_proc searched for functions taking a
+/// query or cursor as text, and the C sources for built-ins that call SPI on an argument; see docs/security.md).
+/// `table_to_xml`, `schema_to_xml` and `database_to_xml` also run SQL, but only a `SELECT *` they build from a
+/// table name, so they stay allowed. `ts_rewrite` runs SQL only in its `(tsquery, text)` form.
+const RUNS_SQL_TEXT: &[&str] = &[
+    "query_to_xml",
+    "query_to_xmlschema",
+    "query_to_xml_and_xmlschema",
+    "cursor_to_xml",
+    "cursor_to_xmlschema",
+    "ts_stat",
+];
+
 /// Configuration parameters that switch off security features.
 pub(crate) const SECURITY_GUCS: &[&str] = &["row_security", "session_replication_role"];
 
@@ -80,6 +94,11 @@ fn listed(name: &str, exact: &[&str], prefix: &[&str]) -> bool {
 
 pub(crate) fn is_dangerous(name: &str) -> bool {
     listed(name, DANGEROUS_EXACT, DANGEROUS_PREFIX)
+}
+
+/// Whether calling `name` with `args` arguments (unknown: `None`) runs SQL given as text ([`RUNS_SQL_TEXT`]).
+pub(crate) fn runs_sql_text(name: &str, args: Option<usize>) -> bool {
+    RUNS_SQL_TEXT.contains(&name) || (name == "ts_rewrite" && args != Some(3))
 }
 
 pub(crate) fn changes_state(name: &str) -> bool {
@@ -103,6 +122,14 @@ mod tests {
             "brin_summarize_range",
         ] {
             assert!(changes_state(f), "{f}");
+        }
+        for f in ["query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema", "cursor_to_xml", "ts_stat"] {
+            assert!(runs_sql_text(f, Some(4)) && runs_sql_text(f, None), "{f}");
+        }
+        assert!(runs_sql_text("ts_rewrite", Some(2)) && runs_sql_text("ts_rewrite", None));
+        assert!(!runs_sql_text("ts_rewrite", Some(3)), "the (tsquery, tsquery, tsquery) form runs no SQL");
+        for f in ["table_to_xml", "xpath", "xmlelement", "to_tsquery", "QUERY_TO_XML"] {
+            assert!(!runs_sql_text(f, Some(1)), "{f}");
         }
         for f in ["PG_SLEEP", "sleep", "replace", "txid_current", "currval", "lower", "setting", "log"] {
             assert!(!is_dangerous(f) && !changes_state(f), "{f}");
