@@ -25,11 +25,14 @@ use tokio_postgres::{Client, Error, SimpleQueryMessage};
 use super::{Attempt, TxMode};
 
 /// The query that checks what cannot be reset; its second column is `t` when the session is not clean. Every
-/// name is qualified, so nothing the agent created can stand in for it.
+/// name is qualified, so nothing the agent created can stand in for it. The function, not the view
+/// `pg_prepared_statements` over it: measured as PostgreSQL's CPU per call (pgbench, 20,000 calls), a read costs
+/// 14–16 µs bare, 21–27 µs with the advisory-lock release, 37–45 µs with this check through the function and
+/// 42–54 µs through the view; a write 13–15 µs bare and 37–43 µs with the whole reset.
 macro_rules! check {
     () => {
         "SELECT pg_catalog.pg_advisory_unlock_all(), \
-         EXISTS (SELECT FROM pg_catalog.pg_prepared_statements WHERE from_sql) AS dirty"
+         EXISTS (SELECT FROM pg_catalog.pg_prepared_statement() p WHERE p.from_sql) AS dirty"
     };
 }
 
@@ -106,6 +109,8 @@ mod tests {
     #[test]
     fn every_end_text_ends_with_the_check() {
         assert!(READ_END.starts_with("ROLLBACK; SELECT pg_catalog.pg_advisory_unlock_all()"));
-        assert!(WRITE_RESET.ends_with("WHERE from_sql) AS dirty") && WRITE_RESET.contains("DISCARD SEQUENCES; SELECT"));
+        assert!(
+            WRITE_RESET.ends_with("WHERE p.from_sql) AS dirty") && WRITE_RESET.contains("DISCARD SEQUENCES; SELECT")
+        );
     }
 }

@@ -212,19 +212,16 @@ impl Database {
         }
         let label = describe_config(&cfg);
         let db = if cfg.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {
-            let pool = plain_pool(cfg, pool_size)?;
+            let pool = finish_pool(plain_builder(cfg), pool_size, Some(&label))?;
             Database::new(pool, BackendKind::Url, label, CancelTls::Plain, emulate)
         } else {
             let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls::client_config(root_cert)?);
             let mgr = Manager::from_config(cfg, tls.clone(), ManagerConfig { recycling_method: RecyclingMethod::Fast });
-            let pool = finish_pool(Pool::builder(mgr), pool_size)?;
+            let pool = finish_pool(Pool::builder(mgr), pool_size, Some(&label))?;
             Database::new(pool, BackendKind::Url, label, CancelTls::Rustls(tls), emulate)
         };
-        let client = db.get().await?;
-        if let Some(warning) = roles::superuser_warning(&client, &db.label).await {
-            tracing::warn!("{warning}");
-        }
         if emulate {
+            let client = db.get().await?;
             sys_schema::install_for_url(&client, &db.label).await?;
         }
         Ok(db)
@@ -275,15 +272,40 @@ async fn housekeeping(sys_cfg: &tokio_postgres::Config) -> Result<(), tokio_post
 }
 
 fn plain_pool(cfg: tokio_postgres::Config, pool_size: usize) -> Result<Pool, String> {
-    let mgr = Manager::from_config(cfg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-    finish_pool(Pool::builder(mgr), pool_size)
+    finish_pool(plain_builder(cfg), pool_size, None)
 }
 
-fn finish_pool(builder: deadpool_postgres::PoolBuilder, pool_size: usize) -> Result<Pool, String> {
+fn plain_builder(cfg: tokio_postgres::Config) -> deadpool_postgres::PoolBuilder {
+    Pool::builder(Manager::from_config(cfg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast }))
+}
+
+/// The pool, with what every new connection does first: learn the database's types and, for a `--database-url`
+/// (`url_label` names it), say once on stderr if the login role is a superuser (in the same flight as the types'
+/// query: no round trip more).
+fn finish_pool(
+    builder: deadpool_postgres::PoolBuilder,
+    pool_size: usize,
+    url_label: Option<&str>,
+) -> Result<Pool, String> {
+    // The database's label, and whether a connection has checked the login role yet.
+    let url_label = url_label.map(|l| std::sync::Arc::new((l.to_string(), std::sync::atomic::AtomicBool::new(false))));
     builder
-        .post_create(deadpool_postgres::Hook::async_fn(|client: &mut deadpool_postgres::ClientWrapper, _| {
+        .post_create(deadpool_postgres::Hook::async_fn(move |client: &mut deadpool_postgres::ClientWrapper, _| {
+            let url_label = url_label.clone();
             Box::pin(async move {
-                user_types::learn(client).await;
+                match url_label.as_deref() {
+                    Some((label, warned)) if !warned.load(std::sync::atomic::Ordering::Relaxed) => {
+                        let (_, warning) =
+                            futures::join!(user_types::learn(client), roles::superuser_warning(client, label));
+                        // Once per pool: the login role is the same for every connection.
+                        if !warned.swap(true, std::sync::atomic::Ordering::Relaxed)
+                            && let Some(warning) = warning
+                        {
+                            tracing::warn!("{warning}");
+                        }
+                    }
+                    _ => user_types::learn(client).await,
+                }
                 Ok(())
             })
         }))

@@ -19,7 +19,7 @@ pub const SYS_ROLE: &str = "aurora_dsql_mcp_sys";
 /// The role tool sessions use, as DSQL's administrative role is called.
 pub const TOOL_ROLE: &str = "admin";
 
-/// Built-ins that execute SQL given as text (found with the pg_proc query in `docs/security.md`), or take
+/// Built-ins that execute SQL given as text (how the list was found: `sql::functions`), or take
 /// session-level locks or signal sessions; EXECUTE is revoked from PUBLIC.
 pub const REVOKED_FUNCTIONS: &[&str] = &[
     "query_to_xml(text,boolean,boolean,text)",

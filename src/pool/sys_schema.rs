@@ -3,7 +3,9 @@
 //! `sys.wait_for_job(job_id)`, the view `sys.iam_pg_role_mappings` that `AWS IAM GRANT/REVOKE` fill (through the
 //! procedures `sys.aws_iam_grant/revoke`, which `exec::local_dsql` translates those statements to), and the
 //! routine `sys.supported_datatypes()`. As on DSQL, `SELECT sys.wait_for_job(…)` fails with 42809 (it is a
-//! procedure) and a malformed id with 22P02.
+//! procedure) and a malformed id with 22P02. In the local sandbox the housekeeping role owns them: the tool role
+//! `admin` may read them and record jobs, and the IAM procedures run as their owner (`SECURITY DEFINER`, with a
+//! fixed `search_path`), as DSQL's admin uses `AWS IAM GRANT` without writing the mapping table itself.
 
 /// SQL that creates the `sys` objects; idempotent, run every time the sandbox starts.
 pub const INSTALL_SYS: &str = r#"
@@ -77,9 +79,16 @@ $types$;
 /// The advisory lock key that serialises servers installing the `sys` objects at once.
 pub const INSTALL_LOCK: i64 = 7383551045;
 
-/// Create or update the `sys` objects. Several servers may start at once: an advisory lock serialises them.
+/// Create or update the `sys` objects. Several servers may start at once: an advisory lock serialises them. On
+/// failure the transaction is rolled back, so the (pooled) connection is not left in an aborted one.
 pub async fn install(client: &tokio_postgres::Client) -> Result<(), tokio_postgres::Error> {
-    client.batch_execute(&format!("BEGIN; SELECT pg_advisory_xact_lock({INSTALL_LOCK}); {INSTALL_SYS} COMMIT;")).await
+    let result = client
+        .batch_execute(&format!("BEGIN; SELECT pg_advisory_xact_lock({INSTALL_LOCK}); {INSTALL_SYS} COMMIT;"))
+        .await;
+    if result.is_err() {
+        let _ = client.batch_execute("ROLLBACK").await;
+    }
+    result
 }
 
 /// [`install`] in a `--database-url` database, saying on stderr (once: this runs when the pool is opened) what

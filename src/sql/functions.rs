@@ -72,10 +72,14 @@ const WRITE_PREFIX: &[&str] = &[
 ];
 
 /// Built-ins that execute SQL given to them as text: the checks never see that SQL, so they are refused in both
-/// modes, whatever the text. The list is PostgreSQL 15's complete one (pg_proc searched for functions taking a
-/// query or cursor as text, and the C sources for built-ins that call SPI on an argument; see docs/security.md).
-/// `table_to_xml`, `schema_to_xml` and `database_to_xml` also run SQL, but only a `SELECT *` they build from a
-/// table name, so they stay allowed. `ts_rewrite` runs SQL only in its `(tsquery, text)` form.
+/// modes, whatever the text. PostgreSQL 15's complete list, found two ways: in the catalog, every function with a
+/// `text`, `refcursor` or `cstring` argument whose argument names or C symbol mention a query, SQL, cursor or
+/// command (`SELECT oid::regprocedure, prosrc, proargnames FROM pg_proc WHERE proargtypes::oid[] &&
+/// ARRAY['text'::regtype, 'refcursor'::regtype, 'cstring'::regtype]::oid[] AND (array_to_string(proargnames, ',')
+/// ~* 'query|sql|cursor|stmt|command' OR prosrc ~* 'query|sql|cursor|spi|exec')`, which also lists the tsquery
+/// parsers, that run none); and in the sources, the built-ins that hand an argument to SPI (utils/adt/xml.c,
+/// tsvector_op.c, tsquery_rewrite.c). `table_to_xml`, `schema_to_xml` and `database_to_xml` run only a `SELECT *`
+/// they build from a name, so they stay allowed; `ts_rewrite` runs SQL only in its `(tsquery, text)` form.
 const RUNS_SQL_TEXT: &[&str] = &[
     "query_to_xml",
     "query_to_xmlschema",
