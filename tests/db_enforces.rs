@@ -115,9 +115,26 @@ fn tool_sessions_are_dsql_admin_not_a_superuser() {
 /// position, through both tools, refused by the server before anything is sent; no lock is left.
 #[test]
 fn builtins_that_run_sql_from_text_are_refused_in_every_spelling() {
-    let mut r = local(&[]);
-    let mut w = local(&["--allow-writes", "--rules", "off"]);
-    let su = Direct::superuser("postgres");
+    let r = local(&[]);
+    let w = local(&["--allow-writes", "--rules", "off"]);
+    sql_from_text_is_refused(r, w, "postgres");
+}
+
+#[test]
+fn builtins_that_run_sql_from_text_are_refused_with_a_database_url() {
+    let _sandbox = local(&[]);
+    let db = url_database("sqltext");
+    let r = url(&db, &[]);
+    let w = url(&db, &["--allow-writes", "--rules", "off"]);
+    sql_from_text_is_refused(r, w, &dbname_of(&db));
+}
+
+fn dbname_of(conninfo: &str) -> String {
+    conninfo.split("dbname=").nth(1).and_then(|r| r.split_whitespace().next()).expect("dbname").to_string()
+}
+
+fn sql_from_text_is_refused(mut r: Server, mut w: Server, dbname: &str) {
+    let su = Direct::superuser(dbname);
     let lock = "'SELECT pg_advisory_lock(4242)'";
     let calls = [
         format!("SELECT query_to_xml({lock}, true, false, '')"),
@@ -222,6 +239,32 @@ fn the_database_refuses_admin_what_dsql_refuses_it() {
     }
 }
 
+/// With `--database-url` the role is the URL's: a non-superuser one gets PostgreSQL's own refusals (server files,
+/// replication, superuser settings), through the server, checked as the superuser.
+#[test]
+fn a_non_superuser_database_url_gets_the_databases_refusals() {
+    let _sandbox = local(&[]);
+    let db = url_database("urlrefuse");
+    let dbname = dbname_of(&db);
+    let mut w = url(&db, &["--allow-writes"]);
+    let su = Direct::superuser(&dbname);
+    let admin = Direct::connect(sandbox::SANDBOX_USER, &dbname);
+    let slot = table("urlslot");
+    let p = table("uf");
+    for (name, body) in [
+        ("read", "SELECT pg_read_file('/etc/hostname')".to_string()),
+        ("slot", format!("SELECT pg_create_physical_replication_slot('{slot}')::text")),
+        ("srr", "SELECT set_config('session_replication_role', 'replica', false)".to_string()),
+        ("reload", "SELECT pg_reload_conf()::text".to_string()),
+    ] {
+        admin.exec(&format!("CREATE FUNCTION {p}_{name}() RETURNS text LANGUAGE sql AS $f$ {body} $f$")).unwrap();
+        let e = w.err("transact", json!({"sql_list": [format!("SELECT {p}_{name}() AS v")]}));
+        assert!(e.contains("42501"), "{name}: {e}");
+    }
+    assert_eq!(su.value(&format!("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '{slot}'")), "0");
+    assert_eq!(one(&mut w, "SELECT current_setting('session_replication_role') AS v"), json!("origin"));
+}
+
 /// PostgreSQL 15 lets a CREATEROLE role (DSQL's admin creates roles) grant itself predefined roles. What they would
 /// open stays shut, and the next start takes them back.
 #[test]
@@ -321,7 +364,7 @@ fn nothing_a_call_does_survives_it_in_local_mode() {
 fn nothing_a_call_does_survives_it_with_a_database_url() {
     let _sandbox = local(&[]);
     let db = url_database("pristine");
-    let dbname = db.split("dbname=").nth(1).and_then(|r| r.split_whitespace().next()).expect("dbname").to_string();
+    let dbname = dbname_of(&db);
     let mut s = url(&db, &["--allow-writes", "--rules", "off", "--pool-size", "1"]);
     nothing_survives_a_call(&mut s, true, &dbname);
 }
