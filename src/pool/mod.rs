@@ -70,7 +70,7 @@ impl Database {
         let cfg = sandbox.pg_config(&application_name());
         let sys_cfg = sandbox.sys_config(&application_name());
         let label = format!("local sandbox in {} (PostgreSQL {})", sandbox.dir().display(), sandbox.major_version());
-        if let Err(e) = housekeeping(&sys_cfg).await {
+        if let Err(e) = housekeeping(&sys_cfg, true).await {
             return Err(if roles::is_missing_sys_role(&e) {
                 roles::old_sandbox_message(sandbox.dir(), sandbox.socket_dir())
             } else {
@@ -93,7 +93,9 @@ impl Database {
         label: String,
     ) -> Result<Database, String> {
         if let Some(sys_cfg) = sys_cfg {
-            housekeeping(&sys_cfg).await.map_err(|e| format!("cannot set up {label}: {}", dsql::error_chain(&e)))?;
+            housekeeping(&sys_cfg, false)
+                .await
+                .map_err(|e| format!("cannot set up {label}: {}", dsql::error_chain(&e)))?;
         }
         let pool = plain_pool(cfg, pool_size)?;
         let client = pool.get().await.map_err(|e| format!("cannot connect to {label}: {e}"))?;
@@ -261,11 +263,12 @@ impl Database {
 }
 
 /// The housekeeping role's work in one database of the sandbox: the `sys` objects, then the roles and what they
-/// may do ([`roles::setup`]). Its own connection, closed when done: no tool session ever runs as this role.
-async fn housekeeping(sys_cfg: &tokio_postgres::Config) -> Result<(), tokio_postgres::Error> {
+/// may do ([`roles::setup`]; `cluster`: the roles themselves too, from the `postgres` database only). Its own
+/// connection, closed when done: no tool session ever runs as this role.
+async fn housekeeping(sys_cfg: &tokio_postgres::Config, cluster: bool) -> Result<(), tokio_postgres::Error> {
     let (client, connection) = sys_cfg.connect(NoTls).await?;
     let connection = tokio::spawn(connection);
-    let result = roles::setup(&client).await;
+    let result = roles::setup(&client, cluster).await;
     drop(client);
     let _ = connection.await;
     result

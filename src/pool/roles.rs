@@ -90,16 +90,20 @@ fn database_sql() -> String {
     )
 }
 
-/// Create or update the `sys` objects, then set the roles and privileges up; idempotent (run at every start).
-/// One transaction under the lock that [`super::sys_schema::install`] takes, so servers starting at once never
-/// update the same catalog rows together. `client` is connected as [`SYS_ROLE`] to the database to set up.
-pub async fn setup(client: &tokio_postgres::Client) -> Result<(), tokio_postgres::Error> {
+/// Create or update the `sys` objects, then set the roles (with `cluster`: the cluster-wide part too) and
+/// privileges up; idempotent (run at every start). One transaction under the lock that
+/// [`super::sys_schema::install`] takes, so servers starting at once never update the same catalog rows together
+/// (the lock is per database: the cluster-wide part runs only from the sandbox's `postgres` database). `client` is
+/// connected as [`SYS_ROLE`] to the database to set up.
+pub async fn setup(client: &tokio_postgres::Client, cluster: bool) -> Result<(), tokio_postgres::Error> {
     client
         .batch_execute(&format!(
-            "BEGIN; SELECT pg_catalog.pg_advisory_xact_lock({}); {} {} {} COMMIT;",
+            // READ COMMITTED: what a server that held the lock before committed must be seen after waiting for
+            // it (the sandbox's default, REPEATABLE READ, would take the snapshot before the wait).
+            "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_catalog.pg_advisory_xact_lock({}); {} {} {} COMMIT;",
             super::sys_schema::INSTALL_LOCK,
             super::sys_schema::INSTALL_SYS,
-            cluster_sql(),
+            if cluster { cluster_sql() } else { String::new() },
             database_sql()
         ))
         .await
