@@ -19,6 +19,7 @@ pub mod message_size;
 pub mod params;
 mod pipeline;
 mod plans;
+mod pristine;
 pub mod retry;
 pub mod rows;
 mod stepwise;
@@ -160,7 +161,7 @@ enum Failure {
 
 /// Roll back a looked-at call its judge held; a connection that cannot even do that is not reused.
 async fn held(client: &tokio_postgres::Client, a: &Attempt<'_>) -> Failure {
-    if client.batch_execute("ROLLBACK").await.is_err() {
+    if pristine::rollback(client, a).await.is_err() {
         a.poisoned.store(true, Ordering::Relaxed);
     }
     Failure::Held
@@ -187,6 +188,9 @@ struct Attempt<'a> {
     /// A looked-at call: where the look's first reads start among `statements` (after the caller's leading `SET`s,
     /// which must come first in a transaction), how many there are, how many reads end the list, and the judge.
     look: Option<LookAt<'a>>,
+    /// The database has session state a call can leave behind (PostgreSQL, not DSQL): the end of the
+    /// transaction resets it ([`pristine`]).
+    reset_session: bool,
 }
 
 impl<'a> Attempt<'a> {
@@ -211,6 +215,7 @@ impl<'a> Attempt<'a> {
             keep_prepared: false,
             largest_message: Default::default(),
             look: None,
+            reset_session: db.kind != crate::pool::BackendKind::Dsql,
         }
     }
 
@@ -505,7 +510,7 @@ async fn attempt_once(
     }
     // A cancel can also land on the transaction's own ROLLBACK and leave it aborted: end it for certain before the
     // connection is reused (all cancel requests have been answered by now).
-    if stopped && !client.is_closed() && client.batch_execute("ROLLBACK").await.is_err() {
+    if stopped && !client.is_closed() && pristine::rollback(&client, attempt).await.is_err() {
         attempt.poisoned.store(true, Ordering::Relaxed);
     }
     finish(client, attempt, result)

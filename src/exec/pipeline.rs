@@ -122,7 +122,7 @@ pub(super) async fn attempt_then_commit(client: &Client, a: &Attempt<'_>) -> Res
         Ok(done) => done,
         Err(failure) => {
             // No end was sent with the statements: end the (aborted) transaction before the connection is reused.
-            if client.batch_execute("ROLLBACK").await.is_err() {
+            if super::pristine::rollback(client, a).await.is_err() {
                 a.poisoned.store(true, Ordering::Relaxed);
             }
             return Err(failure);
@@ -134,19 +134,19 @@ pub(super) async fn attempt_then_commit(client: &Client, a: &Attempt<'_>) -> Res
         if local_dsql::counts_rows(&report.command) {
             rows_modified += report.rows_affected.unwrap_or(0);
             if rows_modified > local_dsql::ROW_LIMIT {
-                let _ = client.batch_execute("ROLLBACK").await;
+                let _ = super::pristine::rollback(client, a).await;
                 return Err(Failure::Final(local_dsql::row_limit_error(i, n, rows_modified)));
             }
         }
     }
     if a.emulate && started.elapsed() > local_dsql::AGE_LIMIT {
-        let _ = client.batch_execute("ROLLBACK").await;
+        let _ = super::pristine::rollback(client, a).await;
         return Err(Failure::Final(local_dsql::age_limit_error()));
     }
     if !a.judged(&done) {
         return Err(super::held(client, a).await);
     }
-    if let Err(e) = client.batch_execute("COMMIT").await {
+    if let Err(e) = super::pristine::end(client, a).await {
         if e.as_db_error().is_none() {
             a.poisoned.store(true, Ordering::Relaxed);
             return Err(Failure::Final(ExecError::CommitUnknown { detail: crate::pool::dsql::error_chain(&e) }));
@@ -237,7 +237,7 @@ async fn send(
         i += 1;
     }
     if end_too {
-        steps.push(Box::pin(async { Step::End(client.batch_execute(a.mode.end()).await) }));
+        steps.push(Box::pin(async { Step::End(super::pristine::end(client, a).await) }));
     }
     for future in keeping {
         steps.push(Box::pin(async move { Step::Kept(future.await) }));

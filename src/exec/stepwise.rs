@@ -81,7 +81,7 @@ pub(super) async fn attempt(client: &Client, a: &Attempt<'_>) -> Result<Outcome,
     if !a.judged(&done) {
         return Err(super::held(client, a).await);
     }
-    if let Err(e) = client.batch_execute(a.mode.end()).await {
+    if let Err(e) = super::pristine::end(client, a).await {
         if e.as_db_error().is_none() {
             a.poisoned.store(true, Ordering::Relaxed);
             return Err(Failure::Final(ExecError::CommitUnknown { detail: crate::pool::dsql::error_chain(&e) }));
@@ -98,7 +98,7 @@ pub(super) async fn attempt(client: &Client, a: &Attempt<'_>) -> Result<Outcome,
 
 /// End the transaction after a failure; a connection that cannot even do that is not reused.
 async fn rollback(client: &Client, a: &Attempt<'_>, lost: bool, failure: Failure) -> Failure {
-    if lost || client.batch_execute("ROLLBACK").await.is_err() {
+    if lost || super::pristine::rollback(client, a).await.is_err() {
         a.poisoned.store(true, Ordering::Relaxed);
     }
     failure

@@ -105,7 +105,9 @@ async fn in_scratch(
     drop(admin);
     let mut cfg = sandbox.pg_config(&crate::pool::application_name());
     cfg.dbname(name);
-    let db = Database::local_database(cfg, 2, format!("scratch database {name}")).await?;
+    let mut sys_cfg = sandbox.sys_config(&crate::pool::application_name());
+    sys_cfg.dbname(name);
+    let db = Database::local_database(cfg, Some(sys_cfg), 2, format!("scratch database {name}")).await?;
     let scratch = Ctx { db: &db, policy: target.policy.clone(), limits: target.limits, tool: target.tool };
     let outcome = run_in(&scratch, plan, copy, reporter).await;
     db.pool.close();
@@ -162,8 +164,9 @@ async fn run_in(scratch: &Ctx<'_>, plan: &Plan, copy: &Copy, reporter: &Reporter
     Ok(json!({"status": "passed", "steps": steps}))
 }
 
+/// A housekeeping connection (creating and dropping scratch databases), as the sandbox's own role.
 async fn connect(sandbox: &Sandbox, dbname: &str) -> Result<tokio_postgres::Client, String> {
-    let mut cfg = sandbox.pg_config(&crate::pool::application_name());
+    let mut cfg = sandbox.sys_config(&crate::pool::application_name());
     cfg.dbname(dbname);
     let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.map_err(|e| {
         format!("rehearsal: cannot connect to the local sandbox: {}", crate::pool::dsql::error_chain(&e))

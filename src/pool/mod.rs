@@ -3,6 +3,7 @@
 
 pub mod dsql;
 pub mod pgbin;
+pub mod roles;
 pub mod sandbox;
 pub mod sys_schema;
 pub mod tls;
@@ -67,24 +68,37 @@ impl Database {
             .map_err(|e| format!("sandbox start-up task failed: {e}"))??;
         tracing::info!("local sandbox {} in {} ms", sandbox.how, sandbox.startup.as_millis());
         let cfg = sandbox.pg_config(&application_name());
+        let sys_cfg = sandbox.sys_config(&application_name());
         let label = format!("local sandbox in {} (PostgreSQL {})", sandbox.dir().display(), sandbox.major_version());
-        let mut db = Database::local_database(cfg, pool_size, label).await?;
+        if let Err(e) = housekeeping(&sys_cfg, true).await {
+            return Err(if roles::is_missing_sys_role(&e) {
+                roles::old_sandbox_message(sandbox.dir(), sandbox.socket_dir())
+            } else {
+                format!("cannot set up {label}: {}", dsql::error_chain(&e))
+            });
+        }
+        let mut db = Database::local_database(cfg, None, pool_size, label).await?;
         db.sandbox = std::sync::Arc::new(std::sync::Mutex::new(Some(sandbox)));
         Ok(db)
     }
 
     /// Pool connections to one database of a running local sandbox (a migration rehearsal's scratch database),
-    /// answering like DSQL as the sandbox does. The caller owns the sandbox registration.
+    /// answering like DSQL as the sandbox does. `cfg` connects as the tool role; with `sys_cfg` (the housekeeping
+    /// role, same database) the `sys` objects and the roles' privileges are set up first. The caller owns the
+    /// sandbox registration.
     pub async fn local_database(
         cfg: tokio_postgres::Config,
+        sys_cfg: Option<tokio_postgres::Config>,
         pool_size: usize,
         label: String,
     ) -> Result<Database, String> {
+        if let Some(sys_cfg) = sys_cfg {
+            housekeeping(&sys_cfg, false)
+                .await
+                .map_err(|e| format!("cannot set up {label}: {}", dsql::error_chain(&e)))?;
+        }
         let pool = plain_pool(cfg, pool_size)?;
         let client = pool.get().await.map_err(|e| format!("cannot connect to {label}: {e}"))?;
-        sys_schema::install(&client)
-            .await
-            .map_err(|e| format!("cannot create the sys schema in {label}: {}", dsql::error_chain(&e)))?;
         drop(client);
         Ok(Database::new(pool, BackendKind::Local, label, CancelTls::Plain, true))
     }
@@ -203,12 +217,12 @@ impl Database {
         }
         let label = describe_config(&cfg);
         let db = if cfg.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {
-            let pool = plain_pool(cfg, pool_size)?;
+            let pool = finish_pool(plain_builder(cfg), pool_size, Some(&label))?;
             Database::new(pool, BackendKind::Url, label, CancelTls::Plain, emulate)
         } else {
             let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls::client_config(root_cert)?);
             let mgr = Manager::from_config(cfg, tls.clone(), ManagerConfig { recycling_method: RecyclingMethod::Fast });
-            let pool = finish_pool(Pool::builder(mgr), pool_size)?;
+            let pool = finish_pool(Pool::builder(mgr), pool_size, Some(&label))?;
             Database::new(pool, BackendKind::Url, label, CancelTls::Rustls(tls), emulate)
         };
         if emulate {
@@ -269,16 +283,53 @@ fn read_only_startup_refusal(options: &str) -> String {
     )
 }
 
-fn plain_pool(cfg: tokio_postgres::Config, pool_size: usize) -> Result<Pool, String> {
-    let mgr = Manager::from_config(cfg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-    finish_pool(Pool::builder(mgr), pool_size)
+/// The housekeeping role's work in one database of the sandbox: the `sys` objects, then the roles and what they
+/// may do ([`roles::setup`]; `cluster`: the roles themselves too, from the `postgres` database only). Its own
+/// connection, closed when done: no tool session ever runs as this role.
+async fn housekeeping(sys_cfg: &tokio_postgres::Config, cluster: bool) -> Result<(), tokio_postgres::Error> {
+    let (client, connection) = sys_cfg.connect(NoTls).await?;
+    let connection = tokio::spawn(connection);
+    let result = roles::setup(&client, cluster).await;
+    drop(client);
+    let _ = connection.await;
+    result
 }
 
-fn finish_pool(builder: deadpool_postgres::PoolBuilder, pool_size: usize) -> Result<Pool, String> {
+fn plain_pool(cfg: tokio_postgres::Config, pool_size: usize) -> Result<Pool, String> {
+    finish_pool(plain_builder(cfg), pool_size, None)
+}
+
+fn plain_builder(cfg: tokio_postgres::Config) -> deadpool_postgres::PoolBuilder {
+    Pool::builder(Manager::from_config(cfg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast }))
+}
+
+/// The pool, with what every new connection does first: learn the database's types and, for a `--database-url`
+/// (`url_label` names it), say once on stderr if the login role is a superuser (in the same flight as the types'
+/// query: no round trip more).
+fn finish_pool(
+    builder: deadpool_postgres::PoolBuilder,
+    pool_size: usize,
+    url_label: Option<&str>,
+) -> Result<Pool, String> {
+    // The database's label, and whether a connection has checked the login role yet.
+    let url_label = url_label.map(|l| std::sync::Arc::new((l.to_string(), std::sync::atomic::AtomicBool::new(false))));
     builder
-        .post_create(deadpool_postgres::Hook::async_fn(|client: &mut deadpool_postgres::ClientWrapper, _| {
+        .post_create(deadpool_postgres::Hook::async_fn(move |client: &mut deadpool_postgres::ClientWrapper, _| {
+            let url_label = url_label.clone();
             Box::pin(async move {
-                user_types::learn(client).await;
+                match url_label.as_deref() {
+                    Some((label, warned)) if !warned.load(std::sync::atomic::Ordering::Relaxed) => {
+                        let (_, warning) =
+                            futures::join!(user_types::learn(client), roles::superuser_warning(client, label));
+                        // Once per pool: the login role is the same for every connection.
+                        if !warned.swap(true, std::sync::atomic::Ordering::Relaxed)
+                            && let Some(warning) = warning
+                        {
+                            tracing::warn!("{warning}");
+                        }
+                    }
+                    _ => user_types::learn(client).await,
+                }
                 Ok(())
             })
         }))

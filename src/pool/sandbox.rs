@@ -16,8 +16,11 @@ use std::time::Instant;
 
 use super::pgbin::PgBinaries;
 
-/// The role created by initdb: DSQL's administrative role is also called `admin`.
-pub const SANDBOX_USER: &str = "admin";
+/// The role tool sessions connect as: DSQL's administrative role, also called `admin`, and, as there, not a
+/// superuser (see [`super::roles`]).
+pub const SANDBOX_USER: &str = super::roles::TOOL_ROLE;
+/// The role created by initdb (the bootstrap superuser): the server's own housekeeping only.
+pub const SANDBOX_SYS_USER: &str = super::roles::SYS_ROLE;
 /// The port number only names the socket file (`.s.PGSQL.5432`); nothing listens on TCP.
 pub const SANDBOX_PORT: u16 = 5432;
 const SETTINGS_FILE: &str = "aurora_dsql_mcp.conf";
@@ -112,7 +115,21 @@ impl Sandbox {
         self.bins.major
     }
 
-    /// Connection settings for the sandbox's socket.
+    /// The directory of the sandbox's socket.
+    pub fn socket_dir(&self) -> &Path {
+        &self.socket_dir
+    }
+
+    /// Connection settings for the sandbox's socket as the server's housekeeping role (the superuser): never for
+    /// a tool session. Its `search_path` is pinned at connection start, so nothing an agent sets for the database
+    /// or creates in `public` can stand in for what housekeeping calls.
+    pub fn sys_config(&self, application_name: &str) -> tokio_postgres::Config {
+        let mut cfg = self.pg_config(application_name);
+        cfg.user(SANDBOX_SYS_USER).options("-c search_path=pg_catalog");
+        cfg
+    }
+
+    /// Connection settings for the sandbox's socket as the tool role (`admin`, not a superuser).
     pub fn pg_config(&self, application_name: &str) -> tokio_postgres::Config {
         let mut cfg = tokio_postgres::Config::new();
         cfg.host_path(&self.socket_dir)
@@ -219,7 +236,7 @@ impl Sandbox {
         }
         let out = self
             .command(self.bins.program("initdb"))
-            .args(["-D", &path_str(&scratch), "-U", SANDBOX_USER, "-A", "trust", "-E", "UTF8", "--locale=C"])
+            .args(["-D", &path_str(&scratch), "-U", SANDBOX_SYS_USER, "-A", "trust", "-E", "UTF8", "--locale=C"])
             .arg("--no-instructions")
             .output()
             .map_err(|e| format!("cannot run initdb: {e}"))?;

@@ -3,7 +3,9 @@
 //! `sys.wait_for_job(job_id)`, the view `sys.iam_pg_role_mappings` that `AWS IAM GRANT/REVOKE` fill (through the
 //! procedures `sys.aws_iam_grant/revoke`, which `exec::local_dsql` translates those statements to), and the
 //! routine `sys.supported_datatypes()`. As on DSQL, `SELECT sys.wait_for_job(…)` fails with 42809 (it is a
-//! procedure) and a malformed id with 22P02.
+//! procedure) and a malformed id with 22P02. In the local sandbox the housekeeping role owns them: the tool role
+//! `admin` may read them and record jobs, and the IAM procedures run as their owner (`SECURITY DEFINER`, with a
+//! fixed `search_path`), as DSQL's admin uses `AWS IAM GRANT` without writing the mapping table itself.
 
 /// SQL that creates the `sys` objects; idempotent, run every time the sandbox starts.
 pub const INSTALL_SYS: &str = r#"
@@ -46,7 +48,8 @@ CREATE TABLE IF NOT EXISTS sys.iam_role_mapping_rows (
     PRIMARY KEY (pg_role_name, arn)
 );
 CREATE OR REPLACE VIEW sys.iam_pg_role_mappings AS SELECT pg_role_name, arn FROM sys.iam_role_mapping_rows;
-CREATE OR REPLACE PROCEDURE sys.aws_iam_grant(roles text[], arns text[]) LANGUAGE plpgsql AS $grant$
+CREATE OR REPLACE PROCEDURE sys.aws_iam_grant(roles text[], arns text[]) LANGUAGE plpgsql
+    SECURITY DEFINER SET search_path = pg_catalog AS $grant$
 DECLARE
     r text;
 BEGIN
@@ -59,7 +62,8 @@ BEGIN
         SELECT g.r, h.a FROM unnest(roles) AS g(r), unnest(arns) AS h(a) ON CONFLICT DO NOTHING;
 END
 $grant$;
-CREATE OR REPLACE PROCEDURE sys.aws_iam_revoke(roles text[], arns text[]) LANGUAGE plpgsql AS $revoke$
+CREATE OR REPLACE PROCEDURE sys.aws_iam_revoke(roles text[], arns text[]) LANGUAGE plpgsql
+    SECURITY DEFINER SET search_path = pg_catalog AS $revoke$
 BEGIN
     DELETE FROM sys.iam_role_mapping_rows WHERE pg_role_name = ANY (roles) AND arn = ANY (arns);
 END
@@ -72,9 +76,19 @@ CREATE OR REPLACE FUNCTION sys.supported_datatypes() RETURNS SETOF text LANGUAGE
 $types$;
 "#;
 
-/// Create or update the `sys` objects. Several servers may start at once: an advisory lock serialises them.
+/// The advisory lock key that serialises servers installing the `sys` objects at once.
+pub const INSTALL_LOCK: i64 = 7383551045;
+
+/// Create or update the `sys` objects. Several servers may start at once: an advisory lock serialises them. On
+/// failure the transaction is rolled back, so the (pooled) connection is not left in an aborted one.
 pub async fn install(client: &tokio_postgres::Client) -> Result<(), tokio_postgres::Error> {
-    client.batch_execute(&format!("BEGIN; SELECT pg_advisory_xact_lock(7383551045); {INSTALL_SYS} COMMIT;")).await
+    let result = client
+        .batch_execute(&format!("BEGIN; SELECT pg_advisory_xact_lock({INSTALL_LOCK}); {INSTALL_SYS} COMMIT;"))
+        .await;
+    if result.is_err() {
+        let _ = client.batch_execute("ROLLBACK").await;
+    }
+    result
 }
 
 /// [`install`] in a `--database-url` database, saying on stderr (once: this runs when the pool is opened) what
@@ -88,7 +102,15 @@ pub async fn install_for_url(client: &tokio_postgres::Client, label: &str) -> Re
         .await
         .map(|r| r.get::<_, bool>(0))
         .unwrap_or(false);
-    install(client).await.map_err(|e| {
+    match install(client).await {
+        // Made by another role (the sandbox's housekeeping role, a DBA): in place, and not ours to update.
+        Err(e) if existed && e.code().is_some_and(|c| c.code() == "42501") => {
+            tracing::info!("DSQL emulation on {label}: schema sys is in place (owned by another role, left as is)");
+            return Ok(());
+        }
+        other => other,
+    }
+    .map_err(|e| {
         format!(
             "cannot create the sys schema that DSQL emulation needs in {label}: {}. Give the user CREATE on the \
              database (or create the schema once as its owner), or start with --rules off to use it as plain \

@@ -71,6 +71,24 @@ const WRITE_PREFIX: &[&str] = &[
     "lo_",
 ];
 
+/// Built-ins that execute SQL given to them as text: the checks never see that SQL, so they are refused in both
+/// modes, whatever the text. PostgreSQL 15's complete list, found two ways: in the catalog, every function with a
+/// `text`, `refcursor` or `cstring` argument whose argument names or C symbol mention a query, SQL, cursor or
+/// command (`SELECT oid::regprocedure, prosrc, proargnames FROM pg_proc WHERE proargtypes::oid[] &&
+/// ARRAY['text'::regtype, 'refcursor'::regtype, 'cstring'::regtype]::oid[] AND (array_to_string(proargnames, ',')
+/// ~* 'query|sql|cursor|stmt|command' OR prosrc ~* 'query|sql|cursor|spi|exec')`, which also lists the tsquery
+/// parsers, that run none); and in the sources, the built-ins that hand an argument to SPI (utils/adt/xml.c,
+/// tsvector_op.c, tsquery_rewrite.c). `table_to_xml`, `schema_to_xml` and `database_to_xml` run only a `SELECT *`
+/// they build from a name, so they stay allowed; `ts_rewrite` runs SQL only in its `(tsquery, text)` form.
+const RUNS_SQL_TEXT: &[&str] = &[
+    "query_to_xml",
+    "query_to_xmlschema",
+    "query_to_xml_and_xmlschema",
+    "cursor_to_xml",
+    "cursor_to_xmlschema",
+    "ts_stat",
+];
+
 /// Configuration parameters that switch off security features.
 pub(crate) const SECURITY_GUCS: &[&str] = &["row_security", "session_replication_role"];
 
@@ -80,6 +98,11 @@ fn listed(name: &str, exact: &[&str], prefix: &[&str]) -> bool {
 
 pub(crate) fn is_dangerous(name: &str) -> bool {
     listed(name, DANGEROUS_EXACT, DANGEROUS_PREFIX)
+}
+
+/// Whether calling `name` with `args` arguments (unknown: `None`) runs SQL given as text ([`RUNS_SQL_TEXT`]).
+pub(crate) fn runs_sql_text(name: &str, args: Option<usize>) -> bool {
+    RUNS_SQL_TEXT.contains(&name) || (name == "ts_rewrite" && args != Some(3))
 }
 
 pub(crate) fn changes_state(name: &str) -> bool {
@@ -103,6 +126,14 @@ mod tests {
             "brin_summarize_range",
         ] {
             assert!(changes_state(f), "{f}");
+        }
+        for f in ["query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema", "cursor_to_xml", "ts_stat"] {
+            assert!(runs_sql_text(f, Some(4)) && runs_sql_text(f, None), "{f}");
+        }
+        assert!(runs_sql_text("ts_rewrite", Some(2)) && runs_sql_text("ts_rewrite", None));
+        assert!(!runs_sql_text("ts_rewrite", Some(3)), "the (tsquery, tsquery, tsquery) form runs no SQL");
+        for f in ["table_to_xml", "xpath", "xmlelement", "to_tsquery", "QUERY_TO_XML"] {
+            assert!(!runs_sql_text(f, Some(1)), "{f}");
         }
         for f in ["PG_SLEEP", "sleep", "replace", "txid_current", "currval", "lower", "setting", "log"] {
             assert!(!is_dangerous(f) && !changes_state(f), "{f}");

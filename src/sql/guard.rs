@@ -12,7 +12,7 @@ use sqlparser::ast::{
 
 use super::classify;
 use super::finding::Finding;
-use super::functions::{SECURITY_GUCS, changes_state, is_dangerous};
+use super::functions::{SECURITY_GUCS, changes_state, is_dangerous, runs_sql_text};
 use super::names;
 use super::parse;
 use super::text;
@@ -291,6 +291,18 @@ fn string_value(e: &Expr) -> Option<String> {
 }
 
 fn check_function_safety(name: &str, call: Option<&Function>) -> Result<(), Finding> {
+    if runs_sql_text(name, call.map(arg_count)) {
+        return Err(Finding::error(
+            "safety.sql_text_function",
+            format!(
+                "function {name} is refused: it runs SQL given to it as text, which this server's checks cannot \
+                 see (read-only, confirmation and tenant checks would all be bypassed)"
+            ),
+            "Run the query itself (readonly_query, or transact for writes); to build XML from rows use \
+             xmlelement/xmlforest/xmlagg over the query, and for word statistics unnest(to_tsvector(...)) over \
+             your rows",
+        ));
+    }
     if is_dangerous(name) {
         let (why, fix) = if name.starts_with("pg_sleep") {
             ("sleeps while holding the connection and transaction", "Remove the sleep; the server has a call timeout")
@@ -325,6 +337,14 @@ fn check_function_safety(name: &str, call: Option<&Function>) -> Result<(), Find
         }
     }
     Ok(())
+}
+
+/// How many arguments a call passes (0 when it has no list, as `current_user`).
+fn arg_count(f: &Function) -> usize {
+    match &f.args {
+        FunctionArguments::List(l) => l.args.len(),
+        _ => 0,
+    }
 }
 
 fn first_arg(f: &Function) -> Option<&Expr> {

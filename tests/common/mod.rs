@@ -263,25 +263,24 @@ pub fn url_database(prefix: &str) -> String {
     let name = table(prefix);
     let dir = sandbox_dir().canonicalize().expect("sandbox dir");
     let socket = sandbox::socket_dir_for(&dir);
-    let conninfo = |db: &str| {
-        format!(
-            "host={} port={} user={} dbname={db} sslmode=disable",
-            socket.display(),
-            sandbox::SANDBOX_PORT,
-            sandbox::SANDBOX_USER
-        )
+    let conninfo = |db: &str, user: &str| {
+        format!("host={} port={} user={user} dbname={db} sslmode=disable", socket.display(), sandbox::SANDBOX_PORT)
     };
-    let admin = conninfo("postgres");
+    // The sandbox's own superuser creates the database and gives it to `admin`, the role the server logs in as.
+    let admin = conninfo("postgres", sandbox::SANDBOX_SYS_USER);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
         let (client, conn) =
             tokio_postgres::connect(&admin, tokio_postgres::NoTls).await.expect("connect to the sandbox");
         let conn = tokio::spawn(conn);
-        client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create database");
+        client
+            .batch_execute(&format!("CREATE DATABASE {name} OWNER {}", sandbox::SANDBOX_USER))
+            .await
+            .expect("create database");
         drop(client);
         let _ = conn.await;
     });
-    conninfo(&name)
+    conninfo(&name, sandbox::SANDBOX_USER)
 }
 
 /// A server on `url` (see [`url_database`]) with `extra` flags.
