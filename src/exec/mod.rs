@@ -20,6 +20,7 @@ mod plans;
 pub mod retry;
 pub mod rows;
 mod stepwise;
+pub mod untrusted;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -449,7 +450,7 @@ fn local_conflict(e: &tokio_postgres::Error, command: &str) -> Option<ExecError>
             "ERROR 40001: {message}\nWHAT TO DO: another transaction changed the same {} first. Retry the WHOLE transaction with exponential backoff and jitter. Nothing from this call was committed. (Local emulation: PostgreSQL said {}: {}.)",
             if is_ddl { "objects" } else { "rows" },
             db.code().code(),
-            db.message()
+            untrusted::DbText(db.message())
         ),
     })
 }

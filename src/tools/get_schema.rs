@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{Env, parse_args};
+use crate::exec::untrusted::DbText;
 use crate::exec::{self, ErrorContext, Statement};
 
 pub const NAME: &str = "get_schema";
@@ -353,8 +354,10 @@ fn choose<'a>(
                 if let Some(visible) = many.iter().find(|r| r.get("visible") == Some(&Value::Bool(true))) {
                     return Ok(Some(visible));
                 }
-                let names: Vec<String> =
-                    many.iter().map(|r| format!("{}.{}", field(r, "schema"), field(r, "name"))).collect();
+                let names: Vec<String> = many
+                    .iter()
+                    .map(|r| DbText(&format!("{}.{}", field(r, "schema"), field(r, "name"))).to_string())
+                    .collect();
                 return Err(DescribeError::BadName(format!(
                     "table_name {asked:?} is ambiguous: it exists as {}. Pass a schema-qualified name.",
                     names.join(", ")
@@ -365,7 +368,7 @@ fn choose<'a>(
     Ok(None)
 }
 
-/// "Not found", with up to five close names from every relation of the database.
+/// "Not found", with up to five close names from every relation of the database (sealed: they are database text).
 fn not_found(parts: &[Part], relations: &[Map<String, Value>], asked: &str) -> DescribeError {
     let (_, table) = schema_and_table(parts);
     let wanted = table.text.to_lowercase();
@@ -378,7 +381,7 @@ fn not_found(parts: &[Part], relations: &[Map<String, Value>], asked: &str) -> D
             } else {
                 edit_distance(&wanted, &name.to_lowercase())
             };
-            (d, format!("{}.{}", field(r, "schema"), name))
+            (d, DbText(&format!("{}.{}", field(r, "schema"), name)).to_string())
         })
         .filter(|(d, _)| *d <= (wanted.chars().count() / 2).max(3))
         .collect();
