@@ -308,6 +308,8 @@ impl ServerHandler for DsqlServer {
             }
             Err(message) => {
                 tracing::warn!(tool = %name, "{}", first_line(&render::plain(&message)));
+                // Rendered once: the answer and its log notification carry the same markers.
+                let message = render::marked(&message);
                 // A stopped call gets no response, and a client that went away cannot be told: notifying it would
                 // wait on a session that has ended.
                 if !stop.is_cancelled() {

@@ -354,13 +354,11 @@ fn choose<'a>(
                 if let Some(visible) = many.iter().find(|r| r.get("visible") == Some(&Value::Bool(true))) {
                     return Ok(Some(visible));
                 }
-                let names: Vec<String> = many
-                    .iter()
-                    .map(|r| DbText(&format!("{}.{}", field(r, "schema"), field(r, "name"))).to_string())
-                    .collect();
+                let names: Vec<String> =
+                    many.iter().map(|r| format!("{}.{}", field(r, "schema"), field(r, "name"))).collect();
                 return Err(DescribeError::BadName(format!(
                     "table_name {asked:?} is ambiguous: it exists as {}. Pass a schema-qualified name.",
-                    names.join(", ")
+                    DbText(&names.join(", "))
                 )));
             }
         }
@@ -381,7 +379,7 @@ fn not_found(parts: &[Part], relations: &[Map<String, Value>], asked: &str) -> D
             } else {
                 edit_distance(&wanted, &name.to_lowercase())
             };
-            (d, DbText(&format!("{}.{}", field(r, "schema"), name)).to_string())
+            (d, format!("{}.{}", field(r, "schema"), name))
         })
         .filter(|(d, _)| *d <= (wanted.chars().count() / 2).max(3))
         .collect();
@@ -394,7 +392,7 @@ fn not_found(parts: &[Part], relations: &[Map<String, Value>], asked: &str) -> D
             format!(" No similar names; the database has {} tables and views.", relations.len())
         }
     } else {
-        format!(" Did you mean: {}?", close.join(", "))
+        format!(" Did you mean: {}?", DbText(&close.join(", ")))
     };
     DescribeError::NotFound(format!("table {asked:?} was not found.{hint}"))
 }
