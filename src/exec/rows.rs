@@ -120,7 +120,7 @@ impl Collector {
         let raw = |c: usize| -> Option<&[u8]> { row.get::<_, RawCell<'_>>(c).0 };
         // Every type's JSON, counted twice, is at least about half its stored size: a row stored larger than twice
         // what is left cannot fit, and is not decoded.
-        if !first && (0..self.shown).map(|c| raw(c).map_or(0, <[u8]>::len)).sum::<usize>() > 2 * left {
+        if !first && (0..self.shown).map(|c| raw(c).map_or(0, <[u8]>::len)).sum::<usize>() > left.saturating_mul(2) {
             self.out.stopped_by = Some(Limit::Bytes(self.out.max_bytes));
             return;
         }
