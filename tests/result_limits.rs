@@ -15,6 +15,7 @@ const LIMIT: usize = 65_536;
 fn answer(s: &mut Server, sql: &str) -> (Value, usize) {
     let response = s.request("tools/call", json!({"name": "readonly_query", "arguments": {"sql": sql}}));
     let line = serde_json::to_string(&response).unwrap().len();
+    eprintln!("{line:>8} bytes: {}", sql.chars().take(90).collect::<String>());
     let result = response["result"].clone();
     let short: String = common::text(&result).chars().take(2000).collect();
     assert_eq!(result["isError"], json!(false), "{sql}: {short}");
