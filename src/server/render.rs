@@ -122,7 +122,8 @@ pub fn tool_result(tool: &str, value: Value, notes: &[String]) -> CallToolResult
     let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
     result.structured_content = Some(value);
     if !notes.is_empty() {
-        result.content.push(ContentBlock::text(notes.join("\n")));
+        // Our sentences; marked in case one quotes the database.
+        result.content.push(ContentBlock::text(marked(&notes.join("\n")).into_owned()));
     }
     result
 }
