@@ -125,7 +125,7 @@ impl Collector {
             return;
         }
         // In a first row, a value too large to come back whole is decoded straight into its cut form.
-        let share = self.value_share();
+        let mut share = None;
         let index = self.out.rows.len();
         let mut obj = Map::with_capacity(self.shown);
         let mut pending = Vec::new();
@@ -134,7 +134,10 @@ impl Collector {
             let raw = raw(c);
             let huge = first && raw.is_some_and(|r| r.len() > self.out.budget / 2);
             let decoded = match raw {
-                Some(r) if huge => encode::decode_cut(col.type_(), r, share).inspect(|_| self.out.values_cut = true),
+                Some(r) if huge => {
+                    let keep = *share.get_or_insert_with(|| self.value_share());
+                    encode::decode_cut(col.type_(), r, keep).inspect(|_| self.out.values_cut = true)
+                }
                 _ => encode::decode(col.type_(), raw),
             };
             let value = match decoded {
