@@ -246,7 +246,10 @@ fn a_2026_client_browses_the_schema_resources() {
     let mut read = m;
     read["uri"] = json!(format!("dsql://schema/{t}"));
     let r = s.request("resources/read", read);
-    let body: Value = serde_json::from_str(r["result"]["contents"][0]["text"].as_str().expect("text")).unwrap();
+    // Database content: the JSON between the untrusted-data markers.
+    let text = r["result"]["contents"][0]["text"].as_str().expect("text");
+    let (start, end) = (text.find("\">\n").expect("a marker") + 3, text.rfind("\n</untrusted-data").expect("a marker"));
+    let body: Value = serde_json::from_str(&text[start..end]).unwrap();
     let columns: Vec<&Value> = body["result"].as_array().unwrap().iter().map(|c| &c["column_name"]).collect();
     assert_eq!(columns, [&json!("id"), &json!("v")], "{body}");
 }

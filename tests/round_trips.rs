@@ -132,7 +132,8 @@ fn every_database_tool_costs_one_round_trip_on_a_warm_connection() {
     for requests in [5 + 3 + 1, 5 + 3] {
         let before = proxy.counters();
         let msg = s.err("get_schema", json!({"table_name": "rt_itemz"}));
-        assert!(msg.contains("was not found. Did you mean: public.rt_items?"), "{msg}");
+        assert!(msg.contains("was not found. Did you mean: <untrusted-data id="), "{msg}");
+        assert!(msg.contains("\">public.rt_items</untrusted-data id="), "{msg}");
         assert_eq!(proxy.counters().requests - before.requests, requests, "{msg}");
     }
 

@@ -23,14 +23,19 @@ fn error(s: &mut Server, method: &str, params: Value) -> Value {
     r["error"].clone()
 }
 
-/// The JSON text of a resource, after checking its uri and mimeType.
+/// The JSON of a resource, after checking its uri and mimeType: database content comes between untrusted-data
+/// markers, so the text is `text/plain`.
 fn read_json(s: &mut Server, uri: &str) -> Value {
     let r = ok(s, "resources/read", json!({"uri": uri}));
     let contents = r["contents"].as_array().expect("contents");
     assert_eq!(contents.len(), 1, "{r}");
     assert_eq!(contents[0]["uri"], json!(uri));
-    assert_eq!(contents[0]["mimeType"], json!("application/json"));
-    serde_json::from_str(contents[0]["text"].as_str().expect("text")).expect("the text is JSON")
+    assert_eq!(contents[0]["mimeType"], json!("text/plain"));
+    let text = contents[0]["text"].as_str().expect("text");
+    assert!(text.starts_with("The database's answer is between the two untrusted-data markers"), "{text}");
+    let start = text.find("\">\n").map(|i| i + 3).expect("an opening marker");
+    let end = text.rfind("\n</untrusted-data id=").expect("a closing marker");
+    serde_json::from_str(&text[start..end]).expect("the text between the markers is JSON")
 }
 
 fn complete(s: &mut Server, typed: &str) -> Value {
@@ -70,7 +75,7 @@ fn tables_are_listed_read_like_get_schema_and_completed() {
     let t = templates["resourceTemplates"].as_array().unwrap();
     assert_eq!(t.len(), 1, "{templates}");
     assert_eq!(t[0]["uriTemplate"], json!(TEMPLATE));
-    assert_eq!(t[0]["mimeType"], json!("application/json"));
+    assert_eq!(t[0]["mimeType"], json!("text/plain"));
     for key in ["name", "title", "description"] {
         assert!(t[0][key].as_str().is_some_and(|v| !v.is_empty()), "{key}: {templates}");
     }

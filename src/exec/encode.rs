@@ -4,7 +4,11 @@
 //! server for the type's own text form instead, so no type is ever an error.
 //! Choices: integers are numbers, except int8 beyond ±2^53 (JSON's exact range), which are strings; numeric is an
 //! exact string; floats are numbers, with NaN/Infinity as strings; bytea is PostgreSQL's hex form `\x…`; dates and
-//! times are ISO 8601; intervals are ISO 8601 durations (`P1Y2M3DT4H5M6.5S`); json/jsonb are nested JSON.
+//! times are ISO 8601; intervals are ISO 8601 durations (`P1Y2M3DT4H5M6.5S`); json/jsonb are nested JSON; bit and
+//! varbit are strings of 0 and 1 (their text form, eight characters per stored byte).
+//!
+//! A value too large to come back whole is decoded straight into the start of its text and a cut marker
+//! ([`decode_cut`]), so memory holds the stored value and the part shown, never its whole decoded form.
 
 use chrono::{Duration as ChronoDuration, NaiveDate, NaiveDateTime};
 use serde_json::{Number, Value};
@@ -50,6 +54,8 @@ pub fn is_native(ty: &Type) -> bool {
                 | Type::TIMESTAMP
                 | Type::TIMESTAMPTZ
                 | Type::INTERVAL
+                | Type::BIT
+                | Type::VARBIT
                 | Type::VOID
         ),
     }
@@ -115,9 +121,101 @@ fn decode_value(ty: &Type, raw: &[u8]) -> Option<Value> {
             let months = i32::from_be_bytes(raw[12..].try_into().ok()?);
             Value::String(interval(months, days, micros))
         }
+        Type::BIT | Type::VARBIT => Value::String(bits(raw, usize::MAX)?.0),
         Type::VOID => Value::Null,
         _ => return None,
     })
+}
+
+/// Binary bit/varbit: the bit count, then the bits, high bit first. The first `keep` of them as `0`/`1`, and
+/// how many there are.
+fn bits(raw: &[u8], keep: usize) -> Option<(String, usize)> {
+    let count = usize::try_from(i32::from_be_bytes(raw.get(..4)?.try_into().ok()?)).ok()?;
+    let data = &raw[4..];
+    if data.len() != count.div_ceil(8) {
+        return None;
+    }
+    let shown = count.min(keep);
+    let text = (0..shown).map(|i| if data[i / 8] & (0x80 >> (i % 8)) != 0 { '1' } else { '0' }).collect();
+    Some((text, count))
+}
+
+/// The marker that ends a value that was cut; the truncation note (tools::truncation_note) quotes its shape.
+pub fn cut_marker(shown: usize, full: usize) -> String {
+    format!("…[cut: {shown} of {full} bytes shown]")
+}
+
+/// A value too large to come back whole, as a string: the start of its text form (about `keep` bytes, the whole
+/// value's JSON text for arrays and json) and [`cut_marker`]. Built from the stored bytes without decoding the rest.
+/// `None` for types this crate does not decode (the server converts those; they are cut afterwards).
+pub fn decode_cut(ty: &Type, raw: &[u8], keep: usize) -> Option<Value> {
+    let (mut text, full) = match ty.kind() {
+        Kind::Domain(base) => return decode_cut(base, raw, keep),
+        Kind::Array(elem) if is_native(elem) => array_prefix(elem, raw, keep)?,
+        Kind::Enum(_) => utf8_prefix(raw, keep)?,
+        Kind::Simple => match *ty {
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN | Type::JSON => {
+                utf8_prefix(raw, keep)?
+            }
+            Type::JSONB => utf8_prefix(raw.strip_prefix(&[1])?, keep)?,
+            Type::BYTEA => {
+                let n = keep.saturating_sub(2) / 2;
+                (format!("\\x{}", hex(&raw[..n.min(raw.len())])), 2 + 2 * raw.len())
+            }
+            Type::BIT | Type::VARBIT => bits(raw, keep)?,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let shown = text.len();
+    text.push_str(&cut_marker(shown, full));
+    Some(Value::String(text))
+}
+
+/// The first `keep` bytes of UTF-8 text (on a character boundary) and its length.
+fn utf8_prefix(raw: &[u8], keep: usize) -> Option<(String, usize)> {
+    let mut end = keep.min(raw.len());
+    let text = match std::str::from_utf8(&raw[..end]) {
+        Ok(t) => t,
+        Err(e) if e.error_len().is_none() => {
+            end = e.valid_up_to();
+            std::str::from_utf8(&raw[..end]).ok()?
+        }
+        Err(_) => return None,
+    };
+    Some((text.to_string(), raw.len()))
+}
+
+/// The JSON text of an array's first elements (flattened when it has several dimensions), up to about `keep`
+/// bytes, and the length of the whole array's JSON text, counted element by element without keeping it.
+fn array_prefix(elem: &Type, raw: &[u8], keep: usize) -> Option<(String, usize)> {
+    let mut r = Reader(raw);
+    let ndim = r.i32()?;
+    let _flags = r.i32()?;
+    let _oid = r.i32()?;
+    let mut total = 1usize;
+    for _ in 0..ndim {
+        total = total.checked_mul(usize::try_from(r.i32()?).ok()?)?;
+        let _lower = r.i32()?;
+    }
+    if ndim == 0 {
+        total = 0;
+    }
+    let mut text = String::from("[");
+    let mut full = 2usize;
+    for i in 0..total {
+        let len = r.i32()?;
+        let value = if len < 0 { Value::Null } else { decode_value(elem, r.take(len as usize)?)? };
+        let json = serde_json::to_string(&value).ok()?;
+        full += json.len() + usize::from(i > 0);
+        if text.len() + json.len() < keep {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(&json);
+        }
+    }
+    Some((text, full))
 }
 
 fn text(raw: &[u8]) -> Option<Value> {
@@ -384,6 +482,34 @@ mod tests {
             Some(Value::String((1i64 << 60).to_string()))
         );
         assert_eq!(decode(&Type::INT8, Some(&42i64.to_be_bytes())), Some(Value::from(42)));
+    }
+
+    #[test]
+    fn bits_print_like_postgresql_and_huge_values_are_cut_from_their_stored_form() {
+        // B'10110' is 5 bits stored in one byte, high bit first.
+        let varbit = [0, 0, 0, 5, 0b1011_0000];
+        assert_eq!(decode(&Type::VARBIT, Some(&varbit)), Some(Value::String("10110".into())));
+        assert_eq!(decode_cut(&Type::VARBIT, &varbit, 3), Some(Value::String("101…[cut: 3 of 5 bytes shown]".into())));
+        let text = "é".repeat(10);
+        assert_eq!(
+            decode_cut(&Type::TEXT, text.as_bytes(), 5),
+            Some(Value::String("éé…[cut: 4 of 20 bytes shown]".into()))
+        );
+        assert_eq!(
+            decode_cut(&Type::BYTEA, &[0xab; 100], 8),
+            Some(Value::String("\\xababab…[cut: 8 of 202 bytes shown]".into()))
+        );
+        // int4[] {1,2,3}: one dimension of 3 from 1, then (length, value) per element.
+        let mut array = vec![0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 23, 0, 0, 0, 3, 0, 0, 0, 1];
+        for v in [1i32, 2, 3] {
+            array.extend_from_slice(&4i32.to_be_bytes());
+            array.extend_from_slice(&v.to_be_bytes());
+        }
+        assert_eq!(
+            decode_cut(&Type::INT4_ARRAY, &array, 5),
+            Some(Value::String("[1,2…[cut: 4 of 7 bytes shown]".into()))
+        );
+        assert_eq!(decode_cut(&Type::INET, &[0; 8], 4), None);
     }
 
     #[test]

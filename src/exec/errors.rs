@@ -1,7 +1,11 @@
 //! Turning database errors into text an agent can act on: SQLSTATE, the server's message, detail, hint, where in
-//! the statement, and — for the codes that matter on DSQL — what to do next.
+//! the statement, and — for the codes that matter on DSQL — what to do next. What the database wrote (message,
+//! DETAIL, HINT: they quote values and names) is sealed as database text (`untrusted::DbText`), so the renderer
+//! shows it between untrusted-data markers; our own sentences stay plain.
 
 use tokio_postgres::error::{DbError, ErrorPosition};
+
+use super::untrusted::DbText;
 
 /// Why a call failed.
 #[derive(Debug)]
@@ -101,12 +105,12 @@ pub(super) fn from_pg_at(err: &tokio_postgres::Error, ctx: &ErrorContext<'_>, po
 
 fn describe(db: &DbError, ctx: &ErrorContext<'_>, position: Option<u32>) -> String {
     let code = db.code().code();
-    let mut s = format!("ERROR {code}: {}", db.message());
+    let mut s = format!("ERROR {code}: {}", DbText(db.message()));
     if let Some(d) = db.detail() {
-        s.push_str(&format!("\nDETAIL: {d}"));
+        s.push_str(&format!("\nDETAIL: {}", DbText(d)));
     }
     if let Some(h) = db.hint() {
-        s.push_str(&format!("\nHINT: {h}"));
+        s.push_str(&format!("\nHINT: {}", DbText(h)));
     }
     if let Some((i, n, sql)) = ctx.statement {
         let where_ = match position {

@@ -23,6 +23,7 @@ mod pristine;
 pub mod retry;
 pub mod rows;
 mod stepwise;
+pub mod untrusted;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -116,6 +117,8 @@ pub struct Outcome {
     pub rows_seen: u64,
     /// A single row was larger than the byte limit and its longest values were cut.
     pub values_cut: bool,
+    /// The columns list did not fit in --max-result-bytes: (columns returned, columns the statement has).
+    pub columns_cut: Option<(usize, usize)>,
     pub statements: Vec<StatementReport>,
     /// Every statement's rows, when asked for with [`run_all_rows`]; otherwise empty.
     pub all_rows: Vec<Vec<Map<String, Value>>>,
@@ -592,7 +595,7 @@ fn local_conflict(e: &tokio_postgres::Error, command: &str) -> Option<ExecError>
             "ERROR 40001: {message}\nWHAT TO DO: another transaction changed the same {} first. Retry the WHOLE transaction with exponential backoff and jitter. Nothing from this call was committed. (Local emulation: PostgreSQL said {}: {}.)",
             if is_ddl { "objects" } else { "rows" },
             db.code().code(),
-            db.message()
+            untrusted::DbText(db.message())
         ),
     })
 }
@@ -703,14 +706,20 @@ async fn outcome_from(client: &tokio_postgres::Client, done: Vec<pipeline::State
             continue;
         }
         let pending = std::mem::take(&mut collected.pending);
-        convert_pending(client, &mut collected.rows, pending).await;
+        if !pending.is_empty() {
+            convert_pending(client, &mut collected.rows, pending).await;
+            // Counted by an estimate until now: counted exactly, and rows that no longer fit are dropped.
+            rows::settle(&mut collected);
+        }
         if all_rows {
             outcome.all_rows.push(collected.rows.clone());
         }
         if last {
             outcome.columns = collected.columns;
             outcome.rows = collected.rows;
-            outcome.truncated = collected.stopped_by.is_some();
+            outcome.truncated =
+                collected.stopped_by.is_some() || collected.columns_cut.is_some() || collected.values_cut;
+            outcome.columns_cut = collected.columns_cut;
             outcome.stopped_by = collected.stopped_by;
             outcome.rows_seen = collected.seen;
             outcome.values_cut = collected.values_cut;

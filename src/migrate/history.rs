@@ -148,7 +148,7 @@ pub async fn finish(ctx: &Ctx<'_>, name: &str, error: Option<&str>, done: usize)
         ),
         Some(e) => (
             format!("UPDATE {TABLE} SET status = '{PARTIAL}', steps_done = $2, error = $3 WHERE name = $1"),
-            vec![json!(name), json!(done), json!(e)],
+            vec![json!(name), json!(done), json!(crate::exec::untrusted::unsealed(e))],
         ),
     };
     ctx.write(&[internal(sql, "UPDATE", params)])

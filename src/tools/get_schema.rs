@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{Env, parse_args};
+use crate::exec::untrusted::DbText;
 use crate::exec::{self, ErrorContext, Statement};
 
 pub const NAME: &str = "get_schema";
@@ -357,7 +358,7 @@ fn choose<'a>(
                     many.iter().map(|r| format!("{}.{}", field(r, "schema"), field(r, "name"))).collect();
                 return Err(DescribeError::BadName(format!(
                     "table_name {asked:?} is ambiguous: it exists as {}. Pass a schema-qualified name.",
-                    names.join(", ")
+                    DbText(&names.join(", "))
                 )));
             }
         }
@@ -365,7 +366,7 @@ fn choose<'a>(
     Ok(None)
 }
 
-/// "Not found", with up to five close names from every relation of the database.
+/// "Not found", with up to five close names from every relation of the database (sealed: they are database text).
 fn not_found(parts: &[Part], relations: &[Map<String, Value>], asked: &str) -> DescribeError {
     let (_, table) = schema_and_table(parts);
     let wanted = table.text.to_lowercase();
@@ -391,7 +392,7 @@ fn not_found(parts: &[Part], relations: &[Map<String, Value>], asked: &str) -> D
             format!(" No similar names; the database has {} tables and views.", relations.len())
         }
     } else {
-        format!(" Did you mean: {}?", close.join(", "))
+        format!(" Did you mean: {}?", DbText(&close.join(", ")))
     };
     DescribeError::NotFound(format!("table {asked:?} was not found.{hint}"))
 }

@@ -368,28 +368,38 @@ pub fn rows_result(outcome: Outcome, warnings: Vec<String>, with_statements: boo
     v
 }
 
-/// What an agent needs to know when not every row came back: how many did, why, and how to get the rest.
+/// What an agent needs to know when not every row (or column, or value) came back: how many did, why, and how
+/// to get the rest.
 fn truncation_note(outcome: &Outcome) -> Option<String> {
     let returned = outcome.rows.len();
     let total = outcome.rows_seen;
-    let mut note = match outcome.stopped_by? {
-        crate::exec::Limit::Rows(max) => format!(
+    let mut notes = Vec::new();
+    match outcome.stopped_by {
+        Some(crate::exec::Limit::Rows(max)) => notes.push(format!(
             "Returned {returned} of {total} rows (the server's --max-rows is {max}). Get the rest page by page with \
              ORDER BY … LIMIT {max} OFFSET {returned}, or aggregate in SQL."
-        ),
-        crate::exec::Limit::Bytes(max) => format!(
+        )),
+        Some(crate::exec::Limit::Bytes(max)) => notes.push(format!(
             "Returned {returned} of {total} rows: the answer stopped at the server's --max-result-bytes ({max} \
              bytes). Get the rest with ORDER BY … LIMIT {returned} OFFSET {returned}, or select fewer or shorter \
              columns."
-        ),
-    };
+        )),
+        None => {}
+    }
+    if let Some((shown, all)) = outcome.columns_cut {
+        notes.push(format!(
+            "Returned the first {shown} of {all} columns: their names and types alone would pass the server's \
+             --max-result-bytes. Select the columns you need by name."
+        ));
+    }
     if outcome.values_cut {
-        note.push_str(
-            " A single row was larger than that limit: its longest values were cut and end with \"…[cut: N of M \
-             bytes shown]\"; select parts of them (substr(col, 1, N)) instead.",
+        notes.push(
+            "A single row was larger than that limit: its longest values were cut and end with \"…[cut: N of M \
+             bytes shown]\"; select parts of them (substr(col, 1, N)) instead."
+                .to_string(),
         );
     }
-    Some(note)
+    (!notes.is_empty()).then(|| notes.join(" "))
 }
 
 /// Output schema of the database tools: upstream's `{"result": [objects]}` plus our fields.
@@ -400,7 +410,7 @@ pub fn rows_output_schema(title: &str, with_statements: bool) -> Value {
         "columns": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "type": {"type": "string"}}},
                     "description": "Column names and PostgreSQL types, in order"},
         "row_count": {"type": "integer", "description": "Number of rows in result"},
-        "truncated": {"type": "boolean", "description": "True when not every row came back (--max-rows or --max-result-bytes)"},
+        "truncated": {"type": "boolean", "description": "True when not everything came back: rows (--max-rows or --max-result-bytes), columns or values (--max-result-bytes)"},
         "truncation": {"type": "string", "description": "When truncated: how many rows came back, which limit stopped them, and how to get the rest"},
         "attempts": {"type": "integer", "description": "How many times the transaction ran (more than 1 after optimistic-concurrency conflicts, retried automatically)"},
         "warnings": {"type": "array", "items": {"type": "string"}, "description": "DSQL rule warnings"},
