@@ -354,7 +354,8 @@ impl Mode {
 /// How a tool result reads in the table: refused (first line of the error), accepted, or accepted with a warning.
 fn answer(r: &serde_json::Value) -> (bool, String) {
     if r["isError"] == json!(true) {
-        return (true, text(r).lines().next().unwrap_or("").to_string());
+        // The database's words are between untrusted-data markers with a random id: the table shows what is inside.
+        return (true, common::unmarked(text(r).lines().next().unwrap_or("")));
     }
     match r["structuredContent"]["warnings"][0].as_str() {
         Some(w) => (false, format!("accepted with a warning: {w}")),

@@ -184,6 +184,9 @@ fn map_case(case: &Value) -> Mapped {
 /// database's own errors, `[rule] 0A000: …. Fix: …` for the server's refusals). A trailing period is not part of
 /// the comparison (the refusal layout ends every message with one).
 fn our_error(first: &str) -> (String, String) {
+    // The database's own words come between untrusted-data markers (src/server/render.rs): compare what is inside.
+    let unmarked = common::unmarked(first);
+    let first = unmarked.as_str();
     if let Some(rest) = first.strip_prefix("ERROR ")
         && let Some((state, msg)) = rest.split_once(": ")
     {

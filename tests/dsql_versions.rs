@@ -108,8 +108,10 @@ fn recorded_messages_name_the_type_function_or_statement() {
             "0A000",
             "CREATE FUNCTION with language plpgsql not supported",
         ),
+        // Catalog T03/T04 (2026-12-07): the isolation check comes before the SET TRANSACTION refusal.
+        ("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", "0A000", "Unsupported isolation level: SERIALIZABLE"),
         (
-            "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
             "0A000",
             "setting configuration parameter \"TRANSACTION\" not supported",
         ),

@@ -289,3 +289,16 @@ pub fn url(url: &str, extra: &[&str]) -> Server {
     args.extend_from_slice(extra);
     Server::start(&args)
 }
+
+/// The text without the untrusted-data markers the server puts around the database's own words
+/// (`<untrusted-data id="…">`, `</untrusted-data id="…">`; src/server/render.rs): for comparing what is inside.
+pub fn unmarked(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = ["<untrusted-data id=\"", "</untrusted-data id=\""].iter().filter_map(|m| rest.find(m)).min() {
+        out.push_str(&rest[..at]);
+        rest = rest[at..].find("\">").map_or("", |end| &rest[at + end + 2..]);
+    }
+    out.push_str(rest);
+    out
+}
