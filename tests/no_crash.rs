@@ -271,6 +271,21 @@ fn deep_statements_through_dsql_lint_get_a_clear_error_and_the_server_keeps_serv
     assert!(e.contains("Split it"), "{e}");
 }
 
+/// One long line is linted in linear time (vendor/dsql-lint/PATCHED.md): dsql-lint turned each token's column into a
+/// byte offset by walking its line from the start, so a 500 KB one-line statement would have run for hours on a
+/// thread a cancel cannot stop. Half a megabyte on one line, and a 3,900-branch UNION, get their answer (a
+/// quadratic walk would hang this test).
+#[test]
+fn one_long_line_is_linted() {
+    let mut s = Server::start(&[]);
+    let values: Vec<String> = (0..80_000).map(|i| i.to_string()).collect();
+    let long = format!("SELECT * FROM t WHERE a IN ({})", values.join(","));
+    assert!(long.len() > 450_000 && !long.contains('\n'));
+    assert_eq!(s.ok("dsql_lint", json!({"sql": long}))["summary"]["errors"], json!(0));
+    let unions = vec!["SELECT 1"; 3_900].join(" UNION ");
+    assert_eq!(s.ok("dsql_lint", json!({"sql": unions, "fix": true}))["summary"]["errors"], json!(0));
+}
+
 /// The same through readonly_query and transact, with a database (the local sandbox): refused before anything
 /// is sent, the next call works, and honest large statements still run.
 #[test]
