@@ -18,7 +18,7 @@ fn tx_p(s: &mut Server, sql: &[&str], params: Value) -> Value {
 #[test]
 fn create_index_async_returns_a_job_that_sys_jobs_lists_and_wait_for_job_waits_for() {
     let t = table("jobs");
-    let mut s = Server::local(&["--allow-writes"]);
+    let mut s = common::local_with_job_delay(3600, &["--allow-writes"]);
     tx(&mut s, &[&format!("CREATE TABLE {t} (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), tenant_id text)")]);
     let r = tx(&mut s, &[&format!("CREATE INDEX ASYNC {t}_tenant_idx ON {t} (tenant_id)")]);
     let job_id = r["result"][0]["job_id"].as_str().expect("a job_id row").to_string();
@@ -31,9 +31,10 @@ fn create_index_async_returns_a_job_that_sys_jobs_lists_and_wait_for_job_waits_f
     );
     assert_eq!(
         jobs["result"],
-        json!([{"status": "completed", "job_type": "INDEX_BUILD", "object_name": format!("{t}_tenant_idx")}])
+        json!([{"status": "submitted", "job_type": "INDEX_BUILD", "object_name": format!("{t}_tenant_idx")}])
     );
     s.ok("transact", json!({"sql_list": [format!("CALL sys.wait_for_job('{job_id}')")]}));
+    assert_eq!(common::job_row(&mut s, &job_id)["status"], "completed");
     // The SELECT form and a malformed id get DSQL's errors.
     let msg = s.err("readonly_query", json!({"sql": format!("SELECT sys.wait_for_job('{job_id}')")}));
     assert!(msg.contains("42809") && msg.contains("is a procedure"), "{msg}");
@@ -48,6 +49,12 @@ fn create_index_async_returns_a_job_that_sys_jobs_lists_and_wait_for_job_waits_f
             .iter()
             .any(|i| i["name"] == json!(format!("{t}_tenant_idx")) && i["is_valid"] == json!(true))
     );
+}
+
+#[test]
+fn an_async_index_is_not_valid_until_its_job_is_waited_for_as_on_dsql() {
+    let mut s = common::local_with_job_delay(3600, &["--allow-writes"]);
+    common::async_index_is_not_valid_until_waited_for(&mut s, &table("x12"));
 }
 
 #[test]
