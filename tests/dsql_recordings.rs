@@ -180,6 +180,8 @@ fn map_case(case: &Value) -> Mapped {
 /// database's own errors, `[rule] 0A000: …. Fix: …` for the server's refusals). A trailing period is not part of
 /// the comparison (the refusal layout ends every message with one).
 fn our_error(first: &str) -> (String, String) {
+    let unsealed = unseal(first);
+    let first = unsealed.as_str();
     if let Some(rest) = first.strip_prefix("ERROR ")
         && let Some((state, msg)) = rest.split_once(": ")
     {
@@ -198,6 +200,25 @@ fn our_error(first: &str) -> (String, String) {
         return (state, msg.trim_end_matches('.').to_string());
     }
     (String::new(), first.to_string())
+}
+
+/// `text` without the untrusted-data seals the server puts around database text (`<untrusted-data id="…">` …
+/// `</untrusted-data id="…">`): the words inside are what DSQL's are compared with.
+fn unseal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("<untrusted-data id=\"").or_else(|| rest.find("</untrusted-data id=\"")) {
+        out.push_str(&rest[..at]);
+        match rest[at..].find("\">") {
+            Some(end) => rest = &rest[at + end + 2..],
+            None => {
+                rest = &rest[at..];
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// How one mode answered a case.
@@ -548,5 +569,13 @@ fn every_recorded_case_maps_or_says_why_not() {
             "[dsql.R01.truncate] 0A000: unsupported statement: Truncate. Fix: Use DELETE. (statement sql_list[0])"
         ),
         ("0A000".into(), "unsupported statement: Truncate".into())
+    );
+    // Database text comes sealed as data; the words inside are compared.
+    assert_eq!(
+        our_error(
+            "ERROR 42601: <untrusted-data id=\"a45e3312668d96b9\">syntax error at or near \".\"</untrusted-data \
+             id=\"a45e3312668d96b9\">"
+        ),
+        ("42601".into(), "syntax error at or near \".\"".into())
     );
 }
