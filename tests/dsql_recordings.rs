@@ -180,7 +180,7 @@ fn map_case(case: &Value) -> Mapped {
 /// database's own errors, `[rule] 0A000: …. Fix: …` for the server's refusals). A trailing period is not part of
 /// the comparison (the refusal layout ends every message with one).
 fn our_error(first: &str) -> (String, String) {
-    let unsealed = unseal(first);
+    let unsealed = common::unseal(first);
     let first = unsealed.as_str();
     if let Some(rest) = first.strip_prefix("ERROR ")
         && let Some((state, msg)) = rest.split_once(": ")
@@ -200,25 +200,6 @@ fn our_error(first: &str) -> (String, String) {
         return (state, msg.trim_end_matches('.').to_string());
     }
     (String::new(), first.to_string())
-}
-
-/// `text` without the untrusted-data seals the server puts around database text (`<untrusted-data id="…">` …
-/// `</untrusted-data id="…">`): the words inside are what DSQL's are compared with.
-fn unseal(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find("<untrusted-data id=\"").or_else(|| rest.find("</untrusted-data id=\"")) {
-        out.push_str(&rest[..at]);
-        match rest[at..].find("\">") {
-            Some(end) => rest = &rest[at + end + 2..],
-            None => {
-                rest = &rest[at..];
-                break;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// How one mode answered a case.
@@ -577,5 +558,11 @@ fn every_recorded_case_maps_or_says_why_not() {
              id=\"a45e3312668d96b9\">"
         ),
         ("42601".into(), "syntax error at or near \".\"".into())
+    );
+    assert_eq!(
+        common::unseal(
+            "a <untrusted-data id=\"1\">x</untrusted-data id=\"1\"> b <untrusted-data id=\"2\">y</untrusted-data id=\"2\">"
+        ),
+        "a x b y"
     );
 }

@@ -378,3 +378,25 @@ pub fn async_job_completes_at_the_next_call_after_its_delay(s: &mut Server, t: &
         json!({"sql_list": [format!("ALTER TABLE {t} ADD CONSTRAINT {t}_code UNIQUE USING INDEX {t}_code")]}),
     );
 }
+
+/// `text` without the untrusted-data seals the server puts around database text (`<untrusted-data id="…">` …
+/// `</untrusted-data id="…">`): the words inside, for comparing with DSQL's
+/// (the seal's id is random per answer).
+pub fn unseal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let next_seal =
+        |r: &str| [r.find("<untrusted-data id=\""), r.find("</untrusted-data id=\"")].into_iter().flatten().min();
+    while let Some(at) = next_seal(rest) {
+        out.push_str(&rest[..at]);
+        match rest[at..].find("\">") {
+            Some(end) => rest = &rest[at + end + 2..],
+            None => {
+                rest = &rest[at..];
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
