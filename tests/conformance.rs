@@ -549,9 +549,10 @@ fn conformance_table_is_current() {
     let (n_ok, n_all) = (november.0 + december.0, november.1 + december.1);
     out.push_str(
         "\nApproximations (by design, see `src/exec/local_dsql.rs`): async index builds run synchronously; their job \
-         stays `submitted`, and the index not valid for constraints (X12), until `CALL sys.wait_for_job` or the \
-         first call 10 s after it was submitted (`AURORA_DSQL_LOCAL_JOB_SECONDS`), but the planner may use the index \
-         meanwhile and a UNIQUE build refuses duplicates at once, not later in the job; a write-write conflict fails the second writer after a 100 ms lock wait, where DSQL \
+         stays `submitted`, and the index not valid (X12), until `CALL sys.wait_for_job` or the first call 10 s \
+         after it was submitted (`AURORA_DSQL_LOCAL_JOB_SECONDS`), and a UNIQUE build refuses duplicates at once, \
+         not later in the job (with `--database-url` as a non-superuser, `pg_index.indisvalid` is true meanwhile \
+         and the planner may use the index; the `55000` is answered all the same); a write-write conflict fails the second writer after a 100 ms lock wait, where DSQL \
          fails the second committer; OC001 is reported for DDL that waits on a lock. In every mode, a statement \
          whose protocol message (its text, or its bound values) would pass 10 MiB is refused before sending (C12: \
          DSQL closes the connection without an answer). Not emulated: the 10 MiB transaction size, the key size \

@@ -55,6 +55,32 @@ fn create_index_async_returns_a_job_that_sys_jobs_lists_and_wait_for_job_waits_f
 fn an_async_index_is_not_valid_until_its_job_is_waited_for_as_on_dsql() {
     let mut s = common::local_with_job_delay(3600, &["--allow-writes"]);
     common::async_index_is_not_valid_until_waited_for(&mut s, &table("x12"));
+    // In the sandbox the catalog says so too (pg_index.indisvalid, get_schema's is_valid), as DSQL's does.
+    let t = table("x12v");
+    tx(&mut s, &[&format!("CREATE TABLE {t} (id int PRIMARY KEY, code text)")]);
+    let job = tx(&mut s, &[&format!("CREATE UNIQUE INDEX ASYNC {t}_code ON {t} (code)")])["result"][0]["job_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let valid = |s: &mut Server| {
+        let schema = s.ok("get_schema", json!({"table_name": t}));
+        let index = schema["indexes"].as_array().unwrap().iter().find(|i| i["name"] == json!(format!("{t}_code")));
+        index.expect("the index is listed")["is_valid"].clone()
+    };
+    assert_eq!(valid(&mut s), json!(false));
+    tx(&mut s, &[&format!("CALL sys.wait_for_job('{job}')")]);
+    assert_eq!(valid(&mut s), json!(true));
+    // A job row cannot be made to name an index its transaction did not build: the index stays valid.
+    tx(
+        &mut s,
+        &[&format!(
+            "INSERT INTO sys.jobs (job_id, status, job_type, object_id) \
+             VALUES ('forged-{t}', 'submitted', 'INDEX_BUILD', '{t}_code'::regclass::oid)"
+        )],
+    );
+    let forged = format!("SELECT object_id FROM sys.jobs WHERE job_id = 'forged-{t}'");
+    assert_eq!(s.rows(&forged), vec![json!({"object_id": null})]);
+    assert_eq!(valid(&mut s), json!(true));
 }
 
 #[test]
