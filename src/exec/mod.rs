@@ -452,11 +452,22 @@ async fn complete_due_jobs(db: &Database, client: &tokio_postgres::Client, attem
         return;
     }
     if let Err(e) = client.batch_execute(&crate::pool::async_jobs::complete_sql(&due, db.jobs.delay())).await {
-        tracing::debug!("completing async jobs failed, left for the next call: {e}");
         if client.batch_execute("ROLLBACK").await.is_err() {
             attempt.poisoned.store(true, Ordering::Relaxed);
         }
-        db.jobs.retry(due);
+        // A row another session holds: the next call tries again. Anything else (a `sys` made by an older
+        // version, without the procedure) would fail at every call: those jobs complete when waited for instead.
+        let busy = e.code().is_some_and(|c| matches!(c.code(), "55P03" | "40001" | "40P01"));
+        if busy {
+            tracing::debug!("completing async jobs waits for another session; left for the next call: {e}");
+            db.jobs.retry(due);
+        } else {
+            tracing::warn!(
+                "cannot complete async jobs in the background ({}); they complete when waited for with CALL \
+                 sys.wait_for_job",
+                crate::pool::dsql::error_chain(&e)
+            );
+        }
     }
 }
 
