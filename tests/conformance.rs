@@ -8,7 +8,7 @@
 mod common;
 
 use aurora_dsql_mcp_server::sql::rules;
-use common::{Server, count, seed, text, url, url_database};
+use common::{Server, count, seed, text, url_database};
 use serde_json::json;
 
 /// A statement (or statements, one transaction) that triggers each catalog rule, on the table `conf_t`, and the
@@ -294,14 +294,15 @@ struct Mode {
 impl Mode {
     fn start(url_conn: Option<String>) -> Mode {
         let (server, seeder) = match &url_conn {
-            // Async jobs complete only when waited for (X12's index stays not valid for the whole run).
+            // Async jobs complete only when waited for (X12's index stays not valid for the whole run): every
+            // server here, seeders too, starts with an hour's delay (a start completes the jobs older than it).
             None => (
                 common::local_with_job_delay(3600, &["--allow-writes"]),
-                Server::local(&["--allow-writes", "--rules", "off"]),
+                common::local_with_job_delay(3600, &["--allow-writes", "--rules", "off"]),
             ),
             Some(u) => (
                 common::url_with_job_delay(u, 3600, &["--allow-writes"]),
-                url(u, &["--allow-writes", "--rules", "off"]),
+                common::url_with_job_delay(u, 3600, &["--allow-writes", "--rules", "off"]),
             ),
         };
         let mut mode = Mode { url: url_conn, server, seeder };
@@ -345,8 +346,8 @@ impl Mode {
     /// A server of this mode with `--dsql-version` pinned.
     fn pinned(&self, version: &str) -> Server {
         match &self.url {
-            None => Server::local(&["--allow-writes", "--dsql-version", version]),
-            Some(u) => url(u, &["--allow-writes", "--dsql-version", version]),
+            None => common::local_with_job_delay(3600, &["--allow-writes", "--dsql-version", version]),
+            Some(u) => common::url_with_job_delay(u, 3600, &["--allow-writes", "--dsql-version", version]),
         }
     }
 

@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::{Server, text, url, url_database};
+use common::{Server, text, url_database};
 use serde_json::{Value, json};
 
 const FILES: &[(&str, &str)] = &[
@@ -222,11 +222,11 @@ impl Mode {
             // running when the next step came), whatever the machine's speed.
             None => (
                 common::local_with_job_delay(3600, &["--allow-writes"]),
-                Server::local(&["--allow-writes", "--rules", "off"]),
+                common::local_with_job_delay(3600, &["--allow-writes", "--rules", "off"]),
             ),
             Some(u) => (
                 common::url_with_job_delay(u, 3600, &["--allow-writes"]),
-                url(u, &["--allow-writes", "--rules", "off"]),
+                common::url_with_job_delay(u, 3600, &["--allow-writes", "--rules", "off"]),
             ),
         };
         let mut m = Mode { server, seeder };
