@@ -18,7 +18,7 @@ fn tx_p(s: &mut Server, sql: &[&str], params: Value) -> Value {
 #[test]
 fn create_index_async_returns_a_job_that_sys_jobs_lists_and_wait_for_job_waits_for() {
     let t = table("jobs");
-    let mut s = Server::local(&["--allow-writes"]);
+    let mut s = common::local_with_job_delay(3600, &["--allow-writes"]);
     tx(&mut s, &[&format!("CREATE TABLE {t} (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), tenant_id text)")]);
     let r = tx(&mut s, &[&format!("CREATE INDEX ASYNC {t}_tenant_idx ON {t} (tenant_id)")]);
     let job_id = r["result"][0]["job_id"].as_str().expect("a job_id row").to_string();
@@ -31,9 +31,10 @@ fn create_index_async_returns_a_job_that_sys_jobs_lists_and_wait_for_job_waits_f
     );
     assert_eq!(
         jobs["result"],
-        json!([{"status": "completed", "job_type": "INDEX_BUILD", "object_name": format!("{t}_tenant_idx")}])
+        json!([{"status": "submitted", "job_type": "INDEX_BUILD", "object_name": format!("{t}_tenant_idx")}])
     );
     s.ok("transact", json!({"sql_list": [format!("CALL sys.wait_for_job('{job_id}')")]}));
+    assert_eq!(common::job_row(&mut s, &job_id)["status"], "completed");
     // The SELECT form and a malformed id get DSQL's errors.
     let msg = s.err("readonly_query", json!({"sql": format!("SELECT sys.wait_for_job('{job_id}')")}));
     assert!(msg.contains("42809") && msg.contains("is a procedure"), "{msg}");
@@ -48,6 +49,38 @@ fn create_index_async_returns_a_job_that_sys_jobs_lists_and_wait_for_job_waits_f
             .iter()
             .any(|i| i["name"] == json!(format!("{t}_tenant_idx")) && i["is_valid"] == json!(true))
     );
+}
+
+#[test]
+fn an_async_index_is_not_valid_until_its_job_is_waited_for_as_on_dsql() {
+    let mut s = common::local_with_job_delay(3600, &["--allow-writes"]);
+    common::async_index_is_not_valid_until_waited_for(&mut s, &table("x12"));
+    // In the sandbox the catalog says so too (pg_index.indisvalid, get_schema's is_valid), as DSQL's does.
+    let t = table("x12v");
+    tx(&mut s, &[&format!("CREATE TABLE {t} (id int PRIMARY KEY, code text)")]);
+    let job = tx(&mut s, &[&format!("CREATE UNIQUE INDEX ASYNC {t}_code ON {t} (code)")])["result"][0]["job_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let valid = |s: &mut Server| {
+        let schema = s.ok("get_schema", json!({"table_name": t}));
+        let index = schema["indexes"].as_array().unwrap().iter().find(|i| i["name"] == json!(format!("{t}_code")));
+        index.expect("the index is listed")["is_valid"].clone()
+    };
+    assert_eq!(valid(&mut s), json!(false));
+    tx(&mut s, &[&format!("CALL sys.wait_for_job('{job}')")]);
+    assert_eq!(valid(&mut s), json!(true));
+    // A job row cannot be made to name an index its transaction did not build: the index stays valid.
+    tx(
+        &mut s,
+        &[&format!(
+            "INSERT INTO sys.jobs (job_id, status, job_type, object_id) \
+             VALUES ('forged-{t}', 'submitted', 'INDEX_BUILD', '{t}_code'::regclass::oid)"
+        )],
+    );
+    let forged = format!("SELECT object_id FROM sys.jobs WHERE job_id = 'forged-{t}'");
+    assert_eq!(s.rows(&forged), vec![json!({"object_id": null})]);
+    assert_eq!(valid(&mut s), json!(true));
 }
 
 #[test]

@@ -5,7 +5,7 @@
 mod common;
 mod dsql_support;
 
-use common::{Server, text, unmarked};
+use common::{Server, text, unseal};
 use dsql_support::PgCluster;
 use serde_json::json;
 
@@ -61,14 +61,14 @@ fn xx000_is_retried_for_reads_reported_for_writes_and_unknown_on_commit() {
     assert_eq!(r["structuredContent"]["result"][0]["n"], json!(2));
 
     // A write transaction: reported at once, not replayed (the function ran once).
-    let msg = unmarked(&s.err("transact", json!({"sql_list": ["INSERT INTO notes VALUES (failing_write())"]})));
+    let msg = unseal(&s.err("transact", json!({"sql_list": ["INSERT INTO notes VALUES (failing_write())"]})));
     assert!(msg.contains("ERROR XX000: server unavailable"), "{msg}");
     assert!(!msg.contains("RETRIES"), "{msg}");
     assert_eq!(pg.psql("SELECT last_value FROM write_calls").trim(), "1", "the write ran once");
     assert_eq!(pg.psql("SELECT count(*) FROM notes").trim(), "0");
 
     // XX000 on COMMIT: DSQL does not say whether it committed.
-    let msg = unmarked(&s.err("transact", json!({"sql_list": ["INSERT INTO ledger VALUES (1)"]})));
+    let msg = unseal(&s.err("transact", json!({"sql_list": ["INSERT INTO ledger VALUES (1)"]})));
     assert!(msg.contains("OUTCOME UNKNOWN") && msg.contains("was NOT run again"), "{msg}");
     assert!(msg.contains("COMMIT was answered with XX000 server unavailable"), "{msg}");
     // (PostgreSQL rolled it back; on DSQL the check the message asks for is what tells.)

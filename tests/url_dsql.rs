@@ -18,7 +18,7 @@ fn started_sandbox() -> Server {
 fn database_url_answers_like_dsql_and_creates_sys_on_first_use() {
     let _sandbox = started_sandbox();
     let db = url_database("urlemu");
-    let mut s = url(&db, &["--allow-writes"]);
+    let mut s = common::url_with_job_delay(&db, 3600, &["--allow-writes"]);
     let t = table("u");
     s.ok("transact", json!({"sql_list": [format!("CREATE TABLE {t} (id int PRIMARY KEY, a int)")]}));
     // Plain CREATE INDEX is refused as DSQL refuses it; the ASYNC form (a syntax error on PostgreSQL) works.
@@ -31,8 +31,9 @@ fn database_url_answers_like_dsql_and_creates_sys_on_first_use() {
         "readonly_query",
         json!({"sql": "SELECT status, job_type FROM sys.jobs WHERE job_id = $1", "params": [job.clone()]}),
     );
-    assert_eq!(jobs["result"], json!([{"status": "completed", "job_type": "INDEX_BUILD"}]));
+    assert_eq!(jobs["result"], json!([{"status": "submitted", "job_type": "INDEX_BUILD"}]));
     s.ok("transact", json!({"sql_list": [format!("CALL sys.wait_for_job('{job}')")]}));
+    assert_eq!(common::job_row(&mut s, &job)["status"], "completed");
     // DSQL's isolation level and row limit.
     assert_eq!(s.rows("SHOW transaction_isolation"), vec![json!({"transaction_isolation": "repeatable read"})]);
     let msg = s
@@ -41,6 +42,34 @@ fn database_url_answers_like_dsql_and_creates_sys_on_first_use() {
     // A second server on the same database finds sys in place (created once, idempotently).
     let mut again = url(&db, &[]);
     assert_eq!(again.rows("SELECT count(*)::int AS n FROM sys.jobs"), vec![json!({"n": 1})]);
+}
+
+#[test]
+fn database_url_keeps_an_async_index_not_valid_until_its_job_is_waited_for() {
+    let _sandbox = started_sandbox();
+    let db = url_database("urlx12");
+    let mut s = common::url_with_job_delay(&db, 3600, &["--allow-writes"]);
+    common::async_index_is_not_valid_until_waited_for(&mut s, &table("x12"));
+}
+
+/// The background rule, in a database of its own: a server whose delay is 0 completes at its start every job
+/// still submitted in its database, which would race the other tests' jobs in a shared one.
+#[test]
+fn database_url_completes_an_async_job_at_the_next_call_after_the_delay() {
+    let _sandbox = started_sandbox();
+    let db = url_database("urlbg");
+    let mut s = common::url_with_job_delay(&db, 0, &["--allow-writes"]);
+    common::async_job_completes_at_the_next_call_after_its_delay(&mut s, &table("bg"));
+    // A job left submitted by a server that stopped completes when a server starts after the delay.
+    let mut slow = common::url_with_job_delay(&db, 3600, &["--allow-writes"]);
+    let t = table("left");
+    slow.ok("transact", json!({"sql_list": [format!("CREATE TABLE {t} (id int PRIMARY KEY, a int)")]}));
+    let r = slow.ok("transact", json!({"sql_list": [format!("CREATE INDEX ASYNC {t}_a ON {t} (a)")]}));
+    let job = r["result"][0]["job_id"].as_str().expect("a job_id row").to_string();
+    assert_eq!(common::job_row(&mut slow, &job)["status"], "submitted");
+    drop(slow);
+    let mut next = common::url_with_job_delay(&db, 0, &[]);
+    assert_eq!(common::job_row(&mut next, &job)["status"], "completed");
 }
 
 #[test]

@@ -6,8 +6,9 @@
 //! optimistic-concurrency errors (`40001 … (OC000)`) instead of lock waits. Rules that need no database are checked
 //! before sending by the `sql` module, in every mode.
 //!
-//! What is approximate: index builds run synchronously inside the transaction (the job is `completed` when the
-//! statement returns, and a UNIQUE build that fails fails at the statement, not later in the job); a write-write
+//! What is approximate: index builds run synchronously inside the transaction (a UNIQUE build that fails fails at
+//! the statement, not later in the job), though the job stays `submitted` and the index not valid until the job
+//! completes (`pool::async_jobs`, catalog X12; `pg_index.indisvalid` only where the `sys` owner is a superuser); a write-write
 //! conflict fails the second WRITER after a 100 ms lock wait, where DSQL fails the second COMMITTER; OC001 is
 //! reported for DDL that waits on a lock held by a running transaction.
 

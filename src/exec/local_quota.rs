@@ -146,6 +146,21 @@ async fn one(client: &tokio_postgres::Client, check: &QuotaCheck) -> Result<Opti
                 sqlstate: None,
             })
         }
+        QuotaCheck::IndexReady { table, index } => {
+            // The index's async build job (recorded with the index's oid, see `exec::stepwise`) has not completed
+            // yet (`pool::async_jobs`): the index is not valid. A job of a dropped index names no index any more.
+            let sql = "SELECT j.job_id FROM sys.jobs j JOIN pg_catalog.pg_index i ON i.indexrelid = j.object_id \
+                       JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid \
+                       WHERE j.job_type = 'INDEX_BUILD' AND j.status = 'submitted' \
+                       AND i.indrelid = to_regclass($1) AND c.relname = $2 LIMIT 1";
+            client.query_opt(sql, &[table, index]).await?.map(|row| Exceeded {
+                rule: "X12",
+                arg: Some(index.clone()),
+                detail: format!("the build job {} of index {index} has not completed", row.get::<_, String>(0)),
+                message: None,
+                sqlstate: None,
+            })
+        }
         QuotaCheck::DropConstraint { table, name } => {
             let sql = "SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2 AND contype = 'p'";
             let primary = client.query_opt(sql, &[table, name]).await?.is_some();

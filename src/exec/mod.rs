@@ -194,12 +194,14 @@ struct Attempt<'a> {
     /// The database has session state a call can leave behind (PostgreSQL, not DSQL): the end of the
     /// transaction resets it ([`pristine`]).
     reset_session: bool,
+    /// Where the DSQL emulation's async jobs submitted by this attempt are recorded (`pool::async_jobs`).
+    jobs: Option<&'a crate::pool::async_jobs::AsyncJobs>,
 }
 
 impl<'a> Attempt<'a> {
     /// An attempt that returns the last statement's rows and keeps nothing prepared.
     fn new(
-        db: &Database,
+        db: &'a Database,
         statements: &'a [Statement],
         mode: TxMode,
         limits: Limits,
@@ -219,6 +221,7 @@ impl<'a> Attempt<'a> {
             largest_message: Default::default(),
             look: None,
             reset_session: db.kind != crate::pool::BackendKind::Dsql,
+            jobs: db.emulates_dsql().then_some(&db.jobs),
         }
     }
 
@@ -441,6 +444,33 @@ async fn attempts(
     }
 }
 
+/// Complete the emulated async jobs that are due before this call runs (see `pool::async_jobs`): one round trip,
+/// only when there are any. A failure (a row another session holds) leaves them for the next call.
+async fn complete_due_jobs(db: &Database, client: &tokio_postgres::Client, attempt: &Attempt<'_>) {
+    let due = db.jobs.take_due(attempt.statements.iter().map(|st| st.text.as_str()));
+    if due.is_empty() {
+        return;
+    }
+    if let Err(e) = client.batch_execute(&crate::pool::async_jobs::complete_sql(&due, db.jobs.delay())).await {
+        if client.batch_execute("ROLLBACK").await.is_err() {
+            attempt.poisoned.store(true, Ordering::Relaxed);
+        }
+        // A row another session holds: the next call tries again. Anything else (a `sys` made by an older
+        // version, without the procedure) would fail at every call: those jobs complete when waited for instead.
+        let busy = e.code().is_some_and(|c| matches!(c.code(), "55P03" | "40001" | "40P01"));
+        if busy {
+            tracing::debug!("completing async jobs waits for another session; left for the next call: {e}");
+            db.jobs.retry(due);
+        } else {
+            tracing::warn!(
+                "cannot complete async jobs in the background ({}); they complete when waited for with CALL \
+                 sys.wait_for_job",
+                crate::pool::dsql::error_chain(&e)
+            );
+        }
+    }
+}
+
 fn failure_clone(e: &ExecError) -> ExecError {
     match e {
         ExecError::Db { sqlstate, text } => ExecError::Db { sqlstate: sqlstate.clone(), text: text.clone() },
@@ -465,6 +495,9 @@ async fn attempt_once(
         _ = deadline.reached() => return Err(Failure::Final(timeout())),
         _ = cancel::stopped(stop) => return Err(Failure::Final(ExecError::Cancelled)),
     };
+    if attempt.emulate {
+        complete_due_jobs(db, &client, attempt).await;
+    }
     let cancel_token = client.cancel_token();
     // One round trip, unless the DSQL emulation must look at a write before COMMIT (two round trips), or
     // needs the catalog or a job record between statements (one per statement).

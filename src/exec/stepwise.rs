@@ -1,6 +1,6 @@
 //! One attempt statement by statement, for DSQL-emulated writes that need the catalog or a job record: catalog quotas are counted
 //! before a statement runs, modified rows after each one (DSQL's 3,000-row limit), async DDL is answered with a
-//! job id recorded in `sys.jobs`, and the 5-minute age limit is checked before COMMIT. Each statement is one round
+//! job id recorded in `sys.jobs` as `submitted`, and the 5-minute age limit is checked before COMMIT. Each statement is one round
 //! trip over a unix socket (no separate prepare).
 
 use std::sync::atomic::Ordering;
@@ -52,8 +52,14 @@ pub(super) async fn attempt(client: &Client, a: &Attempt<'_>) -> Result<Outcome,
         let mut result = run_one(client, &text_to_send(st, true), st, None, collector).await;
         if let (Ok(statement), Some(job)) = (&mut result, &adapted.job) {
             // DSQL answers an async DDL statement with one row: the job id.
-            match record_job(client, job, keep, a).await {
-                Ok((_, rows)) => statement.1 = rows,
+            let id = local_dsql::new_job_id();
+            match record_job(client, &id, job, keep, a).await {
+                Ok((_, rows)) => {
+                    statement.1 = rows;
+                    if let Some(jobs) = a.jobs {
+                        jobs.submitted(&id);
+                    }
+                }
                 Err(e) => result = Err(e),
             }
         }
@@ -104,20 +110,29 @@ async fn rollback(client: &Client, a: &Attempt<'_>, lost: bool, failure: Failure
     failure
 }
 
-/// Record a completed async job in `sys.jobs` and return its `job_id` row (the statement's answer on DSQL).
+/// Record a submitted async job in `sys.jobs` and return its `job_id` row (the statement's answer on DSQL). It
+/// completes when waited on or after a delay (`pool::async_jobs`); until then its index is not valid (X12).
 async fn record_job(
     client: &Client,
+    id: &str,
     job: &local_dsql::AsyncJob,
     keep: bool,
     a: &Attempt<'_>,
 ) -> Result<StatementDone, Error> {
     let insert = Statement {
-        text: "INSERT INTO sys.jobs (job_id, status, job_type, object_name) VALUES ($1, 'completed', $2, $3) \
-               RETURNING job_id"
+        // The index is the one this transaction created (DSQL allows one DDL statement per transaction): its oid
+        // ties the job to it (a job of an index dropped later names nothing), and an unnamed index gets its name.
+        text: "WITH idx AS (SELECT c.oid, c.relname::text AS name FROM pg_catalog.pg_class c \
+               WHERE $2::text = 'INDEX_BUILD' AND c.relkind IN ('i', 'I') \
+               AND c.xmin = pg_catalog.pg_current_xact_id()::xid AND ($3::text IS NULL OR c.relname = $3::text) \
+               ORDER BY c.oid DESC LIMIT 1) \
+               INSERT INTO sys.jobs (job_id, status, job_type, class_id, object_id, object_name) \
+               VALUES ($1, 'submitted', $2, (SELECT 'pg_catalog.pg_class'::regclass::oid FROM idx), \
+               (SELECT oid FROM idx), coalesce((SELECT name FROM idx), $3)) RETURNING job_id"
             .into(),
         command: "INSERT".into(),
         params: vec![
-            Value::String(local_dsql::new_job_id()),
+            Value::String(id.to_string()),
             Value::String(job.job_type.into()),
             job.object_name.clone().map(Value::String).unwrap_or(Value::Null),
         ],

@@ -1,6 +1,7 @@
 //! Database connections: one pool per server, whichever the target (local sandbox, a PostgreSQL URL, or Aurora DSQL),
 //! plus what is needed to cancel a running query on it.
 
+pub mod async_jobs;
 pub mod dsql;
 pub mod pgbin;
 pub mod roles;
@@ -48,12 +49,23 @@ pub struct Database {
     /// Held while [`Database::warm_up`] opens the first connection: a call arriving meanwhile waits for that
     /// connection instead of opening a second one (which would cost the same handshakes, started later).
     warming: tokio::sync::Mutex<()>,
+    /// The DSQL emulation's async jobs this server submitted and has not completed yet.
+    pub jobs: async_jobs::AsyncJobs,
 }
 
 impl Database {
     /// A database with no sandbox (the local one attaches its own) and no warm-up running.
     fn new(pool: Pool, kind: BackendKind, label: String, cancel_tls: CancelTls, emulate: bool) -> Database {
-        Database { pool, kind, label, cancel_tls, sandbox: Default::default(), emulate, warming: Default::default() }
+        Database {
+            pool,
+            kind,
+            label,
+            cancel_tls,
+            sandbox: Default::default(),
+            emulate,
+            warming: Default::default(),
+            jobs: Default::default(),
+        }
     }
 
     /// Start (or join) the local sandbox in `dir` and pool connections to it.
@@ -62,6 +74,7 @@ impl Database {
         pool_size: usize,
         report: impl Fn(&str) + Send + 'static,
     ) -> Result<Database, String> {
+        let jobs = async_jobs::AsyncJobs::from_env()?;
         let dir = dir.to_path_buf();
         let sandbox = tokio::task::spawn_blocking(move || Sandbox::start(&dir, &report))
             .await
@@ -70,7 +83,7 @@ impl Database {
         let cfg = sandbox.pg_config(&application_name());
         let sys_cfg = sandbox.sys_config(&application_name());
         let label = format!("local sandbox in {} (PostgreSQL {})", sandbox.dir().display(), sandbox.major_version());
-        if let Err(e) = housekeeping(&sys_cfg, true).await {
+        if let Err(e) = housekeeping(&sys_cfg, true, jobs.delay()).await {
             return Err(if roles::is_missing_sys_role(&e) {
                 roles::old_sandbox_message(sandbox.dir(), sandbox.socket_dir())
             } else {
@@ -78,6 +91,7 @@ impl Database {
             });
         }
         let mut db = Database::local_database(cfg, None, pool_size, label).await?;
+        db.jobs = jobs;
         db.sandbox = std::sync::Arc::new(std::sync::Mutex::new(Some(sandbox)));
         Ok(db)
     }
@@ -92,15 +106,18 @@ impl Database {
         pool_size: usize,
         label: String,
     ) -> Result<Database, String> {
+        let jobs = async_jobs::AsyncJobs::from_env()?;
         if let Some(sys_cfg) = sys_cfg {
-            housekeeping(&sys_cfg, false)
+            housekeeping(&sys_cfg, false, jobs.delay())
                 .await
                 .map_err(|e| format!("cannot set up {label}: {}", dsql::error_chain(&e)))?;
         }
         let pool = plain_pool(cfg, pool_size)?;
         let client = pool.get().await.map_err(|e| format!("cannot connect to {label}: {e}"))?;
         drop(client);
-        Ok(Database::new(pool, BackendKind::Local, label, CancelTls::Plain, true))
+        let mut db = Database::new(pool, BackendKind::Local, label, CancelTls::Plain, true);
+        db.jobs = jobs;
+        Ok(db)
     }
 
     /// Pool connections to an Aurora DSQL cluster: a fresh IAM token per connection, verified TLS, connections
@@ -216,7 +233,7 @@ impl Database {
             cfg.options(&options);
         }
         let label = describe_config(&cfg);
-        let db = if cfg.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {
+        let mut db = if cfg.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {
             let pool = finish_pool(plain_builder(cfg), pool_size, Some(&label))?;
             Database::new(pool, BackendKind::Url, label, CancelTls::Plain, emulate)
         } else {
@@ -226,8 +243,12 @@ impl Database {
             Database::new(pool, BackendKind::Url, label, CancelTls::Rustls(tls), emulate)
         };
         if emulate {
+            db.jobs = async_jobs::AsyncJobs::from_env()?;
             let client = db.get().await?;
             sys_schema::install_for_url(&client, &db.label).await?;
+            if let Err(e) = client.batch_execute(&async_jobs::sweep_sql(db.jobs.delay())).await {
+                tracing::warn!("DSQL emulation on {}: cannot complete old async jobs: {e}", db.label);
+            }
         }
         Ok(db)
     }
@@ -286,10 +307,18 @@ fn read_only_startup_refusal(options: &str) -> String {
 /// The housekeeping role's work in one database of the sandbox: the `sys` objects, then the roles and what they
 /// may do ([`roles::setup`]; `cluster`: the roles themselves too, from the `postgres` database only). Its own
 /// connection, closed when done: no tool session ever runs as this role.
-async fn housekeeping(sys_cfg: &tokio_postgres::Config, cluster: bool) -> Result<(), tokio_postgres::Error> {
+async fn housekeeping(
+    sys_cfg: &tokio_postgres::Config,
+    cluster: bool,
+    job_delay: std::time::Duration,
+) -> Result<(), tokio_postgres::Error> {
     let (client, connection) = sys_cfg.connect(NoTls).await?;
     let connection = tokio::spawn(connection);
-    let result = roles::setup(&client, cluster).await;
+    let mut result = roles::setup(&client, cluster).await;
+    if result.is_ok() {
+        // Jobs a stopped server left `submitted` complete "in the background" once past the delay.
+        result = client.batch_execute(&async_jobs::sweep_sql(job_delay)).await;
+    }
     drop(client);
     let _ = connection.await;
     result

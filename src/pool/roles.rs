@@ -84,7 +84,7 @@ fn database_sql() -> String {
         GRANT USAGE ON SCHEMA sys TO {TOOL_ROLE};
         GRANT SELECT, INSERT ON sys.jobs TO {TOOL_ROLE};
         GRANT SELECT ON sys.iam_pg_role_mappings TO {TOOL_ROLE};
-        GRANT EXECUTE ON PROCEDURE sys.wait_for_job(text), sys.aws_iam_grant(text[], text[]),
+        GRANT EXECUTE ON PROCEDURE sys.wait_for_job(text), sys.complete_jobs(text[], bigint), sys.aws_iam_grant(text[], text[]),
             sys.aws_iam_revoke(text[], text[]) TO {TOOL_ROLE};
         GRANT EXECUTE ON FUNCTION sys.supported_datatypes() TO {TOOL_ROLE};"
     )

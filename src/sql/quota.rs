@@ -3,7 +3,7 @@
 //! one a statement can hit, as data, so the local sandbox can count objects in its catalog before running it.
 //! Object names are kept as written (quotes included) for PostgreSQL's own name resolution (`to_regclass`).
 
-use sqlparser::ast::{AlterColumnOperation, AlterTableOperation, Expr, SchemaName, Statement};
+use sqlparser::ast::{AlterColumnOperation, AlterTableOperation, Expr, SchemaName, Statement, TableConstraint};
 
 use super::names;
 
@@ -35,6 +35,9 @@ pub enum QuotaCheck {
     /// `CREATE INDEX … ON table (columns)`: the declared sizes of the key columns at most 2,000 bytes (X08,
     /// 2026-12-07). Plain column keys only, names as PostgreSQL stores them; expressions are not counted.
     IndexKeySize { table: String, columns: Vec<String> },
+    /// `ALTER TABLE … ADD CONSTRAINT … {UNIQUE | PRIMARY KEY} USING INDEX index`: the index must be valid, i.e. its
+    /// async build job completed (X12, 2026-12-07). Index name as PostgreSQL stores it.
+    IndexReady { table: String, index: String },
 }
 
 /// The database-dependent limits `stmt` can hit.
@@ -82,6 +85,16 @@ pub(crate) fn checks(stmt: &Statement) -> Vec<QuotaCheck> {
                 match op {
                     AlterTableOperation::DropConstraint { name, .. } => {
                         out.push(QuotaCheck::DropConstraint { table: table.clone(), name: names::ident(name) });
+                    }
+                    AlterTableOperation::AddConstraint {
+                        constraint:
+                            TableConstraint::UniqueUsingIndex(using) | TableConstraint::PrimaryKeyUsingIndex(using),
+                        ..
+                    } => {
+                        out.push(QuotaCheck::IndexReady {
+                            table: table.clone(),
+                            index: names::ident(&using.index_name),
+                        });
                     }
                     AlterTableOperation::AlterColumn { column_name, op: AlterColumnOperation::AddGenerated { .. } } => {
                         out.push(QuotaCheck::AddIdentity { table: table.clone(), column: names::ident(column_name) });

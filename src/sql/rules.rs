@@ -653,6 +653,22 @@ static CATALOG: &[Rule] = &[
         Some("2026-09-15"),
         &[],
     ),
+    // Recorded on a live cluster 2026-09-18 (alter_unique_using_index); in the catalog since its 2026-12-07 revision.
+    Rule {
+        evidence: Some("2026-12-07"),
+        ..rule(
+            "X12",
+            "index_not_valid",
+            "An async index is not valid (not usable by a constraint) until its job has completed",
+            Some("55000"),
+            Some("index \"{}\" is not valid"),
+            "Wait for the index's build first: CALL sys.wait_for_job('<job_id>') (the job_id CREATE INDEX ASYNC \
+             returned; or SELECT job_id, status FROM sys.jobs WHERE object_name = '<index>'), then add the \
+             constraint",
+            None,
+            &[],
+        )
+    },
     rule(
         "CT02",
         "create_table_clause",

@@ -290,14 +290,112 @@ pub fn url(url: &str, extra: &[&str]) -> Server {
     Server::start(&args)
 }
 
-/// The text without the untrusted-data markers the server puts around the database's own words
-/// (`<untrusted-data id="…">`, `</untrusted-data id="…">`; src/server/render.rs): for comparing what is inside.
-pub fn unmarked(text: &str) -> String {
+/// The environment variable that sets after how many seconds an emulated async job completes on its own.
+pub const JOB_DELAY_VAR: &str = "AURORA_DSQL_LOCAL_JOB_SECONDS";
+
+/// A server on the shared local sandbox whose async jobs complete on their own only after `secs` seconds.
+pub fn local_with_job_delay(secs: u64, extra: &[&str]) -> Server {
+    let dir = format!("--local={}", sandbox_dir().display());
+    let mut args = vec![dir.as_str()];
+    args.extend_from_slice(extra);
+    Server::start_with_env(&args, &[(JOB_DELAY_VAR, &secs.to_string())])
+}
+
+/// A server on `url` whose async jobs complete on their own only after `secs` seconds.
+pub fn url_with_job_delay(url: &str, secs: u64, extra: &[&str]) -> Server {
+    let mut args = vec!["--database-url", url];
+    args.extend_from_slice(extra);
+    Server::start_with_env(&args, &[(JOB_DELAY_VAR, &secs.to_string())])
+}
+
+/// The job `id`'s row in `sys.jobs`: status, object name, and whether it was updated after it started.
+pub fn job_row(s: &mut Server, id: &str) -> Value {
+    let r = s.ok(
+        "readonly_query",
+        json!({"sql": "SELECT status, job_type, object_name, update_time > start_time AS updated_later \
+                       FROM sys.jobs WHERE job_id = $1", "params": [id]}),
+    );
+    r["result"][0].clone()
+}
+
+/// DSQL's async-index life cycle (catalog X12) on a server whose jobs do not complete on their own during the
+/// test: right after `CREATE UNIQUE INDEX ASYNC` the job is `submitted`, the index is not valid (`ADD CONSTRAINT …
+/// USING INDEX` gets `55000 index "<name>" is not valid`, nothing committed) and queries still run; `CALL
+/// sys.wait_for_job` completes it, from `transact` or from `readonly_query`, and then the constraint is added.
+pub fn async_index_is_not_valid_until_waited_for(s: &mut Server, t: &str) {
+    s.ok("transact", json!({"sql_list": [format!("CREATE TABLE {t} (id int PRIMARY KEY, code text, alt text)")]}));
+    s.ok("transact", json!({"sql_list": [format!("INSERT INTO {t} VALUES (1, 'a', 'x'), (2, 'b', 'y')")]}));
+    let r = s.ok("transact", json!({"sql_list": [format!("CREATE UNIQUE INDEX ASYNC {t}_code ON {t} (code)")]}));
+    let job = r["result"][0]["job_id"].as_str().expect("a job_id row").to_string();
+    assert_eq!(
+        job_row(s, &job),
+        json!({"status": "submitted", "job_type": "INDEX_BUILD", "object_name": format!("{t}_code"), "updated_later": false})
+    );
+    let add = format!("ALTER TABLE {t} ADD CONSTRAINT {t}_code UNIQUE USING INDEX {t}_code");
+    let msg = s.err("transact", json!({"sql_list": [add.clone()]}));
+    assert!(msg.starts_with("ERROR 55000: ") && msg.contains(&format!("index \"{t}_code\" is not valid")), "{msg}");
+    assert!(msg.contains(&job) && msg.contains("sys.wait_for_job"), "names the job and how to wait: {msg}");
+    // The refusal did not complete the job, and queries run meanwhile.
+    assert_eq!(job_row(s, &job)["status"], "submitted");
+    assert_eq!(s.rows(&format!("SELECT id FROM {t} WHERE code = 'b'")), vec![json!({"id": 2})]);
+    let constraints = format!("SELECT conname FROM pg_constraint WHERE conrelid = '{t}'::regclass AND contype = 'u'");
+    assert_eq!(s.rows(&constraints), Vec::<Value>::new());
+    // Waiting completes the job; then the constraint can use the index.
+    s.ok("transact", json!({"sql_list": [format!("CALL sys.wait_for_job('{job}')")]}));
+    assert_eq!(
+        job_row(s, &job),
+        json!({"status": "completed", "job_type": "INDEX_BUILD", "object_name": format!("{t}_code"), "updated_later": true})
+    );
+    s.ok("transact", json!({"sql_list": [add]}));
+    assert_eq!(s.rows(&constraints), vec![json!({"conname": format!("{t}_code")})]);
+    // The same through a read-only call: waiting there completes the job too (before the call's transaction).
+    let r = s.ok("transact", json!({"sql_list": [format!("CREATE UNIQUE INDEX ASYNC ON {t} (alt)")]}));
+    let job = r["result"][0]["job_id"].as_str().expect("a job_id row").to_string();
+    // An unnamed index's job names the index PostgreSQL chose.
+    assert_eq!(job_row(s, &job)["object_name"], json!(format!("{t}_alt_idx")));
+    let add = format!("ALTER TABLE {t} ADD CONSTRAINT {t}_alt UNIQUE USING INDEX {t}_alt_idx");
+    let msg = s.err("transact", json!({"sql_list": [add.clone()]}));
+    assert!(msg.contains("55000") && msg.contains(&format!("index \"{t}_alt_idx\" is not valid")), "{msg}");
+    s.ok("readonly_query", json!({"sql": format!("CALL sys.wait_for_job('{job}')")}));
+    assert_eq!(job_row(s, &job)["status"], "completed");
+    s.ok("transact", json!({"sql_list": [add]}));
+}
+
+/// The background rule on a server whose jobs complete at the first call that starts after 0 seconds: the call
+/// that submits a job does not complete it (its own transaction records it `submitted`), the next call does,
+/// before it runs, so that call already finds the index valid.
+pub fn async_job_completes_at_the_next_call_after_its_delay(s: &mut Server, t: &str) {
+    s.ok("transact", json!({"sql_list": [format!("CREATE TABLE {t} (id int PRIMARY KEY, code text)")]}));
+    let r = s.ok("transact", json!({"sql_list": [format!("CREATE UNIQUE INDEX ASYNC {t}_code ON {t} (code)")]}));
+    let job = r["result"][0]["job_id"].as_str().expect("a job_id row").to_string();
+    // Completed by a later transaction than the one that submitted it (update_time after start_time).
+    assert_eq!(
+        job_row(s, &job),
+        json!({"status": "completed", "job_type": "INDEX_BUILD", "object_name": format!("{t}_code"), "updated_later": true})
+    );
+    s.ok(
+        "transact",
+        json!({"sql_list": [format!("ALTER TABLE {t} ADD CONSTRAINT {t}_code UNIQUE USING INDEX {t}_code")]}),
+    );
+}
+
+/// `text` without the untrusted-data seals the server puts around database text (`<untrusted-data id="…">` …
+/// `</untrusted-data id="…">`): the words inside, for comparing with DSQL's
+/// (the seal's id is random per answer).
+pub fn unseal(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(at) = ["<untrusted-data id=\"", "</untrusted-data id=\""].iter().filter_map(|m| rest.find(m)).min() {
+    let next_seal =
+        |r: &str| [r.find("<untrusted-data id=\""), r.find("</untrusted-data id=\"")].into_iter().flatten().min();
+    while let Some(at) = next_seal(rest) {
         out.push_str(&rest[..at]);
-        rest = rest[at..].find("\">").map_or("", |end| &rest[at + end + 2..]);
+        match rest[at..].find("\">") {
+            Some(end) => rest = &rest[at + end + 2..],
+            None => {
+                rest = &rest[at..];
+                break;
+            }
+        }
     }
     out.push_str(rest);
     out
