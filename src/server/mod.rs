@@ -1,5 +1,7 @@
-//! The MCP wiring: server identity and instructions, capabilities, the tool list (in the Python server's order,
-//! with annotations true for the current mode), dispatch of tool calls, progress and log notifications.
+//! The MCP wiring: server identity and instructions, capabilities, the tool list (from the tool registry,
+//! `tools::registry`, with annotations true for the current mode), log notifications, and `tools/call`: every call
+//! goes to the registry's one dispatch (write gate, plan, confirm, run) and its answer to the one renderer
+//! ([`render`]). No per-tool code lives here.
 
 // rmcp marks MCP logging deprecated (SEP-2577, a future protocol revision); every protocol version served here
 // (2024-11-05 … 2026-07-28) has it, and clients rely on it to see errors.
@@ -17,8 +19,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, GetPromptRequestParams, GetPromptResponse, GetPromptResult,
     Implementation, ListPromptsResult, ListResourcesResult, ListToolsResult, LoggingLevel, PaginatedRequestParams,
-    ProgressNotificationParam, Prompt, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, Resource,
-    ServerCapabilities, ServerConfig, SetLevelRequestParams, Tool,
+    Prompt, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, Resource, ServerCapabilities,
+    ServerConfig, SetLevelRequestParams, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -26,9 +28,7 @@ use serde_json::{Value, json};
 
 use crate::config::Target;
 use crate::docs;
-use crate::tools::{
-    Env, apply_migration, backfill, docs as doc_tools, dsql_lint, get_schema, list_migrations, readonly_query, transact,
-};
+use crate::tools::{Env, registry};
 use confirm::Answer;
 
 pub const SERVER_NAME: &str = "aurora-dsql-mcp-server";
@@ -50,18 +50,11 @@ fn level_index(level: &LoggingLevel) -> u8 {
 
 impl DsqlServer {
     pub fn new(env: Arc<Env>) -> DsqlServer {
-        // The Python server's order: database tools, documentation tools, then dsql_lint.
-        let mut definitions =
-            vec![readonly_query::definition(), transact::definition(&env.settings), get_schema::definition()];
-        definitions.extend(doc_tools::definitions(env.knowledge.is_some()));
-        definitions.push(dsql_lint::definition());
-        if env.settings.allow_writes {
-            // Ours, after the Python server's tools: migrations need writes.
-            definitions.extend([apply_migration::definition(), list_migrations::definition(), backfill::definition()]);
-        }
-        let tools = definitions
-            .into_iter()
-            .map(|d| serde_json::from_value::<Tool>(d).expect("tool definitions are valid MCP tools"))
+        // The registry's order (the Python server's, then ours), the write tools only in write mode.
+        let tools = registry::listed(&env)
+            .map(|t| {
+                serde_json::from_value::<Tool>((t.definition)(&env)).expect("tool definitions are valid MCP tools")
+            })
             .collect();
         DsqlServer { env, tools: Arc::new(tools), log_level: Arc::new(AtomicU8::new(2)) }
     }
@@ -284,7 +277,8 @@ impl ServerHandler for DsqlServer {
         // (a statement is cancelled in the database and its transaction driven to its end). Watched here, in the
         // call's own task: no task spawned per call. Boxed: the call's state machine is large (~9 KB) and rmcp
         // moves this future when it spawns the request's task.
-        let work = crate::exec::cancel::scope(stop.clone(), Box::pin(self.dispatch(&name, request, &context)));
+        let work =
+            crate::exec::cancel::scope(stop.clone(), Box::pin(registry::dispatch(&self.env, &name, request, &context)));
         tokio::pin!(work);
         let result = tokio::select! {
             biased;
@@ -324,147 +318,6 @@ impl ServerHandler for DsqlServer {
     }
 }
 
-impl DsqlServer {
-    async fn dispatch(
-        &self,
-        name: &str,
-        mut request: CallToolRequestParams,
-        context: &RequestContext<RoleServer>,
-    ) -> Result<Answer, String> {
-        let env = &self.env;
-        let args = request.arguments.take();
-        let value = match name {
-            readonly_query::NAME => readonly_query::call(env, args).await,
-            transact::NAME => {
-                let prepared = transact::prepare(env, args.as_ref()).await?;
-                // Progress goes out in order and before the response (`finish` waits for the last one).
-                let sink = ProgressSink::new(context);
-                let progress = |done: usize, total: usize| {
-                    sink.send(done as u64, Some(total as u64), format!("statement {done} of {total} done"))
-                };
-                if prepared.looks.is_empty() || !confirms(env) {
-                    let result = transact::execute(env, prepared, &progress).await;
-                    sink.finish().await;
-                    result
-                } else {
-                    let db = prepared.database();
-                    let probe = effects::Probe {
-                        catalog: prepared.looks.iter().any(|(_, l)| l.catalog),
-                        stats: confirm::stats_available(env, db).await,
-                        targets: unique(prepared.looks.iter().flat_map(|(_, l)| l.targets.iter().cloned())),
-                        always: prepared
-                            .looks
-                            .iter()
-                            .filter(|(_, l)| l.always)
-                            .map(|(i, l)| format!("statement {}: {}", i + 1, l.why))
-                            .collect(),
-                    };
-                    let (prepared, probe, progress) = (&prepared, &probe, &progress);
-                    let run =
-                        move |gate: confirm::Gate| -> futures::future::BoxFuture<'_, Result<confirm::Ran, String>> {
-                            Box::pin(
-                                async move { transact::execute_looked(env, prepared, probe, &gate, progress).await },
-                            )
-                        };
-                    let call = confirm_call(name, args.as_ref(), &request, context, prepared.sql_list.clone());
-                    let answer = confirm::run_confirmed(env, db, call, &run).await;
-                    sink.finish().await;
-                    return answer;
-                }
-            }
-            get_schema::NAME => get_schema::call(env, args).await,
-            dsql_lint::NAME => dsql_lint::call(args, env.settings.dsql_version).await,
-            apply_migration::NAME | list_migrations::NAME | backfill::NAME if !env.settings.allow_writes => {
-                Err(format!(
-                    "{name} needs writes: restart the server with --allow-writes (after the user agrees). In read-only \
-                 mode, dsql_lint checks a migration file without running it."
-                ))
-            }
-            apply_migration::NAME | backfill::NAME => {
-                let sink = ProgressSink::new(context);
-                let progress = |p, t, m| sink.send(p, t, m);
-                let run_tool = || async {
-                    if name == backfill::NAME {
-                        backfill::call(env, args.clone(), &progress).await
-                    } else {
-                        apply_migration::call(env, args.clone(), &progress).await
-                    }
-                };
-                // What the user would be asked about: a backfill's counted rows, a migration's statements that
-                // are not provably harmless.
-                let (statements, unmeasured) = if name == backfill::NAME {
-                    (backfill::describe(args.as_ref()).into_iter().collect(), Vec::new())
-                } else {
-                    apply_migration::looks(args.as_ref())
-                };
-                let looked = confirms(env) && (name == backfill::NAME || !unmeasured.is_empty());
-                if !looked || statements.is_empty() {
-                    let result = run_tool().await;
-                    sink.finish().await;
-                    result
-                } else {
-                    let db = env.database().await?;
-                    let (unmeasured, run_tool, arguments) = (&unmeasured, &run_tool, args.as_ref());
-                    let run =
-                        move |gate: confirm::Gate| -> futures::future::BoxFuture<'_, Result<confirm::Ran, String>> {
-                            Box::pin(async move {
-                                let effects = if name == backfill::NAME {
-                                    backfill::measure(env, arguments).await?
-                                } else {
-                                    effects::Effects { destroys: unmeasured.clone(), ..Default::default() }
-                                };
-                                if !gate.lets(&effects) {
-                                    return Ok(confirm::Ran::Held(effects));
-                                }
-                                Ok(confirm::Ran::Done(run_tool().await?, effects))
-                            })
-                        };
-                    let call = confirm_call(name, args.as_ref(), &request, context, statements);
-                    let answer = confirm::run_confirmed(env, &db, call, &run).await;
-                    sink.finish().await;
-                    return answer;
-                }
-            }
-            list_migrations::NAME => list_migrations::call(env, args).await,
-            doc_tools::SEARCH | doc_tools::READ | doc_tools::RECOMMEND => doc_tools::call(env, name, args).await,
-            other => Err(format!("Unknown tool: {other}. Available tools: {}.", self.tool_names().join(", "))),
-        };
-        value.map(Answer::Value)
-    }
-}
-
-/// Whether calls that need a look are looked at: in write mode, unless `--confirm-destructive allow`.
-fn confirms(env: &crate::tools::Env) -> bool {
-    env.settings.allow_writes && env.settings.confirm_destructive != crate::tools::ConfirmDestructive::Allow
-}
-
-fn confirm_call<'a>(
-    tool: &'a str,
-    arguments: Option<&'a serde_json::Map<String, Value>>,
-    request: &'a CallToolRequestParams,
-    context: &'a RequestContext<RoleServer>,
-    statements: Vec<String>,
-) -> confirm::Call<'a> {
-    confirm::Call {
-        tool,
-        arguments,
-        state: request.request_state.as_deref(),
-        responses: request.input_responses.as_ref(),
-        context,
-        statements,
-    }
-}
-
-fn unique(items: impl Iterator<Item = String>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for item in items {
-        if !out.contains(&item) {
-            out.push(item);
-        }
-    }
-    out
-}
-
 /// Lines put before a database tool's JSON: retries that happened, rows that did not come back.
 fn result_notes(value: &Value) -> Vec<String> {
     let mut notes = Vec::new();
@@ -486,45 +339,6 @@ fn result_notes(value: &Value) -> Vec<String> {
 
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")
-}
-
-/// Progress notifications for callers that say what happened: (progress, total, message), sent in order, and
-/// all of them before the tool's response (`finish` waits until the last one is written).
-struct ProgressSink {
-    tx: Option<tokio::sync::mpsc::UnboundedSender<(u64, Option<u64>, String)>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl ProgressSink {
-    fn new(context: &RequestContext<RoleServer>) -> ProgressSink {
-        let Some(token) = context.meta.get_progress_token() else { return ProgressSink { tx: None, task: None } };
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Option<u64>, String)>();
-        let peer = context.peer.clone();
-        let task = tokio::spawn(async move {
-            while let Some((progress, total, message)) = rx.recv().await {
-                let param: Result<ProgressNotificationParam, _> = serde_json::from_value(json!({
-                    "progressToken": token, "progress": progress, "total": total, "message": message,
-                }));
-                if let Ok(p) = param {
-                    let _ = peer.notify_progress(p).await;
-                }
-            }
-        });
-        ProgressSink { tx: Some(tx), task: Some(task) }
-    }
-
-    fn send(&self, progress: u64, total: Option<u64>, message: String) {
-        if let Some(tx) = &self.tx {
-            let _ = tx.send((progress, total, message));
-        }
-    }
-
-    async fn finish(mut self) {
-        self.tx.take();
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
 }
 
 /// The JSON of `tools/list`, for documentation checks.

@@ -26,11 +26,7 @@ use rmcp::model::{
 use serde_json::{Value, json};
 
 use crate::exec::untrusted::{CLOSE, OPEN, has_seals, unsealed};
-use crate::tools::{docs as doc_tools, dsql_lint};
-
-/// Tools whose results are only this server's own text (the embedded documentation, lint findings on the agent's
-/// own SQL). Every other tool's result, including tools added later, is treated as database content.
-const OWN_TEXT_TOOLS: [&str; 4] = [dsql_lint::NAME, doc_tools::SEARCH, doc_tools::READ, doc_tools::RECOMMEND];
+use crate::tools::registry;
 
 fn new_id() -> String {
     format!("{:016x}", rand::random::<u64>())
@@ -113,7 +109,9 @@ pub fn plain(text: &str) -> Cow<'_, str> {
 /// A tool's successful result: `structuredContent` is the value itself (plain JSON, for programs); the text the
 /// agent reads is the enveloped JSON for every tool but those that only return our own text, then our notes.
 pub fn tool_result(tool: &str, value: Value, notes: &[String]) -> CallToolResult {
-    let text = if OWN_TEXT_TOOLS.contains(&tool) {
+    // The registry says which tools return only this server's own text (the embedded documentation, lint findings
+    // on the agent's own SQL); every other name, including one it does not know, is treated as database content.
+    let text = if !registry::carries_database_text(tool) {
         serde_json::to_string(&value).unwrap_or_default()
     } else {
         envelope(&value)

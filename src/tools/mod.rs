@@ -1,5 +1,6 @@
 //! The MCP tools, one file each, and the environment they run in: settings, the database (opened on first use and
-//! shared), and helpers that shape arguments and results the same way for every tool.
+//! shared), and helpers that shape arguments and results the same way for every tool. Every call reaches its tool
+//! through the registry ([`registry`]: the table of tools and the one dispatch); a new tool is an entry there.
 
 pub mod apply_migration;
 pub mod backfill;
@@ -8,6 +9,7 @@ pub mod dsql_lint;
 pub mod get_schema;
 pub mod list_migrations;
 pub mod readonly_query;
+pub mod registry;
 pub mod transact;
 
 use std::sync::Arc;

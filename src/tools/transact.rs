@@ -105,6 +105,11 @@ impl Prepared {
     pub fn database(&self) -> &crate::pool::Database {
         &self.db
     }
+
+    /// The same database, shared (confirmation keeps it for the question's round trips).
+    pub fn database_arc(&self) -> std::sync::Arc<crate::pool::Database> {
+        self.db.clone()
+    }
 }
 
 /// Checks every statement (arguments, placeholders, the guards and DSQL's rules) and connects; nothing is sent.
