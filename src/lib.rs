@@ -14,4 +14,5 @@ pub mod migrate;
 pub mod pool;
 pub mod server;
 pub mod sql;
+pub mod sqlstate;
 pub mod tools;
