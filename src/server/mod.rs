@@ -26,9 +26,10 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::{Value, json};
 
+use crate::config::Env;
 use crate::config::Target;
 use crate::docs;
-use crate::tools::{Env, registry};
+use crate::tools::registry;
 use confirm::Answer;
 
 pub const SERVER_NAME: &str = "aurora-dsql-mcp-server";
