@@ -99,7 +99,8 @@ impl DsqlServer {
             "- apply_migration(name, sql, dry_run?, fix?, rehearse?): plan a migration file into DSQL-legal steps, rehearse \
              it in the local sandbox, apply it step by step with a history (re-runs are no-ops or resume).\n\
              - list_migrations(): the migration history.\n\
-             - backfill(table, set, where?, batch_size?): a large UPDATE/DELETE in batches under the 3,000-row limit.\n\
+             - backfill(table, set?, where?, delete?, batch_size?): a large UPDATE (set) or DELETE (delete=true) in batches \
+             under the 3,000-row limit.\n\
              Statements that destroy data or schema (DROP, TRUNCATE, DELETE/UPDATE without WHERE…) are shown to the user \
              for confirmation first; if the user says no, nothing ran: do not retry unless they ask.\n"
         } else {
