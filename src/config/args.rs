@@ -234,6 +234,32 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    /// README's flag table (and the subcommands' lines) name every flag and every environment variable clap reads.
+    #[test]
+    fn readme_documents_every_flag_and_environment_variable() {
+        use clap::CommandFactory;
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+        let root = Cli::command();
+        let commands = std::iter::once(&root).chain(root.get_subcommands());
+        for arg in commands.flat_map(|c| c.get_arguments()) {
+            if let Some(long) = arg.get_long().filter(|l| !["help", "version"].contains(l)) {
+                let spellings: Vec<String> = std::iter::once(long)
+                    .chain(arg.get_visible_aliases().into_iter().flatten())
+                    .map(|l| format!("`--{l}"))
+                    .collect();
+                assert!(spellings.iter().any(|s| readme.contains(s.as_str())), "README lacks {spellings:?}");
+            }
+            if let Some(env) = arg.get_env() {
+                let env = env.to_string_lossy();
+                assert!(readme.contains(&format!("`{env}`")), "README lacks the environment variable {env}");
+            }
+        }
+        for env in super::super::target::ENV_READ {
+            let named = readme.contains(&format!("`{env}`")) || readme.contains(&format!("`${env}`"));
+            assert!(named, "README lacks the environment variable {env}");
+        }
+    }
+
     #[test]
     fn switches_take_the_bare_and_the_explicit_forms() {
         for (given, expected) in [

@@ -8,6 +8,10 @@ use std::path::PathBuf;
 use super::args::{ServerArgs, TokenArgs};
 use crate::auth::endpoint::region_in_endpoint;
 
+/// The environment variables read here, besides those clap reads for flags (`--help` lists those): README names
+/// every one.
+pub const ENV_READ: &[&str] = &["CLUSTER", "AWS_REGION", "AURORA_DSQL_LOCAL_DIR", "XDG_DATA_HOME"];
+
 /// Reads one environment variable; blank values count as unset.
 pub type EnvVars<'a> = &'a dyn Fn(&str) -> Option<String>;
 
