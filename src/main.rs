@@ -7,7 +7,7 @@ use clap::Parser;
 use rmcp::ServiceExt;
 
 use aurora_dsql_mcp_server::cli::{self, EXE};
-use aurora_dsql_mcp_server::config::{Cli, Command, ServerArgs, Target, TokenArgs, region_from_endpoint};
+use aurora_dsql_mcp_server::config::{self, Cli, Command, ServerArgs, Target, TokenArgs};
 use aurora_dsql_mcp_server::server::DsqlServer;
 
 fn main() -> ExitCode {
@@ -48,7 +48,7 @@ fn main() -> ExitCode {
 }
 
 async fn serve(args: ServerArgs) -> ExitCode {
-    let env = match cli::env_from_args(&args) {
+    let env = match config::env(&args) {
         Ok(env) => env,
         Err(e) => {
             eprintln!("{EXE}: {e}");
@@ -95,30 +95,16 @@ async fn serve(args: ServerArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// `token`: print an IAM auth token on stdout, like `aws dsql generate-db-connect-auth-token`.
+/// `token`: print an IAM auth token on stdout, like `aws dsql generate-db-connect-auth-token`, for the cluster the
+/// server would reach with the same flags and environment.
 async fn token(args: TokenArgs) -> ExitCode {
-    let region = args.region.clone().or_else(|| std::env::var("AWS_REGION").ok());
-    let endpoint = args.cluster_endpoint.clone().or_else(|| {
-        std::env::var("CLUSTER").ok().map(|c| match (&region, c.contains('.')) {
-            (Some(r), false) => format!("{c}.dsql.{r}.on.aws"),
-            _ => c,
-        })
-    });
-    let Some(endpoint) = endpoint else {
-        eprintln!("{EXE} token: give --cluster-endpoint (or env CLUSTER_ENDPOINT / CLUSTER)");
-        return ExitCode::from(2);
-    };
-    let Some(region) = region.or_else(|| region_from_endpoint(&endpoint)) else {
-        eprintln!("{EXE} token: give --region (or env REGION / AWS_REGION)");
-        return ExitCode::from(2);
-    };
-    let cmd = aurora_dsql_mcp_server::auth::TokenCommand {
-        endpoint,
-        region,
-        user: args.database_user,
-        admin: args.admin,
-        expires_in: args.expires_in,
-        profile: args.profile,
+    let cmd = match config::target::token_command(&args, &config::target::process_env) {
+        Ok(cmd) => cmd,
+        Err(missing) => {
+            let missing: Vec<String> = missing.iter().map(ToString::to_string).collect();
+            eprintln!("{EXE} token: give the {}", missing.join("; and the "));
+            return ExitCode::from(2);
+        }
     };
     match aurora_dsql_mcp_server::auth::token_command(cmd).await {
         Ok(token) => {

@@ -212,3 +212,22 @@ fn the_banner_helps_a_person_at_a_terminal_only() {
     assert!(log.contains("serving MCP on stdin/stdout"), "{log}");
     assert!(!log.contains("call readonly_query"), "no terminal help when stdin is not a terminal:\n{log}");
 }
+
+/// `--allow-writes=true` (as registries' clients write it) opens write mode for `call` as bare `--allow-writes`
+/// does, and `=false` keeps it read-only; `--json=true` prints the whole result object.
+#[test]
+fn switches_written_with_true_or_false_mean_what_they_say() {
+    let t = common::table("cli_switch");
+    let create = json!({"sql_list": [format!("CREATE TABLE {t} (id int PRIMARY KEY)")]}).to_string();
+    let refused = call(&["transact", &create, &local_flag(), "--allow-writes=false"], &[]);
+    assert_eq!(refused.status.code(), Some(1), "read-only refuses: {}", stdout(&refused));
+    assert!(stderr(&refused).contains("--allow-writes"), "the refusal names the flag: {}", stderr(&refused));
+    let created = call(&["transact", &create, &local_flag(), "--allow-writes=true", "--json=true"], &[]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let whole: Value = serde_json::from_str(&stdout(&created)).expect("--json=true prints JSON");
+    assert_eq!(whole["isError"], json!(false), "{whole}");
+    let count = json!({"sql": format!("SELECT count(*) AS n FROM {t}")}).to_string();
+    let read = call(&["readonly_query", &count, &local_flag(), "--json=false"], &[]);
+    assert!(read.status.success(), "the table exists: {}", stderr(&read));
+    assert!(serde_json::from_str::<Value>(&stdout(&read)).is_err(), "--json=false prints text: {}", stdout(&read));
+}

@@ -277,18 +277,47 @@ fn documentation_tools_resources_and_prompts_work_offline() {
 
 #[test]
 fn token_subcommand_prints_a_signed_token_or_says_which_credentials_are_missing() {
+    for (admin, action) in
+        [("--admin", "DbConnectAdmin"), ("--admin=true", "DbConnectAdmin"), ("--admin=false", "DbConnect")]
+    {
+        let out = std::process::Command::new(common::BIN)
+            .args(["token", "--cluster-endpoint", "abc.dsql.us-east-1.on.aws", admin, "--expires-in", "300"])
+            .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE")
+            .env_remove("DATABASE_USER")
+            .output()
+            .unwrap();
+        let token = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(token.starts_with(&format!("abc.dsql.us-east-1.on.aws/?Action={action}&")), "{admin}: {token}");
+        assert!(token.contains("X-Amz-Expires=300") && token.contains("X-Amz-Signature="), "{token}");
+    }
+    // The cluster is resolved as the server resolves it: a CLUSTER id expands with AWS_REGION.
     let out = std::process::Command::new(common::BIN)
-        .args(["token", "--cluster-endpoint", "abc.dsql.us-east-1.on.aws", "--admin", "--expires-in", "300"])
+        .args(["token"])
+        .env("CLUSTER", "abcdef")
+        .env("AWS_REGION", "eu-west-1")
         .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
         .env("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
         .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("CLUSTER_ENDPOINT")
+        .env_remove("REGION")
         .env_remove("AWS_PROFILE")
         .output()
         .unwrap();
     let token = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(token.starts_with("abc.dsql.us-east-1.on.aws/?Action=DbConnectAdmin&"), "{token}");
-    assert!(token.contains("X-Amz-Expires=300") && token.contains("X-Amz-Signature="), "{token}");
+    assert!(token.starts_with("abcdef.dsql.eu-west-1.on.aws/?Action=DbConnect&"), "{token}");
+    let out = std::process::Command::new(common::BIN)
+        .args(["token"])
+        .env_remove("CLUSTER")
+        .env_remove("CLUSTER_ENDPOINT")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cluster endpoint") && err.contains("CLUSTER_ENDPOINT"), "{err}");
     let out = std::process::Command::new(common::BIN)
         .args(["token", "--cluster-endpoint", "abc.dsql.us-east-1.on.aws"])
         .env_clear()
@@ -301,4 +330,64 @@ fn token_subcommand_prints_a_signed_token_or_says_which_credentials_are_missing(
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no AWS credentials found") && err.contains("Fix:"), "{err}");
     assert!(out.stdout.is_empty(), "nothing but a token may go to stdout");
+}
+
+/// The instructions name tools with their arguments (`backfill(table, set?, where?, …)`): every one named is a
+/// parameter of that tool's schema, and `?` marks exactly the optional ones. Write mode, where every tool is listed.
+#[test]
+fn tool_arguments_in_the_instructions_match_the_tool_schemas() {
+    let mut s = Server::start(&["--allow-writes=true", "--database-url", "postgres://nobody@127.0.0.1:1/x"]);
+    let instructions = s.init["instructions"].as_str().unwrap().to_string();
+    let r = s.request("tools/list", json!({}));
+    let tools = r["result"]["tools"].as_array().unwrap();
+    let mut described = Vec::new();
+    for line in instructions.lines().filter_map(|l| l.strip_prefix("- ")) {
+        let Some((name, rest)) = line.split_once('(') else { continue };
+        let Some((list, _)) = rest.split_once(')') else { continue };
+        let tool = tools.iter().find(|t| t["name"] == name).unwrap_or_else(|| panic!("instructions name {name}"));
+        let schema = &tool["inputSchema"];
+        let required: Vec<&str> =
+            schema["required"].as_array().map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        for arg in list.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+            let (param, optional) = arg.strip_suffix('?').map_or((arg, false), |p| (p, true));
+            assert!(schema["properties"].get(param).is_some(), "{name}({list}): {param} is not in {schema}");
+            assert_eq!(optional, !required.contains(&param), "{name}({list}): is {param} optional? {schema}");
+        }
+        described.push(name.to_string());
+    }
+    // The check saw the tools it is about (a change of format would otherwise pass silently).
+    for tool in ["readonly_query", "transact", "get_schema", "dsql_lint", "apply_migration", "backfill"] {
+        assert!(described.iter().any(|d| d == tool), "{tool} not described with its arguments:\n{instructions}");
+    }
+}
+
+/// Registries' clients write switches as `--flag=true` (and `=false`); the bare form and these mean the same, and
+/// anything else is refused naming the flag and the values it takes.
+#[test]
+fn switches_take_true_and_false_as_registries_write_them() {
+    for (flags, mode) in [
+        (&["--allow-writes"][..], "READ-WRITE"),
+        (&["--allow-writes=true"][..], "READ-WRITE"),
+        (&["--allow_writes=true"][..], "READ-WRITE"),
+        (&["--allow-writes=false"][..], "READ-ONLY"),
+        (&[][..], "READ-ONLY"),
+    ] {
+        let mut s = Server::start(flags);
+        assert!(s.init["instructions"].as_str().unwrap().contains(mode), "{flags:?}: {}", s.init);
+        let r = s.request("tools/list", json!({}));
+        let listed = r["result"]["tools"].as_array().unwrap().iter().any(|t| t["name"] == "backfill");
+        assert_eq!(listed, mode == "READ-WRITE", "{flags:?}: write tools listed only in write mode");
+    }
+    for (flag, values) in [
+        ("--allow-writes=yes", "[possible values: true, false]"),
+        ("--rules=strict", "[possible values: enforce, warn, off]"),
+        ("--confirm-destructive=maybe", "[possible values: ask, refuse, allow]"),
+    ] {
+        let out = std::process::Command::new(common::BIN).arg(flag).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let name = flag.split('=').next().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flag}: {stderr}");
+        assert!(stderr.contains(name) && stderr.contains(values), "{flag}: {stderr}");
+        assert!(out.stdout.is_empty(), "stdout carries only MCP");
+    }
 }

@@ -71,10 +71,7 @@ pub fn check_region(region: &str, host: &str) -> Result<(), String> {
             "the AWS region {r:?} is not a region name (lowercase letters, digits and '-', e.g. us-east-1)"
         ));
     }
-    let lower = host.to_ascii_lowercase();
-    if let Some(rest) = lower.strip_suffix(".on.aws")
-        && let Some((_, host_region)) = rest.rsplit_once(".dsql.")
-        && !host_region.contains('.')
+    if let Some(host_region) = region_in_endpoint(host)
         && host_region != r
     {
         return Err(format!(
@@ -83,6 +80,14 @@ pub fn check_region(region: &str, host: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The region a standard cluster name carries: `<id>.dsql.<region>.on.aws[:port]` → `<region>` (lowercase); `None`
+/// for any other name (VPC endpoints, tunnels, addresses), which then needs the region given.
+pub fn region_in_endpoint(endpoint: &str) -> Option<String> {
+    let host = endpoint.trim().rsplit_once(':').map_or(endpoint.trim(), |(host, _port)| host).to_ascii_lowercase();
+    let (_, region) = host.strip_suffix(".on.aws")?.rsplit_once(".dsql.")?;
+    (!region.is_empty() && !region.contains('.')).then(|| region.to_string())
 }
 
 /// Validates a token lifetime in seconds.
@@ -137,6 +142,15 @@ mod tests {
         assert!(err.contains("pass --region us-east-1"), "{err}");
         assert!(check_region("", "x").is_err());
         assert!(check_region("US East", "x").is_err());
+    }
+
+    #[test]
+    fn region_is_read_from_standard_cluster_names_only() {
+        assert_eq!(region_in_endpoint("x.dsql.ap-northeast-1.on.aws").as_deref(), Some("ap-northeast-1"));
+        assert_eq!(region_in_endpoint("X.DSQL.US-EAST-1.ON.AWS:15432").as_deref(), Some("us-east-1"));
+        for other in ["localhost", "10.0.0.1", "vpce-1.example.internal", "x.dsql..on.aws", "x.dsql.a.b.on.aws"] {
+            assert_eq!(region_in_endpoint(other), None, "{other}");
+        }
     }
 
     #[test]

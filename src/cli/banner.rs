@@ -3,8 +3,7 @@
 
 use std::io::IsTerminal;
 
-use crate::config::Target;
-use crate::tools::Settings;
+use crate::config::{Settings, Target};
 
 /// Log the one-line banner; add the how-to lines when stdin is a terminal.
 pub fn announce(s: &Settings) {
@@ -18,7 +17,7 @@ pub fn announce(s: &Settings) {
 pub fn summary(s: &Settings) -> String {
     let target = match &s.target {
         Target::Local { dir } => format!("local DSQL-like sandbox in {}", dir.display()),
-        Target::Url { .. } if s.rules == "off" => "plain PostgreSQL from --database-url (--rules off)".to_string(),
+        Target::Url { .. } if !s.emulates_dsql() => "plain PostgreSQL from --database-url (--rules off)".to_string(),
         Target::Url { .. } => "PostgreSQL from --database-url, made to answer like DSQL".to_string(),
         Target::Dsql(t) => format!("Aurora DSQL cluster {} (region {}, user {})", t.endpoint, t.region, t.user),
         Target::Unconfigured { missing } => format!(

@@ -13,29 +13,9 @@ use rmcp::ServiceExt;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, Lines};
 
-use crate::config::ServerArgs;
+use crate::config::{CallArgs, Env, ServerArgs};
 use crate::server::DsqlServer;
 use crate::server::stdio;
-use crate::tools::Env;
-
-/// Flags of `call`.
-#[derive(Debug, clap::Args)]
-pub struct CallArgs {
-    /// Tool to run, e.g. readonly_query, get_schema, transact, dsql_lint, dsql_search_documentation
-    #[arg(value_name = "TOOL")]
-    pub tool: String,
-
-    /// The tool's arguments as one JSON object, e.g. '{"sql":"SELECT 1"}' (default: {})
-    #[arg(value_name = "JSON")]
-    pub arguments: Option<String>,
-
-    /// Print the whole MCP result object (content, structuredContent, isError) as JSON instead of its text
-    #[arg(long)]
-    pub json: bool,
-
-    #[command(flatten)]
-    pub server: ServerArgs,
-}
 
 /// Parse the JSON argument: it must be an object, as MCP's `tools/call` requires.
 pub fn parse_arguments(text: Option<&str>) -> Result<Value, String> {
@@ -122,7 +102,7 @@ pub async fn run(args: CallArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let env = match super::env_from_args(&args.server) {
+    let env = match crate::config::env(&args.server) {
         Ok(env) => env,
         Err(e) => {
             eprintln!("{exe} call: {e}");

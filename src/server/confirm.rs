@@ -23,9 +23,9 @@ use rmcp::service::{ElicitationMode, RequestContext};
 use serde_json::{Map, Value, json};
 
 use super::effects::{COUNT_CAP, Effects, quote_ident};
+use crate::config::{ConfirmDestructive, Env};
 use crate::exec::{self, ErrorContext, Statement};
 use crate::pool::Database;
-use crate::tools::{ConfirmDestructive, Env};
 
 /// The key of the answer in the form and in `inputResponses`.
 const ANSWER: &str = "confirm_destructive";

@@ -26,9 +26,10 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::{Value, json};
 
+use crate::config::Env;
 use crate::config::Target;
 use crate::docs;
-use crate::tools::{Env, registry};
+use crate::tools::registry;
 use confirm::Answer;
 
 pub const SERVER_NAME: &str = "aurora-dsql-mcp-server";
@@ -98,7 +99,8 @@ impl DsqlServer {
             "- apply_migration(name, sql, dry_run?, fix?, rehearse?): plan a migration file into DSQL-legal steps, rehearse \
              it in the local sandbox, apply it step by step with a history (re-runs are no-ops or resume).\n\
              - list_migrations(): the migration history.\n\
-             - backfill(table, set, where?, batch_size?): a large UPDATE/DELETE in batches under the 3,000-row limit.\n\
+             - backfill(table, set?, where?, delete?, batch_size?): a large UPDATE (set) or DELETE (delete=true) in batches \
+             under the 3,000-row limit.\n\
              Statements that destroy data or schema (DROP, TRUNCATE, DELETE/UPDATE without WHERE…) are shown to the user \
              for confirmation first; if the user says no, nothing ran: do not retry unless they ask.\n"
         } else {

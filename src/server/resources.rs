@@ -10,10 +10,10 @@ use rmcp::model::{CompleteRequestParams, CompleteResult, ReadResourceResponse, R
 use serde_json::{Map, Value, json};
 
 use super::render;
+use crate::config::Env;
 use crate::config::Target;
 use crate::exec::cancel::{self, CancellationToken};
 use crate::exec::{self, ErrorContext, Statement};
-use crate::tools::Env;
 use crate::tools::get_schema::{self, DescribeError, relation_kind_sql};
 
 /// The list of tables and views.

@@ -109,7 +109,7 @@ pub async fn call(
     // With --tenant-column the file as written is scoped first; its planned steps are then checked without it
     // (their rewrites of DDL, such as a new column's backfill, touch every tenant as the DDL itself does).
     super::tenant_check_script(env, &args.sql).await?;
-    let policy = crate::sql::Policy { tenant_column: None, ..super::transact::policy(env) };
+    let policy = crate::sql::Policy { tenant_column: None, ..env.settings.policy().clone() };
     let (sql, fix) = (args.sql.clone(), args.fix);
     let policy_for_plan = policy.clone();
     let plan = tokio::task::spawn_blocking(move || plan::plan(&sql, fix, &policy_for_plan))

@@ -76,7 +76,7 @@ pub async fn measure(env: &Env, args: Option<&Map<String, Value>>) -> Result<cra
     let args: Args = super::parse_args_ref(NAME, args, SHAPE)?;
     let spec = spec(args)?;
     let db = env.database().await?;
-    let ctx = Ctx { db: &db, policy: super::transact::policy(env), limits: env.settings.limits, tool: NAME };
+    let ctx = Ctx { db: &db, policy: env.settings.policy().clone(), limits: env.settings.limits, tool: NAME };
     let tenant = super::tenant_tables(env, &db).await?;
     let (matched, total) = spec.count(&ctx, COUNT_CAP + 1, tenant.as_ref()).await?;
     // Under tenant scoping the table's total is not counted: only the threshold applies.
@@ -116,7 +116,7 @@ pub async fn call(
     let args: Args = parse_args(NAME, args, SHAPE)?;
     let spec = spec(args)?;
     let db = env.database().await?;
-    let ctx = Ctx { db: &db, policy: super::transact::policy(env), limits: env.settings.limits, tool: NAME };
+    let ctx = Ctx { db: &db, policy: env.settings.policy().clone(), limits: env.settings.limits, tool: NAME };
     let tenant = super::tenant_tables(env, &db).await?;
     let prepared = spec.prepare(&ctx, tenant.as_ref()).await?;
     let started = std::time::Instant::now();

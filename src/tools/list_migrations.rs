@@ -22,7 +22,7 @@ pub fn definition() -> Value {
 pub async fn call(env: &Env, args: Option<Map<String, Value>>) -> Result<Value, String> {
     let _: Map<String, Value> = parse_args(NAME, args, "{} (no arguments)")?;
     let db = env.database().await?;
-    let ctx = Ctx { db: &db, policy: super::transact::policy(env), limits: env.settings.limits, tool: NAME };
+    let ctx = Ctx { db: &db, policy: env.settings.policy().clone(), limits: env.settings.limits, tool: NAME };
     let list = history::list(&ctx).await?;
     Ok(json!({"migrations": list, "count": list.len(), "table": history::TABLE}))
 }

@@ -1,6 +1,6 @@
-//! The MCP tools, one file each, and the environment they run in: settings, the database (opened on first use and
-//! shared), and helpers that shape arguments and results the same way for every tool. Every call reaches its tool
-//! through the registry ([`registry`]: the table of tools and the one dispatch); a new tool is an entry there.
+//! The MCP tools, one file each, and helpers that check, connect and shape arguments and results the same way for
+//! every tool. Every call reaches its tool through the registry ([`registry`]: the table of tools and the one
+//! dispatch); a new tool is an entry there. The environment they run in (settings, the database) is `config`'s.
 
 pub mod apply_migration;
 pub mod backfill;
@@ -13,13 +13,13 @@ pub mod registry;
 pub mod transact;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
-use crate::config::{ServerArgs, Target};
-use crate::exec::{Limits, Outcome};
+/// The environment every tool runs in, made by `config` (re-exported so each tool names it as `super::Env`).
+pub use crate::config::{Env, Settings};
+use crate::exec::Outcome;
 use crate::pool::Database;
 
 /// Largest `sql` accepted by any tool, in characters (the Python server's dsql_lint limit, applied everywhere).
@@ -34,175 +34,6 @@ pub fn param_value_schema() -> Value {
             {"type": "null"}, {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "number"},
             {"type": "boolean"}, {"type": "null"}]}}]}, "description": "binds to a PostgreSQL array"},
         {"type": "object", "additionalProperties": true, "description": "binds as json text"}]})
-}
-
-/// `--confirm-destructive`: what happens before a statement that destroys data or schema runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConfirmDestructive {
-    /// Ask the user through the client; run with a warning when the client cannot ask.
-    Ask,
-    /// Ask the user through the client; refuse when the client cannot ask.
-    Refuse,
-    /// Never ask.
-    Allow,
-}
-
-/// What the tools need to know about how the server was started.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub allow_writes: bool,
-    pub limits: Limits,
-    pub rules: String,
-    pub tenant_column: Option<String>,
-    /// `--confirm-destructive`: ask, refuse or allow.
-    pub confirm_destructive: ConfirmDestructive,
-    pub dsql_version: crate::sql::DsqlVersion,
-    pub pool_size: usize,
-    pub target: Target,
-    pub token_expiry: u64,
-    pub profile: Option<String>,
-    pub hostaddr: Option<String>,
-    pub ssl_root_cert: Option<std::path::PathBuf>,
-    /// The local sandbox directory migration rehearsals use.
-    pub rehearsal_dir: std::path::PathBuf,
-}
-
-impl Settings {
-    pub fn from_args(args: &ServerArgs) -> Settings {
-        Settings {
-            allow_writes: args.allow_writes,
-            limits: Limits {
-                max_rows: args.max_rows.max(1),
-                max_bytes: args.max_result_bytes.max(1024),
-                timeout: args.statement_timeout(),
-                max_retries: args.max_retries,
-            },
-            rules: args.rules.clone(),
-            tenant_column: args.tenant_column.clone(),
-            confirm_destructive: match args.confirm_destructive.as_str() {
-                "allow" => ConfirmDestructive::Allow,
-                "refuse" => ConfirmDestructive::Refuse,
-                _ => ConfirmDestructive::Ask,
-            },
-            dsql_version: args.dsql_version,
-            pool_size: args.pool_size,
-            target: args.target(),
-            token_expiry: args.token_expiry,
-            profile: args.profile.clone(),
-            hostaddr: args.hostaddr.clone(),
-            ssl_root_cert: args.ssl_root_cert.clone(),
-            rehearsal_dir: args.rehearsal_dir(),
-        }
-    }
-
-    pub fn mode_label(&self) -> &'static str {
-        if self.allow_writes { "read-write" } else { "read-only" }
-    }
-}
-
-/// The tools' shared environment.
-pub struct Env {
-    pub settings: Settings,
-    /// The remote documentation server, when --knowledge-server asks for one.
-    pub knowledge: Option<crate::docs::remote::KnowledgeServer>,
-    /// Cancelled when the client goes away (EOF on stdin): every running call stops its statement.
-    pub stopping: crate::exec::cancel::CancellationToken,
-    db: tokio::sync::Mutex<Option<Arc<Database>>>,
-    /// Statements checked before (the policy is this server's, fixed for the process).
-    checked: crate::sql::CheckCache,
-}
-
-impl Env {
-    pub fn new(settings: Settings, knowledge: Option<crate::docs::remote::KnowledgeServer>) -> Env {
-        Env {
-            settings,
-            knowledge,
-            stopping: Default::default(),
-            db: tokio::sync::Mutex::new(None),
-            checked: Default::default(),
-        }
-    }
-
-    /// The database, connected on first use. A failure is not remembered: the next call tries again (the user may
-    /// have fixed the cause meanwhile).
-    pub async fn database(&self) -> Result<Arc<Database>, String> {
-        let mut slot = self.db.lock().await;
-        if let Some(db) = slot.as_ref() {
-            return Ok(db.clone());
-        }
-        // Boxed: opening (a sandbox, a TLS pool) is a large state machine that every call would otherwise carry.
-        let db = Arc::new(Box::pin(self.open()).await?);
-        *slot = Some(db.clone());
-        Ok(db)
-    }
-
-    async fn open(&self) -> Result<Database, String> {
-        let pool_size = self.settings.pool_size;
-        match &self.settings.target {
-            Target::Local { dir } => {
-                let db = Database::local(dir, pool_size, |msg| tracing::info!("{msg}")).await?;
-                tracing::info!("local sandbox ready: {}", db.label);
-                Ok(db)
-            }
-            Target::Url { url } => {
-                let emulate = self.settings.rules != "off";
-                Database::url(url, pool_size, self.settings.ssl_root_cert.as_deref(), emulate).await
-            }
-            Target::Dsql(t) => {
-                let token = crate::auth::TokenSettings {
-                    endpoint: t.endpoint.clone(),
-                    region: t.region.clone(),
-                    user: t.user.clone(),
-                    expires_in: Duration::from_secs(self.settings.token_expiry),
-                    profile: self.settings.profile.clone(),
-                };
-                let mut pool = crate::pool::dsql::DsqlPoolSettings::new(token);
-                pool.hostaddr = self.settings.hostaddr.clone();
-                pool.ssl_root_cert = self.settings.ssl_root_cert.clone();
-                pool.pool_size = pool_size.max(1);
-                Database::dsql(pool)
-            }
-            Target::Unconfigured { missing } => Err(unconfigured_message(missing)),
-        }
-    }
-
-    /// Open one connection in the background so the first call does not pay for TCP, TLS and authentication. A
-    /// failure is only reported (on stderr); the first call tries again and says why if it fails too.
-    pub fn warm_up(self: &Arc<Self>) {
-        if matches!(self.settings.target, Target::Unconfigured { .. }) {
-            return;
-        }
-        let env = self.clone();
-        tokio::spawn(async move {
-            let started = std::time::Instant::now();
-            let result = match env.database().await {
-                Ok(db) => db.warm_up().await,
-                Err(e) => Err(e),
-            };
-            match result {
-                Ok(()) => tracing::info!("database connection ready in {} ms", started.elapsed().as_millis()),
-                Err(e) => tracing::warn!("could not open a database connection in the background: {e}"),
-            }
-        });
-    }
-
-    /// Close the pool and leave the local sandbox, if one was started.
-    pub async fn shutdown(&self) {
-        let db = self.db.lock().await.take();
-        if let Some(db) = db {
-            db.shutdown().await;
-        }
-    }
-}
-
-fn unconfigured_message(missing: &[crate::config::Missing]) -> String {
-    let list: Vec<String> = missing.iter().map(|m| format!("- {m}")).collect();
-    format!(
-        "no database is configured, so this tool cannot run. Missing:\n{}\nSet these in the MCP client's \
-         configuration for this server and restart it. The documentation tools and dsql_lint work without a \
-         database.",
-        list.join("\n")
-    )
 }
 
 /// Check a call's statements, then get the database. The checks run before any connection is opened (a refused
@@ -220,7 +51,7 @@ pub async fn check_then_connect(
         Some(db) => tenant_tables(env, db).await?,
         None => None,
     };
-    let checked = check_statements(&env.checked, tool, inputs, transact::policy(env), tenant).await?;
+    let checked = check_statements(env.check_cache(), tool, inputs, env.settings.policy().clone(), tenant).await?;
     let db = match early_db {
         Some(db) => db,
         None => env.database().await?,

@@ -17,8 +17,7 @@ use rmcp::service::RequestContext;
 use serde_json::{Map, Value, json};
 
 use super::{
-    ConfirmDestructive, Env, apply_migration, backfill, docs as doc_tools, dsql_lint, get_schema, list_migrations,
-    readonly_query, transact,
+    Env, apply_migration, backfill, docs as doc_tools, dsql_lint, get_schema, list_migrations, readonly_query, transact,
 };
 use crate::pool::Database;
 use crate::server::confirm::{self, Answer, Gate, Ran};
@@ -165,7 +164,7 @@ pub fn carries_database_text(name: &str) -> bool {
 
 /// Whether calls that need a look are looked at: in write mode, unless `--confirm-destructive allow`.
 fn confirms(env: &Env) -> bool {
-    env.settings.allow_writes && env.settings.confirm_destructive != ConfirmDestructive::Allow
+    env.settings.confirms_destructive()
 }
 
 /// The one dispatch: every tool call goes through here.

@@ -71,15 +71,6 @@ restarted with --allow-writes to change data."
     })
 }
 
-pub fn policy(env: &Env) -> sql::Policy {
-    sql::Policy {
-        allow_writes: env.settings.allow_writes,
-        rules: env.settings.rules.parse().unwrap_or(sql::RulesMode::Enforce),
-        tenant_column: env.settings.tenant_column.clone(),
-        dsql_version: env.settings.dsql_version,
-    }
-}
-
 /// A checked call, connected and ready to run: what `prepare` decided, before anything is sent.
 pub struct Prepared {
     db: std::sync::Arc<crate::pool::Database>,

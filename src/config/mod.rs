@@ -1,0 +1,21 @@
+//! Settings in one place: the command line and environment, typed ([`args`]: clap, closed choices as enums) →
+//! the decisions made from them once ([`Settings`]: the database target, limits, the checks' policy…) → the
+//! application state built from those ([`Env`]: the lazy database, caches, the stop token). The server, `call` and
+//! `token` all start here; nothing after this room reads a flag or re-derives a decision.
+
+pub mod args;
+pub mod settings;
+pub mod state;
+pub mod target;
+
+use std::sync::Arc;
+
+pub use args::{CallArgs, Cli, Command, ConfirmDestructive, ServerArgs, TokenArgs};
+pub use settings::{Knowledge, Settings};
+pub use state::Env;
+pub use target::{DsqlTarget, Missing, Target};
+
+/// The application state for these flags and the process's environment (serve and `call` alike).
+pub fn env(args: &ServerArgs) -> Result<Arc<Env>, String> {
+    Ok(Arc::new(Env::new(Settings::from_args(args))?))
+}
