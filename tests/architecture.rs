@@ -294,3 +294,12 @@ fn every_named_item_is_declared_where_its_path_says() {
     assert!(checked > 50, "only {checked} module paths found in ARCHITECTURE.md");
     assert!(problems.is_empty(), "ARCHITECTURE.md names items that are not where it says:\n{}", problems.join("\n"));
 }
+
+#[test]
+fn the_map_is_linked_where_contributors_look() {
+    let readme = fs::read_to_string(root().join("README.md")).expect("README.md");
+    assert!(readme.contains("](ARCHITECTURE.md)"), "README.md must link ARCHITECTURE.md");
+    let lib = fs::read_to_string(root().join("src/lib.rs")).expect("src/lib.rs");
+    let header: String = lib.lines().filter(|l| l.starts_with("//!")).collect::<Vec<_>>().join("\n");
+    assert!(header.contains("ARCHITECTURE.md"), "src/lib.rs's //! header must point at ARCHITECTURE.md");
+}
