@@ -4,6 +4,9 @@
 //! `sql` (checks before anything is sent) → `exec` (transactions, timeouts, JSON rows) → `migrate` (migration plans,
 //! history, backfills, rehearsals) → `tools` (one file per MCP
 //! tool; `docs` holds the embedded guides) → `server` (rmcp wiring) → `main`.
+//!
+//! Which room may use which, one `tools/call` traced end to end, and where to change what: `ARCHITECTURE.md` at the
+//! repository root (checked against this source by `tests/architecture.rs`).
 
 pub mod auth;
 pub mod cli;
