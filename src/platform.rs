@@ -117,6 +117,15 @@ pub fn connect_via_socket_dir(cfg: &mut tokio_postgres::Config, dir: &Path) {
     }
 }
 
+/// A connection's host as a person reads it: the name or address, or the socket directory (unix only).
+pub fn describe_host(host: &tokio_postgres::config::Host) -> String {
+    match host {
+        tokio_postgres::config::Host::Tcp(name) => name.clone(),
+        #[cfg(unix)]
+        tokio_postgres::config::Host::Unix(dir) => dir.display().to_string(),
+    }
+}
+
 /// Resolve when the user or the system asks the server to stop: Ctrl-C everywhere, SIGTERM on unix; on Windows also
 /// closing the console, logging off and shutting down (the server then has a few seconds to leave cleanly).
 pub async fn wait_for_stop_signal() {
