@@ -14,6 +14,7 @@ pub mod config;
 pub mod docs;
 pub mod exec;
 pub mod migrate;
+pub mod platform;
 pub mod pool;
 pub mod server;
 pub mod sql;

@@ -55,6 +55,12 @@ async fn serve(args: ServerArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let (Target::Local { .. }, Some(why)) =
+        (&env.settings.target, aurora_dsql_mcp_server::platform::LOCAL_MODE_UNAVAILABLE)
+    {
+        eprintln!("{EXE}: {why}");
+        return ExitCode::from(2);
+    }
     let server = DsqlServer::new(env.clone());
     cli::banner::announce(&env.settings);
     if matches!(env.settings.target, Target::Local { .. }) {
@@ -79,7 +85,7 @@ async fn serve(args: ServerArgs) -> ExitCode {
     let cancel = running.cancellation_token();
     let waiting = tokio::spawn(running.waiting());
     tokio::select! {
-        _ = wait_for_signal() => {
+        _ = aurora_dsql_mcp_server::platform::wait_for_stop_signal() => {
             tracing::info!("signal received: shutting down");
             env.stopping.cancel();
             cancel.cancel();
@@ -115,16 +121,5 @@ async fn token(args: TokenArgs) -> ExitCode {
             eprintln!("{EXE} token: {e}");
             ExitCode::FAILURE
         }
-    }
-}
-
-async fn wait_for_signal() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return std::future::pending().await,
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
     }
 }

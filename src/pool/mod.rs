@@ -374,14 +374,7 @@ fn finish_pool(
 
 /// `user@host:port/db` without the password.
 fn describe_config(cfg: &tokio_postgres::Config) -> String {
-    let host = cfg
-        .get_hosts()
-        .first()
-        .map(|h| match h {
-            tokio_postgres::config::Host::Tcp(s) => s.clone(),
-            tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
-        })
-        .unwrap_or_else(|| "localhost".into());
+    let host = cfg.get_hosts().first().map(crate::platform::describe_host).unwrap_or_else(|| "localhost".into());
     let port = cfg.get_ports().first().copied().unwrap_or(5432);
     format!(
         "PostgreSQL {}@{}:{}/{}",

@@ -8,8 +8,6 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{PermissionsExt, chown};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
@@ -39,30 +37,14 @@ pub struct Sandbox {
     pub startup: std::time::Duration,
 }
 
-pub fn running_as_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
-}
-
-/// uid and gid of the `postgres` system user, which runs PostgreSQL when we are root.
-fn postgres_user() -> Result<(u32, u32), String> {
-    let name = std::ffi::CString::new("postgres").expect("static name");
-    // SAFETY: getpwnam reads a NUL-terminated name and returns a pointer to static storage or null; we copy the two
-    // integers out immediately, before any other call could overwrite that storage.
-    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
-    if pw.is_null() {
-        return Err("running as root, PostgreSQL must run as another user, but there is no `postgres` user. \
-                    Create it (`useradd --system postgres`), install PostgreSQL from your distribution (it creates \
-                    the user), or run the server as a normal user."
-            .into());
-    }
-    // SAFETY: pw was checked for null above.
-    Ok(unsafe { ((*pw).pw_uid, (*pw).pw_gid) })
-}
+// Platform differences (root, ownership, sockets) live in crate::platform; re-exported for the callers here.
+pub use crate::platform::running_as_root;
+use crate::platform::{give_to, make_private, postgres_user};
 
 impl Sandbox {
     /// Start (or join) the sandbox in `dir`. Blocking: call it from `spawn_blocking`.
     pub fn start(dir: &Path, report: &dyn Fn(&str)) -> Result<Sandbox, String> {
+        crate::platform::local_mode_available()?;
         let started = Instant::now();
         let bins = PgBinaries::find()?;
         let run_as = if running_as_root() { Some(postgres_user()?) } else { None };
@@ -132,11 +114,8 @@ impl Sandbox {
     /// Connection settings for the sandbox's socket as the tool role (`admin`, not a superuser).
     pub fn pg_config(&self, application_name: &str) -> tokio_postgres::Config {
         let mut cfg = tokio_postgres::Config::new();
-        cfg.host_path(&self.socket_dir)
-            .port(SANDBOX_PORT)
-            .user(SANDBOX_USER)
-            .dbname("postgres")
-            .application_name(application_name);
+        crate::platform::connect_via_socket_dir(&mut cfg, &self.socket_dir);
+        cfg.port(SANDBOX_PORT).user(SANDBOX_USER).dbname("postgres").application_name(application_name);
         cfg
     }
 
@@ -176,10 +155,9 @@ impl Sandbox {
     fn prepare_directories(&self) -> Result<(), String> {
         for d in [&self.dir, &self.socket_dir] {
             fs::create_dir_all(d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
-            fs::set_permissions(d, fs::Permissions::from_mode(0o700))
-                .map_err(|e| format!("cannot make {} private: {e}", d.display()))?;
-            if let Some((uid, gid)) = self.run_as {
-                chown(d, Some(uid), Some(gid)).map_err(|e| format!("cannot give {} to postgres: {e}", d.display()))?;
+            make_private(d).map_err(|e| format!("cannot make {} private: {e}", d.display()))?;
+            if let Some(owner) = self.run_as {
+                give_to(d, owner).map_err(|e| format!("cannot give {} to postgres: {e}", d.display()))?;
             }
         }
         if self.run_as.is_some() {
@@ -210,8 +188,8 @@ impl Sandbox {
 
     fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut cmd = Command::new(program);
-        if let Some((uid, gid)) = self.run_as {
-            cmd.uid(uid).gid(gid);
+        if let Some(owner) = self.run_as {
+            crate::platform::run_as(&mut cmd, owner);
         }
         cmd.stdin(std::process::Stdio::null());
         cmd.env("LC_ALL", "C");
@@ -287,9 +265,8 @@ impl Sandbox {
         );
         let path = self.data.join(SETTINGS_FILE);
         fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        if let Some((uid, gid)) = self.run_as {
-            chown(&path, Some(uid), Some(gid))
-                .map_err(|e| format!("cannot give {} to postgres: {e}", path.display()))?;
+        if let Some(owner) = self.run_as {
+            give_to(&path, owner).map_err(|e| format!("cannot give {} to postgres: {e}", path.display()))?;
         }
         Ok(())
     }
@@ -302,13 +279,13 @@ impl Sandbox {
     fn pg_ctl_start(&self) -> Result<(), String> {
         let log = self.dir.join("postgres.log");
         let log_before = fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
-        if let Some((uid, gid)) = self.run_as {
+        if let Some(owner) = self.run_as {
             File::options()
                 .create(true)
                 .append(true)
                 .open(&log)
                 .map_err(|e| format!("cannot create {}: {e}", log.display()))?;
-            chown(&log, Some(uid), Some(gid)).map_err(|e| format!("cannot give {} to postgres: {e}", log.display()))?;
+            give_to(&log, owner).map_err(|e| format!("cannot give {} to postgres: {e}", log.display()))?;
         }
         let out =
             self.pg_ctl(&["start", "-D", &path_str(&self.data), "-l", &path_str(&log), "-w", "-t", "60", "-s"])?;
