@@ -15,10 +15,12 @@ use super::plan::{Plan, Step, StepKind};
 use super::{Ctx, Reporter};
 use crate::exec::{ExecError, Statement};
 use crate::sql;
+use crate::sqlstate;
 
 /// SQLSTATEs that say "this object is already there": on the first step of a resumed run, the step was applied
 /// but not recorded (the run stopped in between), and counts as applied.
-const ALREADY_THERE: &[&str] = &["42P07", "42701", "42710", "42P06"];
+const ALREADY_THERE: &[&str] =
+    &[sqlstate::DUPLICATE_TABLE, sqlstate::DUPLICATE_COLUMN, sqlstate::DUPLICATE_OBJECT, sqlstate::DUPLICATE_SCHEMA];
 
 /// A failed step: its SQLSTATE (when the database gave one) and the full explanation.
 pub struct StepError {
