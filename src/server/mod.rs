@@ -340,8 +340,3 @@ fn result_notes(value: &Value) -> Vec<String> {
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")
 }
-
-/// The JSON of `tools/list`, for documentation checks.
-pub fn tools_json(server: &DsqlServer) -> Value {
-    serde_json::to_value(server.tools.as_ref()).unwrap_or(Value::Null)
-}

@@ -91,15 +91,6 @@ pub struct Prepared {
     pub looks: Vec<(usize, sql::Look)>,
 }
 
-pub async fn call(
-    env: &Env,
-    args: Option<Map<String, Value>>,
-    progress: &(dyn Fn(usize, usize) + Sync),
-) -> Result<Value, String> {
-    let prepared = prepare(env, args.as_ref()).await?;
-    execute(env, prepared, progress).await
-}
-
 impl Prepared {
     /// The database the call will run on (connected).
     pub fn database(&self) -> &crate::pool::Database {
