@@ -99,9 +99,10 @@ async fn in_scratch(
     reporter: &Reporter<'_>,
 ) -> Result<Value, String> {
     let admin = connect(sandbox, "postgres").await?;
-    admin.batch_execute(&format!("CREATE DATABASE {}", quote_ident(name))).await.map_err(|e| {
-        format!("rehearsal: cannot create the scratch database: {}", crate::pool::dsql::error_chain(&e))
-    })?;
+    admin
+        .batch_execute(&format!("CREATE DATABASE {}", quote_ident(name)))
+        .await
+        .map_err(|e| format!("rehearsal: cannot create the scratch database: {}", crate::error_chain::text(&e)))?;
     drop(admin);
     let mut cfg = sandbox.pg_config(&crate::pool::application_name());
     cfg.dbname(name);
@@ -168,9 +169,10 @@ async fn run_in(scratch: &Ctx<'_>, plan: &Plan, copy: &Copy, reporter: &Reporter
 async fn connect(sandbox: &Sandbox, dbname: &str) -> Result<tokio_postgres::Client, String> {
     let mut cfg = sandbox.sys_config(&crate::pool::application_name());
     cfg.dbname(dbname);
-    let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.map_err(|e| {
-        format!("rehearsal: cannot connect to the local sandbox: {}", crate::pool::dsql::error_chain(&e))
-    })?;
+    let (client, conn) = cfg
+        .connect(tokio_postgres::NoTls)
+        .await
+        .map_err(|e| format!("rehearsal: cannot connect to the local sandbox: {}", crate::error_chain::text(&e)))?;
     tokio::spawn(async move {
         if let Err(e) = conn.await {
             tracing::debug!("rehearsal connection ended: {e}");
@@ -184,7 +186,7 @@ async fn drop_scratch(sandbox: &Sandbox, name: &str) -> Result<(), String> {
     admin
         .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(name)))
         .await
-        .map_err(|e| crate::pool::dsql::error_chain(&e))
+        .map_err(|e| crate::error_chain::text(&e))
 }
 
 /// Read what the scratch database needs from the target.
