@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use rmcp::RoleServer;
 use rmcp::model::{
-    ElicitRequest, ElicitRequestParams, ElicitationAction, InputRequest, InputRequests, InputRequiredResult,
-    InputResponses, ProtocolVersion,
+    BooleanSchema, ElicitRequest, ElicitRequestParams, ElicitationAction, ElicitationSchema, InputRequest,
+    InputRequests, InputRequiredResult, InputResponses, PrimitiveSchemaDefinition, ProtocolVersion,
 };
 use rmcp::service::{ElicitationMode, RequestContext};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::effects::{COUNT_CAP, Effects, quote_ident};
 use crate::exec::{self, ErrorContext, Statement};
@@ -119,14 +119,7 @@ pub async fn run_confirmed(env: &Env, db: &Database, call: Call<'_>, run: &Run<'
             ));
         }
         let message = question(env, db, &call, &effects, matches!(gate, Gate::Confirmed(_))).await;
-        let params: ElicitRequestParams = serde_json::from_value(json!({
-            "mode": "form",
-            "message": message,
-            "requestedSchema": {"type": "object", "properties": {ANSWER: {"type": "boolean", "title": "Run it",
-                "description": "Yes: run the statements listed above. No: nothing runs.", "default": false}},
-                "required": [ANSWER]}
-        }))
-        .map_err(|e| format!("could not build the confirmation question: {e}. Nothing ran."))?;
+        let params = question_params(message);
         if modern {
             let state = remember(call.tool, call.arguments, effects);
             let mut requests = InputRequests::new();
@@ -294,6 +287,17 @@ enum Reply {
 }
 
 /// The user's answer (an elicitation result: action and content).
+/// The form the user answers: one yes/no field, [`ANSWER`], "no" unless they change it.
+fn question_params(message: String) -> ElicitRequestParams {
+    let run_it = BooleanSchema::new()
+        .title("Run it")
+        .description("Yes: run the statements listed above. No: nothing runs.")
+        .with_default(false);
+    let properties = [(ANSWER.to_string(), PrimitiveSchemaDefinition::Boolean(run_it))].into();
+    let requested_schema = ElicitationSchema::new(properties).with_required(vec![ANSWER.to_string()]);
+    ElicitRequestParams::FormElicitationParams { meta: None, message, requested_schema }
+}
+
 fn answer(reply: Option<&Value>) -> Reply {
     let action =
         reply.and_then(|r| r.get("action")).and_then(|a| serde_json::from_value::<ElicitationAction>(a.clone()).ok());
@@ -402,6 +406,19 @@ fn redeem(state: &str, tool: &str, arguments: Option<&Map<String, Value>>) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_question_form_is_one_boolean_that_defaults_to_no() {
+        let params = serde_json::to_value(question_params("Run it?".into())).unwrap();
+        assert_eq!(
+            params,
+            json!({"mode": "form", "message": "Run it?", "requestedSchema": {"type": "object", "properties": {
+                ANSWER: {"type": "boolean", "title": "Run it",
+                    "description": "Yes: run the statements listed above. No: nothing runs.", "default": false}},
+                "required": [ANSWER]}})
+        );
+    }
 
     #[test]
     fn a_state_answers_once_for_its_own_call_only() {

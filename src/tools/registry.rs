@@ -14,7 +14,7 @@ use futures::future::BoxFuture;
 use rmcp::RoleServer;
 use rmcp::model::{CallToolRequestParams, ProgressNotificationParam};
 use rmcp::service::RequestContext;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::{
     ConfirmDestructive, Env, apply_migration, backfill, docs as doc_tools, dsql_lint, get_schema, list_migrations,
@@ -387,12 +387,9 @@ impl ProgressSink {
         let peer = context.peer.clone();
         let task = tokio::spawn(async move {
             while let Some((progress, total, message)) = rx.recv().await {
-                let param: Result<ProgressNotificationParam, _> = serde_json::from_value(json!({
-                    "progressToken": token, "progress": progress, "total": total, "message": message,
-                }));
-                if let Ok(p) = param {
-                    let _ = peer.notify_progress(p).await;
-                }
+                let mut param = ProgressNotificationParam::new(token.clone(), progress as f64).with_message(message);
+                param.total = total.map(|t| t as f64);
+                let _ = peer.notify_progress(param).await;
             }
         });
         ProgressSink { tx: Some(tx), task: Some(task) }
