@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::apply::run_step;
 use super::plan::Plan;
-use super::{Ctx, Reporter, internal, quote_ident};
+use super::{Ctx, MigrateError, Reporter, internal, quote_ident};
 use crate::pool::Database;
 use crate::pool::sandbox::Sandbox;
 
@@ -50,18 +50,18 @@ pub async fn rehearse(
     dir: &Path,
     sample_rows: usize,
     reporter: &Reporter<'_>,
-) -> Result<Value, String> {
+) -> Result<Value, MigrateError> {
     let started = Instant::now();
-    let copy = read_schema(target, plan, sample_rows.min(MAX_SAMPLE)).await?;
+    let copy = read_schema(target, plan, sample_rows.min(MAX_SAMPLE)).await.map_err(MigrateError::Rehearsal)?;
     let dir_owned = dir.to_path_buf();
     let sandbox = tokio::task::spawn_blocking(move || Sandbox::start(&dir_owned, &|m| tracing::info!("{m}")))
         .await
-        .map_err(|e| format!("rehearsal: the sandbox start-up task failed: {e}"))?
+        .map_err(|e| MigrateError::Rehearsal(format!("rehearsal: the sandbox start-up task failed: {e}")))?
         .map_err(|e| {
-            format!(
+            MigrateError::Rehearsal(format!(
                 "cannot rehearse: the local sandbox is not available ({e}). Rehearsal needs PostgreSQL's server \
                  binaries on this machine, like local mode. Nothing was run."
-            )
+            ))
         })?;
     let name = scratch_name();
     let result = in_scratch(target, plan, &sandbox, &name, &copy, reporter).await;
@@ -72,7 +72,7 @@ pub async fn rehearse(
     {
         tracing::warn!("rehearsal: leaving the sandbox failed: {e}");
     }
-    let mut report = result?;
+    let mut report = result.map_err(MigrateError::Rehearsal)?;
     if let Err(e) = cleanup {
         tracing::warn!("rehearsal: could not drop the scratch database {name}: {e}");
     }
@@ -224,9 +224,9 @@ async fn read_schema(target: &Ctx<'_>, plan: &Plan, sample_rows: usize) -> Resul
         if schema != "public" && !schemas.contains(schema) {
             schemas.push(schema.clone());
         }
-        let cols = target.read(COLUMNS, vec![json!(oid)]).await?;
-        let cons = target.read(CONSTRAINTS, vec![json!(oid)]).await?;
-        let idx = target.read(INDEXES, vec![json!(oid)]).await?;
+        let cols = target.read(COLUMNS, vec![json!(oid)]).await.map_err(|e| e.to_string())?;
+        let cons = target.read(CONSTRAINTS, vec![json!(oid)]).await.map_err(|e| e.to_string())?;
+        let idx = target.read(INDEXES, vec![json!(oid)]).await.map_err(|e| e.to_string())?;
         let mut defs = Vec::new();
         let mut insertable = Vec::new();
         for c in &cols.rows {

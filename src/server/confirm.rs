@@ -25,6 +25,7 @@ use serde_json::{Map, Value};
 use super::effects::{COUNT_CAP, Effects, quote_ident};
 use crate::exec::{self, ErrorContext, Statement};
 use crate::pool::Database;
+use crate::tools::ToolError;
 use crate::tools::{ConfirmDestructive, Env};
 
 /// The key of the answer in the form and in `inputResponses`.
@@ -70,7 +71,7 @@ pub enum Ran {
 }
 
 /// A tool's run under a gate; called again after each "yes".
-pub type Run<'a> = dyn Fn(Gate) -> BoxFuture<'a, Result<Ran, String>> + Send + Sync + 'a;
+pub type Run<'a> = dyn Fn(Gate) -> BoxFuture<'a, Result<Ran, ToolError>> + Send + Sync + 'a;
 
 /// The call being confirmed: its tool, arguments and the client's request.
 pub struct Call<'a> {
@@ -84,7 +85,7 @@ pub struct Call<'a> {
 }
 
 /// Runs a call that needs a look, asking the user when what it does destroys data or schema.
-pub async fn run_confirmed(env: &Env, db: &Database, call: Call<'_>, run: &Run<'_>) -> Result<Answer, String> {
+pub async fn run_confirmed(env: &Env, db: &Database, call: Call<'_>, run: &Run<'_>) -> Result<Answer, ToolError> {
     let policy = env.settings.confirm_destructive;
     let modern = call.context.protocol_version().is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
     let askable = can_elicit(call.context, modern);
@@ -96,10 +97,10 @@ pub async fn run_confirmed(env: &Env, db: &Database, call: Call<'_>, run: &Run<'
     if modern && let Some(state) = call.state {
         match redeem(state, call.tool, call.arguments) {
             Redeemed::OtherCall => {}
-            Redeemed::Refused(why) => return Err(why),
+            Redeemed::Refused(why) => return Err(ToolError::NotConfirmed(why)),
             Redeemed::Answered(effects) => match answer(call.responses.and_then(|r| r.get(ANSWER))) {
                 Reply::Yes => gate = Gate::Confirmed(effects),
-                Reply::No(why) => return Err(why),
+                Reply::No(why) => return Err(ToolError::NotConfirmed(why)),
             },
         }
     }
@@ -109,14 +110,14 @@ pub async fn run_confirmed(env: &Env, db: &Database, call: Call<'_>, run: &Run<'
             Ran::Held(effects) => effects,
         };
         if !askable {
-            return Err(format!(
+            return Err(ToolError::NotConfirmed(format!(
                 "Refused: this call would destroy data or schema and needs the user's confirmation, but this MCP \
                  client cannot ask the user (it does not support form elicitation), and the server runs with \
                  --confirm-destructive refuse. Nothing ran; it was measured in a transaction that was rolled \
                  back:\n{}\nAsk the user to run it another way, or to restart the server with --confirm-destructive \
                  ask or allow.",
                 bullet(&effects.destroys)
-            ));
+            )));
         }
         let message = question(env, db, &call, &effects, matches!(gate, Gate::Confirmed(_))).await;
         let params = question_params(message);
@@ -135,13 +136,13 @@ pub async fn run_confirmed(env: &Env, db: &Database, call: Call<'_>, run: &Run<'
         };
         match answer(serde_json::to_value(reply).ok().as_ref()) {
             Reply::Yes => gate = Gate::Confirmed(effects),
-            Reply::No(why) => return Err(why),
+            Reply::No(why) => return Err(ToolError::NotConfirmed(why)),
         }
     }
-    Err(format!(
+    Err(ToolError::NotConfirmed(format!(
         "What the call does changed between the question and the run {MAX_ASKS} times in a row (other sessions are \
          changing the same data), so nothing ran. Try again when the data is quiet."
-    ))
+    )))
 }
 
 /// Whether this database's per-transaction statistics (`pg_stat_xact_user_tables`) can be read: PostgreSQL has

@@ -322,7 +322,8 @@ impl ServerHandler for DsqlServer {
                 let notes = result_notes(&value);
                 render::tool_result(&name, value, &notes)
             }
-            Err(message) => {
+            Err(error) => {
+                let message = error.to_string();
                 tracing::warn!(tool = %name, "{}", crate::cli::logging::redact_message(first_line(&render::plain(&message))));
                 // Rendered once: the answer and its log notification carry the same markers.
                 let message = render::marked(&message);
