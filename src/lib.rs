@@ -12,6 +12,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod docs;
+pub mod error_chain;
 pub mod exec;
 pub mod migrate;
 pub mod platform;

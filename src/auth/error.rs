@@ -42,7 +42,7 @@ impl AuthError {
 
     /// Turns a credential-chain failure into a message naming the sources tried and the fix.
     pub(crate) fn from_credentials(err: &CredentialsError, profile: &ProfileChoice) -> Self {
-        let detail = cause_chain(err);
+        let detail = crate::error_chain::text(err);
         let tried = tried_sources(err, profile);
         let lower = detail.to_ascii_lowercase();
         let login = format!("`aws sso login --profile {}`", profile.name());
@@ -134,20 +134,6 @@ impl ProfileChoice {
     }
 }
 
-fn cause_chain(err: &(dyn StdError + 'static)) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = cause.source();
-    }
-    out
-}
-
 /// The chain reports each attempt only when nothing loaded; otherwise the first failing source stopped it.
 fn tried_sources(err: &CredentialsError, profile: &ProfileChoice) -> String {
     let chain = err.source().and_then(|s| s.downcast_ref::<ProviderChainError<CredentialsError>>());
@@ -169,9 +155,9 @@ fn tried_sources(err: &CredentialsError, profile: &ProfileChoice) -> String {
 /// "not enabled" is the SDK's wording for "not configured"; the cause under it says what was missing.
 fn attempt_reason(err: &CredentialsError) -> String {
     match (err, err.source()) {
-        (CredentialsError::CredentialsNotLoaded(_), Some(cause)) => cause_chain(cause),
+        (CredentialsError::CredentialsNotLoaded(_), Some(cause)) => crate::error_chain::text(cause),
         (CredentialsError::CredentialsNotLoaded(_), None) => "not configured".to_string(),
-        _ => cause_chain(err),
+        _ => crate::error_chain::text(err),
     }
 }
 

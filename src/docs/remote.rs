@@ -101,7 +101,7 @@ impl KnowledgeServer {
             .client
             .request(request)
             .await
-            .map_err(|e| format!("cannot reach knowledge server {}: {}", self.url, error_chain(&e)))?;
+            .map_err(|e| format!("cannot reach knowledge server {}: {}", self.url, crate::error_chain::text(&e)))?;
         let status = response.status();
         let bytes = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
             .collect()
@@ -145,18 +145,6 @@ fn interpret(reply: Value) -> Result<Value, String> {
         return Ok(parsed);
     }
     Ok(json!({ "content": content }))
-}
-
-/// The error and its sources on one line (hyper's top-level message alone is just "client error (Connect)").
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 #[cfg(test)]

@@ -9,16 +9,19 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use super::backfill;
+use super::error::ChangedStep;
 use super::history::{self, APPLIED};
 use super::jobs;
 use super::plan::{Plan, Step, StepKind};
-use super::{Ctx, Reporter};
+use super::{Ctx, MigrateError, Reporter};
 use crate::exec::{ExecError, Statement};
 use crate::sql;
+use crate::sqlstate;
 
 /// SQLSTATEs that say "this object is already there": on the first step of a resumed run, the step was applied
 /// but not recorded (the run stopped in between), and counts as applied.
-const ALREADY_THERE: &[&str] = &["42P07", "42701", "42710", "42P06"];
+const ALREADY_THERE: &[&str] =
+    &[sqlstate::DUPLICATE_TABLE, sqlstate::DUPLICATE_COLUMN, sqlstate::DUPLICATE_OBJECT, sqlstate::DUPLICATE_SCHEMA];
 
 /// A failed step: its SQLSTATE (when the database gave one) and the full explanation.
 pub struct StepError {
@@ -32,6 +35,12 @@ impl From<String> for StepError {
     }
 }
 
+impl From<MigrateError> for StepError {
+    fn from(e: MigrateError) -> Self {
+        StepError { sqlstate: None, text: e.to_string() }
+    }
+}
+
 impl From<ExecError> for StepError {
     fn from(e: ExecError) -> Self {
         StepError { sqlstate: e.sqlstate().map(str::to_string), text: e.to_string() }
@@ -39,14 +48,14 @@ impl From<ExecError> for StepError {
 }
 
 /// Apply `plan` as migration `name`.
-pub async fn apply(ctx: &Ctx<'_>, name: &str, plan: &Plan, reporter: &Reporter<'_>) -> Result<Value, String> {
+pub async fn apply(ctx: &Ctx<'_>, name: &str, plan: &Plan, reporter: &Reporter<'_>) -> Result<Value, MigrateError> {
     let started = Instant::now();
     history::ensure(ctx).await?;
     let prior = history::get(ctx, name).await?;
     let total = plan.steps.len();
-    let resume_at = match &prior {
-        None => 0,
-        Some(r) if r.status == APPLIED && r.checksum == plan.checksum => {
+    let resume_at = match start(name, prior.as_ref(), plan)? {
+        Start::At(step) => step,
+        Start::AlreadyApplied(r) => {
             return Ok(json!({
                 "status": "already_applied",
                 "name": name,
@@ -56,23 +65,6 @@ pub async fn apply(ctx: &Ctx<'_>, name: &str, plan: &Plan, reporter: &Reporter<'
                 "message": format!("migration `{name}` was already applied at {} with the same checksum; nothing was run",
                                    r.applied_at.as_deref().unwrap_or("?")),
             }));
-        }
-        Some(r) if r.status == APPLIED => {
-            return Err(format!(
-                "migration `{name}` was already applied (at {}) from a different file: recorded checksum {}, this file's \
-                 checksum {}. Applied migrations are not changed in place. Put the new changes in a migration with a \
-                 new name (e.g. `{name}_2`), or restore the original file to see it as applied.",
-                r.applied_at.as_deref().unwrap_or("?"),
-                r.checksum,
-                plan.checksum
-            ));
-        }
-        Some(r) => {
-            let done = r.steps_done as usize;
-            if r.checksum != plan.checksum {
-                same_applied_steps(name, r, plan, done)?;
-            }
-            done.min(total)
         }
     };
     let steps_json = serde_json::to_value(&plan.steps).unwrap_or(Value::Null);
@@ -85,7 +77,7 @@ pub async fn apply(ctx: &Ctx<'_>, name: &str, plan: &Plan, reporter: &Reporter<'
     let mut pending: Vec<(String, usize, Vec<String>)> = Vec::new();
     for (i, step) in plan.steps.iter().enumerate().skip(resume_at) {
         if let Err(e) = wait_for_jobs(ctx, &mut pending, Some(&step.tables), reporter).await {
-            return Err(stop(ctx, name, plan, e.0 - 1, &e.1, &results).await);
+            return Err(MigrateError::Stopped(stop(ctx, name, plan, e.0 - 1, &e.1, &results).await));
         }
         let t0 = Instant::now();
         let outcome = match run_step(ctx, Some(name), step, total, reporter).await {
@@ -99,7 +91,7 @@ pub async fn apply(ctx: &Ctx<'_>, name: &str, plan: &Plan, reporter: &Reporter<'
                 history::record_step(ctx, name, step.number, 0).await?;
                 json!({"status": "already_there", "note": note})
             }
-            Err(e) => return Err(stop(ctx, name, plan, i, &e.text, &results).await),
+            Err(e) => return Err(MigrateError::Stopped(stop(ctx, name, plan, i, &e.text, &results).await)),
         };
         let ms = t0.elapsed().as_millis() as u64;
         if step.kind != StepKind::Dml && outcome["status"] != "already_there" {
@@ -116,7 +108,7 @@ pub async fn apply(ctx: &Ctx<'_>, name: &str, plan: &Plan, reporter: &Reporter<'
         reporter.note(format!("migration {name}: step {} of {total} done ({})", step.number, step.description));
     }
     if let Err(e) = wait_for_jobs(ctx, &mut pending, None, reporter).await {
-        return Err(stop(ctx, name, plan, e.0 - 1, &e.1, &results).await);
+        return Err(MigrateError::Stopped(stop(ctx, name, plan, e.0 - 1, &e.1, &results).await));
     }
     history::finish(ctx, name, None, total).await?;
     Ok(json!({
@@ -130,28 +122,56 @@ pub async fn apply(ctx: &Ctx<'_>, name: &str, plan: &Plan, reporter: &Reporter<'
     }))
 }
 
+/// Where a run of `plan` starts, from the history of `name`.
+enum Start<'a> {
+    /// The same file was applied: nothing to run.
+    AlreadyApplied(&'a history::Record),
+    /// Run from this step index (0-based): 0 for a new migration, the first step not applied after a partial run.
+    At(usize),
+}
+
+/// Decides where a run starts: a changed file under an applied name is refused ([`MigrateError::ChangedFile`]),
+/// and a partial run resumes only if the file keeps its applied steps ([`MigrateError::ChangedAppliedStep`]).
+fn start<'a>(name: &str, prior: Option<&'a history::Record>, plan: &Plan) -> Result<Start<'a>, MigrateError> {
+    match prior {
+        None => Ok(Start::At(0)),
+        Some(r) if r.status == APPLIED && r.checksum == plan.checksum => Ok(Start::AlreadyApplied(r)),
+        Some(r) if r.status == APPLIED => Err(MigrateError::ChangedFile {
+            name: name.to_string(),
+            applied_at: r.applied_at.as_deref().unwrap_or("?").to_string(),
+            recorded: r.checksum.clone(),
+            checksum: plan.checksum.clone(),
+        }),
+        Some(r) => {
+            let done = r.steps_done as usize;
+            if r.checksum != plan.checksum {
+                same_applied_steps(name, r, plan, done)?;
+            }
+            Ok(Start::At(done.min(plan.steps.len())))
+        }
+    }
+}
+
 fn is_already_there(e: &StepError) -> bool {
     e.sqlstate.as_deref().is_some_and(|s| ALREADY_THERE.contains(&s))
 }
 
 /// A corrected file may resume a partial run only if the steps already applied are the same.
-fn same_applied_steps(name: &str, r: &history::Record, plan: &Plan, done: usize) -> Result<(), String> {
+fn same_applied_steps(name: &str, r: &history::Record, plan: &Plan, done: usize) -> Result<(), MigrateError> {
     let recorded: Vec<Step> = serde_json::from_value(r.steps.clone()).unwrap_or_default();
     for n in 0..done {
         let before = recorded.get(n).map(|s| &s.sql);
         let now = plan.steps.get(n).map(|s| &s.sql);
         if before != now {
-            return Err(format!(
-                "migration `{name}` stopped after {done} applied steps (checksum {}); this file (checksum {}) changes \
-                 step {} which is already applied:\n  applied: {}\n  now:     {}\nDSQL keeps applied steps, so they \
-                 must stay as they were. Restore steps 1–{done} and change only later ones, or use a new migration \
-                 name for the new changes.",
-                r.checksum,
-                plan.checksum,
-                n + 1,
-                before.map_or("(none)".into(), |s| s.join("; ")),
-                now.map_or("(none)".into(), |s| s.join("; "))
-            ));
+            return Err(MigrateError::ChangedAppliedStep(Box::new(ChangedStep {
+                name: name.to_string(),
+                done,
+                recorded: r.checksum.clone(),
+                checksum: plan.checksum.clone(),
+                step: n + 1,
+                applied: before.map_or("(none)".into(), |s| s.join("; ")),
+                now: now.map_or("(none)".into(), |s| s.join("; ")),
+            })));
         }
     }
     Ok(())
@@ -251,7 +271,7 @@ pub async fn run_step(
             let spec = step.backfill.as_ref().ok_or_else(|| "backfill step without its spec".to_string())?;
             let prepared = match spec.prepare(ctx, None).await {
                 Ok(p) => p,
-                Err(e) if e.contains("has no primary key") => {
+                Err(e @ MigrateError::NoPrimaryKey { .. }) => {
                     // Cannot walk it: one transaction, which DSQL refuses beyond 3,000 rows.
                     let statements = checked(ctx, &step.sql)?;
                     let (outcome, attempts) = ctx.write(&statements).await?;
@@ -282,4 +302,89 @@ fn checked(ctx: &Ctx<'_>, sql_list: &[String]) -> Result<Vec<Statement>, StepErr
         .into_iter()
         .map(|p| Statement { text: p.text, command: p.command, params: Vec::new(), quota: p.quota })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::migrate::history::PARTIAL;
+    use crate::migrate::plan::plan;
+
+    fn migration(sql: &str) -> Plan {
+        plan(sql, false, &sql::Policy { allow_writes: true, ..Default::default() }).unwrap()
+    }
+
+    fn record(p: &Plan, status: &str, done: u64) -> history::Record {
+        history::Record {
+            name: "m1".into(),
+            checksum: p.checksum.clone(),
+            status: status.into(),
+            steps_total: p.steps.len() as u64,
+            steps_done: done,
+            steps: serde_json::to_value(&p.steps).unwrap(),
+            error: None,
+            started_at: None,
+            applied_at: Some("2026-12-07 10:00:00+00".into()),
+            duration_ms: 0,
+        }
+    }
+
+    const FIRST: &str = "CREATE TABLE a (id int PRIMARY KEY);\nCREATE TABLE b (id int PRIMARY KEY);";
+
+    #[test]
+    fn a_changed_file_under_an_applied_name_is_refused_with_both_checksums() {
+        let applied = migration(FIRST);
+        let changed = migration("CREATE TABLE a (id int PRIMARY KEY, v text);\nCREATE TABLE b (id int PRIMARY KEY);");
+        let prior = record(&applied, APPLIED, 2);
+        let Err(e) = start("m1", Some(&prior), &changed) else { panic!("a changed file must be refused") };
+        let MigrateError::ChangedFile { name, applied_at, recorded, checksum } = &e else { panic!("{e:?}") };
+        assert_eq!((name.as_str(), applied_at.as_str()), ("m1", "2026-12-07 10:00:00+00"));
+        assert_eq!((recorded, checksum), (&applied.checksum, &changed.checksum));
+        assert_ne!(recorded, checksum);
+        // The sentence the agent reads, word for word as before the error became a type.
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "migration `m1` was already applied (at 2026-12-07 10:00:00+00) from a different file: recorded \
+                 checksum {}, this file's checksum {}. Applied migrations are not changed in place. Put the new \
+                 changes in a migration with a new name (e.g. `m1_2`), or restore the original file to see it as \
+                 applied.",
+                applied.checksum, changed.checksum
+            )
+        );
+        // The same file: nothing to run; no history: from the start.
+        assert!(matches!(start("m1", Some(&prior), &applied), Ok(Start::AlreadyApplied(_))));
+        assert!(matches!(start("m1", None, &changed), Ok(Start::At(0))));
+    }
+
+    #[test]
+    fn a_partial_run_resumes_only_when_its_applied_steps_are_unchanged() {
+        let first = migration(FIRST);
+        let prior = record(&first, PARTIAL, 1);
+        // Step 2 corrected: resumes at step 2 (index 1).
+        let fixed = migration("CREATE TABLE a (id int PRIMARY KEY);\nCREATE TABLE b (id int PRIMARY KEY, v text);");
+        assert!(matches!(start("m1", Some(&prior), &fixed), Ok(Start::At(1))));
+        // Step 1, already applied, changed: refused, naming the step and both versions.
+        let rewritten = migration("CREATE TABLE a2 (id int PRIMARY KEY);\nCREATE TABLE b (id int PRIMARY KEY);");
+        let Err(e) = start("m1", Some(&prior), &rewritten) else { panic!("an applied step changed") };
+        let MigrateError::ChangedAppliedStep(changed) = &e else { panic!("{e:?}") };
+        assert_eq!((changed.step, changed.done), (1, 1));
+        assert_eq!(changed.applied, "CREATE TABLE a (id int PRIMARY KEY)");
+        assert_eq!(changed.now, "CREATE TABLE a2 (id int PRIMARY KEY)");
+        assert!(e.to_string().contains("changes step 1 which is already applied:\n  applied: CREATE TABLE a"), "{e}");
+    }
+
+    #[test]
+    fn a_table_without_a_primary_key_is_a_variant_the_step_runner_matches() {
+        let e = MigrateError::NoPrimaryKey { table: "public.t".into() };
+        assert_eq!(
+            e.to_string(),
+            "table public.t has no primary key; a backfill walks the table by its primary key. Batch it by hand \
+             with transact: UPDATE … WHERE <key> IN (SELECT <key> FROM public.t WHERE … LIMIT 1000), repeated \
+             until it changes 0 rows"
+        );
+        let step: StepError = e.into();
+        assert_eq!(step.sqlstate, None);
+        assert!(step.text.starts_with("table public.t has no primary key"));
+    }
 }

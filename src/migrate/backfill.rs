@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Ctx, quote_ident};
+use super::{Ctx, MigrateError, quote_ident};
 use crate::exec::Statement;
 use crate::sql;
 
@@ -58,45 +58,54 @@ impl BackfillSpec {
     }
 
     /// Argument errors, before any database work.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), MigrateError> {
         if self.table.trim().is_empty() {
-            return Err("backfill needs a `table` (table or schema.table)".into());
+            return Err(MigrateError::Invalid("backfill needs a `table` (table or schema.table)".into()));
         }
         if self.batch_size == 0 || self.batch_size > MAX_BATCH {
-            return Err(format!(
+            return Err(MigrateError::Invalid(format!(
                 "batch_size {} is out of range: use 1 to {MAX_BATCH} (DSQL allows at most {MAX_BATCH} changed rows per \
                  transaction); {DEFAULT_BATCH} is a good default",
                 self.batch_size
-            ));
+            )));
         }
         match (&self.set, self.delete) {
             (Some(s), false) if !s.trim().is_empty() => {}
             (None | Some(_), false) => {
-                return Err("backfill needs `set` (e.g. \"status = 'active'\"), or `delete: true` to delete the \
-                            matching rows"
-                    .into());
+                return Err(MigrateError::Invalid(
+                    "backfill needs `set` (e.g. \"status = 'active'\"), or `delete: true` to delete the matching rows"
+                        .into(),
+                ));
             }
-            (Some(_), true) => return Err("`set` and `delete: true` exclude each other: give one of them".into()),
+            (Some(_), true) => {
+                return Err(MigrateError::Invalid(
+                    "`set` and `delete: true` exclude each other: give one of them".into(),
+                ));
+            }
             (None, true) => {}
         }
         // The pieces must make exactly one statement of the expected shape (no `;`, no smuggled clauses).
         let text = self.describe();
-        let one = sql::split_script(&text).map_err(|e| format!("backfill arguments: {e}"))?;
+        let one = sql::split_script(&text).map_err(|e| MigrateError::Invalid(format!("backfill arguments: {e}")))?;
         let parsed = (one.len() == 1).then(|| sql::parse_statement(&text)).flatten();
         let shape = parsed.as_ref().and_then(super::rewrite::as_backfill);
         if shape.is_none() {
-            return Err(format!(
+            return Err(MigrateError::Invalid(format!(
                 "the backfill arguments do not make one simple statement: `{text}`. Give `table` as a plain name, \
                  `set` as assignments (a = 1, b = b * 2) and `where` as a condition, without `;`, RETURNING, FROM or \
                  aliases"
-            ));
+            )));
         }
         Ok(())
     }
 
     /// Look up the primary key and build the batch statements, checked like any `transact` statement.
     /// `tenant`: with --tenant-column, the tables that have it (the batch statement is scoped like any other).
-    pub async fn prepare(&self, ctx: &Ctx<'_>, tenant: Option<&crate::sql::TenantCatalog>) -> Result<Prepared, String> {
+    pub async fn prepare(
+        &self,
+        ctx: &Ctx<'_>,
+        tenant: Option<&crate::sql::TenantCatalog>,
+    ) -> Result<Prepared, MigrateError> {
         self.validate()?;
         let key = primary_key(ctx, &self.table).await?;
         if !self.delete
@@ -104,19 +113,20 @@ impl BackfillSpec {
         {
             let assigned = super::rewrite::assigned_columns(&stmt);
             if let Some(k) = key.iter().find(|k| assigned.contains(&k.to_lowercase())) {
-                return Err(format!(
+                return Err(MigrateError::Invalid(format!(
                     "`set` changes the primary-key column {k}; a backfill walks the table by its primary key, so it \
                      cannot change it. Copy the rows to a new table instead (see the migrations guide)"
-                ));
+                )));
             }
         }
         let first = self.batch_sql(&key, false);
         let next = self.batch_sql(&key, true);
-        let checked = |text: String, params: usize| -> Result<Statement, String> {
+        let checked = |text: String, params: usize| -> Result<Statement, MigrateError> {
             let input = [sql::StatementInput { sql: &text, param_count: (params > 0).then_some(params) }];
-            let c = sql::check(sql::Tool::Transact, &input, &ctx.policy, tenant)
-                .map_err(|f| format!("the backfill statement is refused: {f}\nStatement: {text}"))?;
-            let p = c.statements.into_iter().next().ok_or("no statement")?;
+            let c = sql::check(sql::Tool::Transact, &input, &ctx.policy, tenant).map_err(|f| {
+                MigrateError::Invalid(format!("the backfill statement is refused: {f}\nStatement: {text}"))
+            })?;
+            let p = c.statements.into_iter().next().ok_or_else(|| MigrateError::Invalid("no statement".into()))?;
             Ok(Statement { text: p.text, command: p.command, params: Vec::new(), quota: Vec::new() })
         };
         Ok(Prepared { first: checked(first, 0)?, next: checked(next, key.len())?, key })
@@ -132,7 +142,7 @@ impl BackfillSpec {
         ctx: &Ctx<'_>,
         cap: u64,
         tenant: Option<&crate::sql::TenantCatalog>,
-    ) -> Result<(u64, Option<u64>), String> {
+    ) -> Result<(u64, Option<u64>), MigrateError> {
         self.validate()?;
         let table = &self.table;
         let filter = self.filter.as_deref().map_or_else(|| "true".to_string(), |f| format!("({f})"));
@@ -146,15 +156,19 @@ impl BackfillSpec {
         };
         let input = [sql::StatementInput { sql: &text, param_count: None }];
         let read_only = sql::Policy { allow_writes: false, ..ctx.policy.clone() };
-        let c = sql::check(sql::Tool::ReadonlyQuery, &input, &read_only, tenant)
-            .map_err(|f| format!("the backfill's rows cannot be counted: {f}\nStatement: {text}"))?;
-        let p = c.statements.into_iter().next().ok_or("no statement")?;
+        let c = sql::check(sql::Tool::ReadonlyQuery, &input, &read_only, tenant).map_err(|f| {
+            MigrateError::Invalid(format!("the backfill's rows cannot be counted: {f}\nStatement: {text}"))
+        })?;
+        let p = c.statements.into_iter().next().ok_or_else(|| MigrateError::Invalid("no statement".into()))?;
         let st = [Statement { text: p.text, command: p.command, params: Vec::new(), quota: Vec::new() }];
         let ectx = crate::exec::ErrorContext { statement: None, allow_writes: false, tool: ctx.tool };
         let out = crate::exec::run_all_rows(ctx.db, &st, ctx.limits.unbounded_rows(), &ectx)
             .await
-            .map_err(|e| format!("the backfill's rows cannot be counted: {e}"))?;
-        let row = out.rows.first().ok_or("the backfill's rows cannot be counted: no answer")?;
+            .map_err(|e| MigrateError::Database(format!("the backfill's rows cannot be counted: {e}")))?;
+        let row = out
+            .rows
+            .first()
+            .ok_or_else(|| MigrateError::Database("the backfill's rows cannot be counted: no answer".into()))?;
         let n = |k: &str| match row.get(k) {
             Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
             Some(Value::String(s)) => s.parse().unwrap_or(0),
@@ -195,22 +209,18 @@ impl BackfillSpec {
 }
 
 /// The primary-key columns of `table`, in key order. A table without one cannot be walked.
-pub async fn primary_key(ctx: &Ctx<'_>, table: &str) -> Result<Vec<String>, String> {
+pub async fn primary_key(ctx: &Ctx<'_>, table: &str) -> Result<Vec<String>, MigrateError> {
     const KEY: &str = "SELECT a.attname::text AS col FROM pg_catalog.pg_constraint c \
         JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey) \
         WHERE c.conrelid = $1::text::regclass AND c.contype = 'p' ORDER BY array_position(c.conkey, a.attnum)";
     let out = ctx
         .read(KEY, vec![Value::String(table.to_string())])
         .await
-        .map_err(|e| format!("cannot read the primary key of {table}: {e}"))?;
+        .map_err(|e| MigrateError::Database(format!("cannot read the primary key of {table}: {e}")))?;
     let key: Vec<String> =
         out.rows.iter().filter_map(|r| r.get("col").and_then(Value::as_str).map(str::to_string)).collect();
     if key.is_empty() {
-        return Err(format!(
-            "table {table} has no primary key; a backfill walks the table by its primary key. Batch it by hand with \
-             transact: UPDATE … WHERE <key> IN (SELECT <key> FROM {table} WHERE … LIMIT 1000), repeated until it \
-             changes 0 rows"
-        ));
+        return Err(MigrateError::NoPrimaryKey { table: table.to_string() });
     }
     Ok(key)
 }
@@ -220,7 +230,7 @@ pub async fn run(
     ctx: &Ctx<'_>,
     prepared: &Prepared,
     on_batch: &(dyn Fn(u64, u64) + Sync),
-) -> Result<BackfillReport, String> {
+) -> Result<BackfillReport, MigrateError> {
     let mut report = BackfillReport { key: prepared.key.clone(), ..Default::default() };
     let mut last: Option<Vec<Value>> = None;
     loop {
@@ -228,15 +238,8 @@ pub async fn run(
             None => prepared.first.clone(),
             Some(k) => Statement { params: k.clone(), ..prepared.next.clone() },
         };
-        let (outcome, attempts) = ctx.write(std::slice::from_ref(&st)).await.map_err(|e| {
-            format!(
-                "batch {} failed: {e}\n{} rows were changed by the {} batches committed before it; they stay. Fix the \
-                 cause and run the same backfill again: it starts from the lowest key and, with a WHERE that selects \
-                 only rows still to do, changes only those.",
-                report.batches + 1,
-                report.rows,
-                report.batches
-            )
+        let (outcome, attempts) = ctx.write(std::slice::from_ref(&st)).await.map_err(|cause| {
+            MigrateError::BatchFailed { batch: report.batches + 1, rows: report.rows, committed: report.batches, cause }
         })?;
         report.retries += u64::from(attempts.saturating_sub(1));
         let Some(row) = outcome.rows.first() else { break };

@@ -6,7 +6,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::{Ctx, internal};
+use super::{Ctx, MigrateError, internal};
 use crate::exec::Statement;
 
 pub const TABLE: &str = "public.mcp_migrations";
@@ -74,42 +74,51 @@ fn record(row: &Map<String, Value>) -> Record {
     }
 }
 
-pub async fn exists(ctx: &Ctx<'_>) -> Result<bool, String> {
-    let out = ctx.read(EXISTS, vec![]).await.map_err(|e| format!("cannot read the migration history: {e}"))?;
+pub async fn exists(ctx: &Ctx<'_>) -> Result<bool, MigrateError> {
+    let out = ctx
+        .read(EXISTS, vec![])
+        .await
+        .map_err(|e| MigrateError::Database(format!("cannot read the migration history: {e}")))?;
     Ok(out.rows.first().and_then(|r| r.get("n")).is_some_and(|n| n != &json!(0) && n != &json!("0")))
 }
 
 /// Create the history table unless it exists.
-pub async fn ensure(ctx: &Ctx<'_>) -> Result<(), String> {
+pub async fn ensure(ctx: &Ctx<'_>) -> Result<(), MigrateError> {
     if exists(ctx).await? {
         return Ok(());
     }
     ctx.write(&[internal(CREATE, "CREATE TABLE", vec![])])
         .await
         .map(|_| ())
-        .map_err(|e| format!("cannot create the migration history table {TABLE}: {e}"))
+        .map_err(|e| MigrateError::Database(format!("cannot create the migration history table {TABLE}: {e}")))
 }
 
-pub async fn get(ctx: &Ctx<'_>, name: &str) -> Result<Option<Record>, String> {
+pub async fn get(ctx: &Ctx<'_>, name: &str) -> Result<Option<Record>, MigrateError> {
     if !exists(ctx).await? {
         return Ok(None);
     }
     let sql = format!("SELECT {COLUMNS} FROM {TABLE} WHERE name = $1");
-    let out = ctx.read(&sql, vec![json!(name)]).await.map_err(|e| format!("cannot read the migration history: {e}"))?;
+    let out = ctx
+        .read(&sql, vec![json!(name)])
+        .await
+        .map_err(|e| MigrateError::Database(format!("cannot read the migration history: {e}")))?;
     Ok(out.rows.first().map(record))
 }
 
-pub async fn list(ctx: &Ctx<'_>) -> Result<Vec<Record>, String> {
+pub async fn list(ctx: &Ctx<'_>) -> Result<Vec<Record>, MigrateError> {
     if !exists(ctx).await? {
         return Ok(Vec::new());
     }
     let sql = format!("SELECT {COLUMNS} FROM {TABLE} ORDER BY started_at, name");
-    let out = ctx.read(&sql, vec![]).await.map_err(|e| format!("cannot read the migration history: {e}"))?;
+    let out = ctx
+        .read(&sql, vec![])
+        .await
+        .map_err(|e| MigrateError::Database(format!("cannot read the migration history: {e}")))?;
     Ok(out.rows.iter().map(record).collect())
 }
 
 /// Record that `name` (with this checksum and plan) is running, keeping `steps_done`.
-pub async fn start(ctx: &Ctx<'_>, name: &str, checksum: &str, steps: &Value, done: usize) -> Result<(), String> {
+pub async fn start(ctx: &Ctx<'_>, name: &str, checksum: &str, steps: &Value, done: usize) -> Result<(), MigrateError> {
     let total = steps.as_array().map_or(0, Vec::len);
     let sql = format!(
         "INSERT INTO {TABLE} (name, checksum, status, steps_total, steps_done, steps) \
@@ -121,7 +130,7 @@ pub async fn start(ctx: &Ctx<'_>, name: &str, checksum: &str, steps: &Value, don
     ctx.write(&[internal(sql, "INSERT", params)])
         .await
         .map(|_| ())
-        .map_err(|e| format!("cannot record the migration {name} in {TABLE}: {e}"))
+        .map_err(|e| MigrateError::Database(format!("cannot record the migration {name} in {TABLE}: {e}")))
 }
 
 /// The statement that records `done` steps applied (run inside a data step's transaction, or alone).
@@ -133,14 +142,16 @@ pub fn step_done(name: &str, done: usize, ms: u64) -> Statement {
     )
 }
 
-pub async fn record_step(ctx: &Ctx<'_>, name: &str, done: usize, ms: u64) -> Result<(), String> {
+pub async fn record_step(ctx: &Ctx<'_>, name: &str, done: usize, ms: u64) -> Result<(), MigrateError> {
     ctx.write(&[step_done(name, done, ms)]).await.map(|_| ()).map_err(|e| {
-        format!("step {done} was applied, but recording it in {TABLE} failed: {e}. Re-run the migration: it resumes")
+        MigrateError::Database(format!(
+            "step {done} was applied, but recording it in {TABLE} failed: {e}. Re-run the migration: it resumes"
+        ))
     })
 }
 
 /// Record the end of a run: `applied`, or `partial` with the error.
-pub async fn finish(ctx: &Ctx<'_>, name: &str, error: Option<&str>, done: usize) -> Result<(), String> {
+pub async fn finish(ctx: &Ctx<'_>, name: &str, error: Option<&str>, done: usize) -> Result<(), MigrateError> {
     let (sql, params) = match error {
         None => (
             format!("UPDATE {TABLE} SET status = '{APPLIED}', applied_at = now(), error = NULL WHERE name = $1"),
@@ -154,5 +165,5 @@ pub async fn finish(ctx: &Ctx<'_>, name: &str, error: Option<&str>, done: usize)
     ctx.write(&[internal(sql, "UPDATE", params)])
         .await
         .map(|_| ())
-        .map_err(|e| format!("cannot record the end of migration {name} in {TABLE}: {e}"))
+        .map_err(|e| MigrateError::Database(format!("cannot record the end of migration {name} in {TABLE}: {e}")))
 }

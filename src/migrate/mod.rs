@@ -7,6 +7,7 @@
 
 pub mod apply;
 pub mod backfill;
+pub mod error;
 pub mod history;
 pub mod jobs;
 pub mod plan;
@@ -17,6 +18,7 @@ use serde_json::Value;
 
 use crate::exec::{self, ErrorContext, ExecError, Limits, Outcome, Statement, TxMode};
 use crate::pool::Database;
+pub use error::MigrateError;
 
 /// Progress callback: (progress, total, message). `progress` only grows within one tool call.
 pub type Progress<'a> = &'a (dyn Fn(u64, Option<u64>, String) + Sync);
@@ -31,12 +33,10 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// One internal read (catalog, history), not subject to the statement checks.
-    pub async fn read(&self, sql: &str, params: Vec<Value>) -> Result<Outcome, String> {
+    pub async fn read(&self, sql: &str, params: Vec<Value>) -> Result<Outcome, ExecError> {
         let st = [Statement { text: sql.to_string(), command: "SELECT".into(), params, quota: Vec::new() }];
         let ctx = ErrorContext { statement: None, allow_writes: false, tool: self.tool };
-        exec::run(self.db, &st, TxMode::ReadOnly, self.limits.unbounded_rows(), &ctx, &|_, _| {})
-            .await
-            .map_err(|e| e.to_string())
+        exec::run(self.db, &st, TxMode::ReadOnly, self.limits.unbounded_rows(), &ctx, &|_, _| {}).await
     }
 
     /// One read-write transaction (`exec::run` runs it again on conflicts, 40001); returns the outcome and the

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlparser::ast::Statement as Ast;
 
+use super::MigrateError;
 use super::backfill::BackfillSpec;
 use super::rewrite::{self, Piece};
 use crate::sql::{self, StatementClass};
@@ -81,8 +82,8 @@ enum Item {
 }
 
 /// Plan `sql`. `policy` is the server's (with writes allowed: the plan is for a writing tool).
-pub fn plan(sql: &str, fix: bool, policy: &sql::Policy) -> Result<Plan, String> {
-    let lint = sql::lint::run_at(sql, fix, "postgres", policy.dsql_version)?;
+pub fn plan(sql: &str, fix: bool, policy: &sql::Policy) -> Result<Plan, MigrateError> {
+    let lint = sql::lint::run_at(sql, fix, "postgres", policy.dsql_version).map_err(MigrateError::Invalid)?;
     let mut rewrites = Vec::new();
     let mut diagnostics = Vec::new();
     for d in lint["diagnostics"].as_array().into_iter().flatten() {
@@ -97,9 +98,9 @@ pub fn plan(sql: &str, fix: bool, policy: &sql::Policy) -> Result<Plan, String> 
         Some(fixed) if fix => fixed.to_string(),
         _ => sql.to_string(),
     };
-    let statements = sql::split_script(&source)?;
+    let statements = sql::split_script(&source).map_err(MigrateError::Invalid)?;
     if statements.is_empty() {
-        return Err("the migration has no SQL statements".into());
+        return Err(MigrateError::Invalid("the migration has no SQL statements".into()));
     }
     let mut items: Vec<(Item, usize)> = Vec::new();
     let skipped: Vec<String> = sql::split_script(sql)

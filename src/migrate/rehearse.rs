@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::apply::run_step;
 use super::plan::Plan;
-use super::{Ctx, Reporter, internal, quote_ident};
+use super::{Ctx, MigrateError, Reporter, internal, quote_ident};
 use crate::pool::Database;
 use crate::pool::sandbox::Sandbox;
 
@@ -50,18 +50,18 @@ pub async fn rehearse(
     dir: &Path,
     sample_rows: usize,
     reporter: &Reporter<'_>,
-) -> Result<Value, String> {
+) -> Result<Value, MigrateError> {
     let started = Instant::now();
-    let copy = read_schema(target, plan, sample_rows.min(MAX_SAMPLE)).await?;
+    let copy = read_schema(target, plan, sample_rows.min(MAX_SAMPLE)).await.map_err(MigrateError::Rehearsal)?;
     let dir_owned = dir.to_path_buf();
     let sandbox = tokio::task::spawn_blocking(move || Sandbox::start(&dir_owned, &|m| tracing::info!("{m}")))
         .await
-        .map_err(|e| format!("rehearsal: the sandbox start-up task failed: {e}"))?
+        .map_err(|e| MigrateError::Rehearsal(format!("rehearsal: the sandbox start-up task failed: {e}")))?
         .map_err(|e| {
-            format!(
+            MigrateError::Rehearsal(format!(
                 "cannot rehearse: the local sandbox is not available ({e}). Rehearsal needs PostgreSQL's server \
                  binaries on this machine, like local mode. Nothing was run."
-            )
+            ))
         })?;
     let name = scratch_name();
     let result = in_scratch(target, plan, &sandbox, &name, &copy, reporter).await;
@@ -72,7 +72,7 @@ pub async fn rehearse(
     {
         tracing::warn!("rehearsal: leaving the sandbox failed: {e}");
     }
-    let mut report = result?;
+    let mut report = result.map_err(MigrateError::Rehearsal)?;
     if let Err(e) = cleanup {
         tracing::warn!("rehearsal: could not drop the scratch database {name}: {e}");
     }
@@ -99,9 +99,10 @@ async fn in_scratch(
     reporter: &Reporter<'_>,
 ) -> Result<Value, String> {
     let admin = connect(sandbox, "postgres").await?;
-    admin.batch_execute(&format!("CREATE DATABASE {}", quote_ident(name))).await.map_err(|e| {
-        format!("rehearsal: cannot create the scratch database: {}", crate::pool::dsql::error_chain(&e))
-    })?;
+    admin
+        .batch_execute(&format!("CREATE DATABASE {}", quote_ident(name)))
+        .await
+        .map_err(|e| format!("rehearsal: cannot create the scratch database: {}", crate::error_chain::text(&e)))?;
     drop(admin);
     let mut cfg = sandbox.pg_config(&crate::pool::application_name());
     cfg.dbname(name);
@@ -168,9 +169,10 @@ async fn run_in(scratch: &Ctx<'_>, plan: &Plan, copy: &Copy, reporter: &Reporter
 async fn connect(sandbox: &Sandbox, dbname: &str) -> Result<tokio_postgres::Client, String> {
     let mut cfg = sandbox.sys_config(&crate::pool::application_name());
     cfg.dbname(dbname);
-    let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.map_err(|e| {
-        format!("rehearsal: cannot connect to the local sandbox: {}", crate::pool::dsql::error_chain(&e))
-    })?;
+    let (client, conn) = cfg
+        .connect(tokio_postgres::NoTls)
+        .await
+        .map_err(|e| format!("rehearsal: cannot connect to the local sandbox: {}", crate::error_chain::text(&e)))?;
     tokio::spawn(async move {
         if let Err(e) = conn.await {
             tracing::debug!("rehearsal connection ended: {e}");
@@ -184,7 +186,7 @@ async fn drop_scratch(sandbox: &Sandbox, name: &str) -> Result<(), String> {
     admin
         .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(name)))
         .await
-        .map_err(|e| crate::pool::dsql::error_chain(&e))
+        .map_err(|e| crate::error_chain::text(&e))
 }
 
 /// Read what the scratch database needs from the target.
@@ -222,9 +224,9 @@ async fn read_schema(target: &Ctx<'_>, plan: &Plan, sample_rows: usize) -> Resul
         if schema != "public" && !schemas.contains(schema) {
             schemas.push(schema.clone());
         }
-        let cols = target.read(COLUMNS, vec![json!(oid)]).await?;
-        let cons = target.read(CONSTRAINTS, vec![json!(oid)]).await?;
-        let idx = target.read(INDEXES, vec![json!(oid)]).await?;
+        let cols = target.read(COLUMNS, vec![json!(oid)]).await.map_err(|e| e.to_string())?;
+        let cons = target.read(CONSTRAINTS, vec![json!(oid)]).await.map_err(|e| e.to_string())?;
+        let idx = target.read(INDEXES, vec![json!(oid)]).await.map_err(|e| e.to_string())?;
         let mut defs = Vec::new();
         let mut insertable = Vec::new();
         for c in &cols.rows {

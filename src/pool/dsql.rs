@@ -373,42 +373,16 @@ fn is_transient(e: &tokio_postgres::Error) -> bool {
     })
 }
 
-/// tokio-postgres' `Display` omits the cause ("error connecting to server"), so messages walk the chain.
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut current = next_cause(e);
-    while let Some(cause) = current {
-        let text = cause.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        current = next_cause(cause);
-    }
-    out
-}
-
-/// `io::Error::source()` skips its own payload; step into it.
-fn next_cause<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a (dyn std::error::Error + 'static)> {
-    match e.downcast_ref::<io::Error>().and_then(|io| io.get_ref()) {
-        Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
-        None => e.source(),
-    }
-}
+/// tokio-postgres' `Display` omits the cause ("error connecting to server"), so messages walk the chain. The
+/// walk is `crate::error_chain::text`; this name stays for the engine's callers.
+pub use crate::error_chain::text as error_chain;
 
 fn is_network(e: &tokio_postgres::Error) -> bool {
     io_kind(e).is_some()
 }
 
 fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<io::ErrorKind> {
-    let mut current = Some(e);
-    while let Some(err) = current {
-        if let Some(io) = err.downcast_ref::<io::Error>() {
-            return Some(io.kind());
-        }
-        current = err.source();
-    }
-    None
+    crate::error_chain::find::<io::Error>(e).map(io::Error::kind)
 }
 
 /// A connect failure that has no server error to carry it; it travels inside a `tokio_postgres::Error` (the type
@@ -486,14 +460,7 @@ impl AsyncWrite for FailingStream {
 }
 
 fn find_connect_failure(e: &tokio_postgres::Error) -> Option<&ConnectFailure> {
-    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = current {
-        if let Some(f) = err.downcast_ref::<ConnectFailure>() {
-            return Some(f);
-        }
-        current = next_cause(err);
-    }
-    None
+    crate::error_chain::find::<ConnectFailure>(e)
 }
 
 /// The credential-source failure behind a pool error, if that is what it was.

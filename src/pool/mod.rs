@@ -87,7 +87,7 @@ impl Database {
             return Err(if roles::is_missing_sys_role(&e) {
                 roles::old_sandbox_message(sandbox.dir(), sandbox.socket_dir())
             } else {
-                format!("cannot set up {label}: {}", dsql::error_chain(&e))
+                format!("cannot set up {label}: {}", crate::error_chain::text(&e))
             });
         }
         let mut db = Database::local_database(cfg, None, pool_size, label).await?;
@@ -110,7 +110,7 @@ impl Database {
         if let Some(sys_cfg) = sys_cfg {
             housekeeping(&sys_cfg, false, jobs.delay())
                 .await
-                .map_err(|e| format!("cannot set up {label}: {}", dsql::error_chain(&e)))?;
+                .map_err(|e| format!("cannot set up {label}: {}", crate::error_chain::text(&e)))?;
         }
         let pool = plain_pool(cfg, pool_size)?;
         let client = pool.get().await.map_err(|e| format!("cannot connect to {label}: {e}"))?;
@@ -196,7 +196,7 @@ impl Database {
                     Some(db) => {
                         format!("the database refused the connection: ERROR {}: {}", db.code().code(), db.message())
                     }
-                    None => dsql::error_chain(pg),
+                    None => crate::error_chain::text(pg),
                 },
                 deadpool_postgres::PoolError::Timeout(t) => {
                     format!("timed out waiting for a connection ({t:?}); the database may be unreachable or overloaded")

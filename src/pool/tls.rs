@@ -122,28 +122,21 @@ impl ServerCertVerifier for ContextVerifier {
     }
 }
 
-/// Finds a [`TlsCheckError`] (or another rustls error) in an error's cause chain. `io::Error` hides its payload
-/// from `source()`, so it is unwrapped explicitly.
+/// Finds a [`TlsCheckError`] (or another rustls error) in an error's cause chain (`crate::error_chain`, which
+/// also looks inside `io::Error` payloads).
 pub fn find_tls_error<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<TlsFailure<'a>> {
-    let mut current: Option<&'a (dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = current {
+    crate::error_chain::causes(err).find_map(|e| {
         if let Some(check) = e.downcast_ref::<TlsCheckError>() {
             return Some(TlsFailure::Certificate(check));
         }
-        if let Some(rustls_err) = e.downcast_ref::<rustls::Error>() {
-            if let rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) = rustls_err
-                && let Some(check) = other.0.downcast_ref::<TlsCheckError>()
-            {
-                return Some(TlsFailure::Certificate(check));
-            }
-            return Some(TlsFailure::Other(rustls_err));
+        let rustls_err = e.downcast_ref::<rustls::Error>()?;
+        if let rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) = rustls_err
+            && let Some(check) = other.0.downcast_ref::<TlsCheckError>()
+        {
+            return Some(TlsFailure::Certificate(check));
         }
-        current = match e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
-            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
-            None => e.source(),
-        };
-    }
-    None
+        Some(TlsFailure::Other(rustls_err))
+    })
 }
 
 /// What [`find_tls_error`] found.

@@ -16,16 +16,17 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use rmcp::RoleServer;
 use rmcp::model::{
-    ElicitRequest, ElicitRequestParams, ElicitationAction, InputRequest, InputRequests, InputRequiredResult,
-    InputResponses, ProtocolVersion,
+    BooleanSchema, ElicitRequest, ElicitRequestParams, ElicitationAction, ElicitationSchema, InputRequest,
+    InputRequests, InputRequiredResult, InputResponses, PrimitiveSchemaDefinition, ProtocolVersion,
 };
 use rmcp::service::{ElicitationMode, RequestContext};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::effects::{COUNT_CAP, Effects, quote_ident};
 use crate::config::{ConfirmDestructive, Env};
 use crate::exec::{self, ErrorContext, Statement};
 use crate::pool::Database;
+use crate::tools::ToolError;
 
 /// The key of the answer in the form and in `inputResponses`.
 const ANSWER: &str = "confirm_destructive";
@@ -70,7 +71,7 @@ pub enum Ran {
 }
 
 /// A tool's run under a gate; called again after each "yes".
-pub type Run<'a> = dyn Fn(Gate) -> BoxFuture<'a, Result<Ran, String>> + Send + Sync + 'a;
+pub type Run<'a> = dyn Fn(Gate) -> BoxFuture<'a, Result<Ran, ToolError>> + Send + Sync + 'a;
 
 /// The call being confirmed: its tool, arguments and the client's request.
 pub struct Call<'a> {
@@ -84,7 +85,7 @@ pub struct Call<'a> {
 }
 
 /// Runs a call that needs a look, asking the user when what it does destroys data or schema.
-pub async fn run_confirmed(env: &Env, db: &Database, call: Call<'_>, run: &Run<'_>) -> Result<Answer, String> {
+pub async fn run_confirmed(env: &Env, db: &Database, call: Call<'_>, run: &Run<'_>) -> Result<Answer, ToolError> {
     let policy = env.settings.confirm_destructive;
     let modern = call.context.protocol_version().is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
     let askable = can_elicit(call.context, modern);
@@ -96,10 +97,10 @@ pub async fn run_confirmed(env: &Env, db: &Database, call: Call<'_>, run: &Run<'
     if modern && let Some(state) = call.state {
         match redeem(state, call.tool, call.arguments) {
             Redeemed::OtherCall => {}
-            Redeemed::Refused(why) => return Err(why),
+            Redeemed::Refused(why) => return Err(ToolError::NotConfirmed(why)),
             Redeemed::Answered(effects) => match answer(call.responses.and_then(|r| r.get(ANSWER))) {
                 Reply::Yes => gate = Gate::Confirmed(effects),
-                Reply::No(why) => return Err(why),
+                Reply::No(why) => return Err(ToolError::NotConfirmed(why)),
             },
         }
     }
@@ -109,24 +110,17 @@ pub async fn run_confirmed(env: &Env, db: &Database, call: Call<'_>, run: &Run<'
             Ran::Held(effects) => effects,
         };
         if !askable {
-            return Err(format!(
+            return Err(ToolError::NotConfirmed(format!(
                 "Refused: this call would destroy data or schema and needs the user's confirmation, but this MCP \
                  client cannot ask the user (it does not support form elicitation), and the server runs with \
                  --confirm-destructive refuse. Nothing ran; it was measured in a transaction that was rolled \
                  back:\n{}\nAsk the user to run it another way, or to restart the server with --confirm-destructive \
                  ask or allow.",
                 bullet(&effects.destroys)
-            ));
+            )));
         }
         let message = question(env, db, &call, &effects, matches!(gate, Gate::Confirmed(_))).await;
-        let params: ElicitRequestParams = serde_json::from_value(json!({
-            "mode": "form",
-            "message": message,
-            "requestedSchema": {"type": "object", "properties": {ANSWER: {"type": "boolean", "title": "Run it",
-                "description": "Yes: run the statements listed above. No: nothing runs.", "default": false}},
-                "required": [ANSWER]}
-        }))
-        .map_err(|e| format!("could not build the confirmation question: {e}. Nothing ran."))?;
+        let params = question_params(message);
         if modern {
             let state = remember(call.tool, call.arguments, effects);
             let mut requests = InputRequests::new();
@@ -142,13 +136,13 @@ pub async fn run_confirmed(env: &Env, db: &Database, call: Call<'_>, run: &Run<'
         };
         match answer(serde_json::to_value(reply).ok().as_ref()) {
             Reply::Yes => gate = Gate::Confirmed(effects),
-            Reply::No(why) => return Err(why),
+            Reply::No(why) => return Err(ToolError::NotConfirmed(why)),
         }
     }
-    Err(format!(
+    Err(ToolError::NotConfirmed(format!(
         "What the call does changed between the question and the run {MAX_ASKS} times in a row (other sessions are \
          changing the same data), so nothing ran. Try again when the data is quiet."
-    ))
+    )))
 }
 
 /// Whether this database's per-transaction statistics (`pg_stat_xact_user_tables`) can be read: PostgreSQL has
@@ -294,6 +288,17 @@ enum Reply {
 }
 
 /// The user's answer (an elicitation result: action and content).
+/// The form the user answers: one yes/no field, [`ANSWER`], "no" unless they change it.
+fn question_params(message: String) -> ElicitRequestParams {
+    let run_it = BooleanSchema::new()
+        .title("Run it")
+        .description("Yes: run the statements listed above. No: nothing runs.")
+        .with_default(false);
+    let properties = [(ANSWER.to_string(), PrimitiveSchemaDefinition::Boolean(run_it))].into();
+    let requested_schema = ElicitationSchema::new(properties).with_required(vec![ANSWER.to_string()]);
+    ElicitRequestParams::FormElicitationParams { meta: None, message, requested_schema }
+}
+
 fn answer(reply: Option<&Value>) -> Reply {
     let action =
         reply.and_then(|r| r.get("action")).and_then(|a| serde_json::from_value::<ElicitationAction>(a.clone()).ok());
@@ -402,6 +407,19 @@ fn redeem(state: &str, tool: &str, arguments: Option<&Map<String, Value>>) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_question_form_is_one_boolean_that_defaults_to_no() {
+        let params = serde_json::to_value(question_params("Run it?".into())).unwrap();
+        assert_eq!(
+            params,
+            json!({"mode": "form", "message": "Run it?", "requestedSchema": {"type": "object", "properties": {
+                ANSWER: {"type": "boolean", "title": "Run it",
+                    "description": "Yes: run the statements listed above. No: nothing runs.", "default": false}},
+                "required": [ANSWER]}})
+        );
+    }
 
     #[test]
     fn a_state_answers_once_for_its_own_call_only() {

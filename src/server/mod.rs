@@ -19,12 +19,13 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, GetPromptRequestParams, GetPromptResponse, GetPromptResult,
     Implementation, ListPromptsResult, ListResourcesResult, ListToolsResult, LoggingLevel, PaginatedRequestParams,
-    Prompt, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, Resource, ServerCapabilities,
-    ServerConfig, SetLevelRequestParams, Tool,
+    Prompt, PromptArgument, PromptMessage, PromptsCapability, ProtocolVersion, ReadResourceRequestParams,
+    ReadResourceResponse, Resource, ResourcesCapability, Role, ServerCapabilities, ServerConfig, SetLevelRequestParams,
+    Tool, ToolsCapability,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::config::Env;
 use crate::config::Target;
@@ -38,15 +39,40 @@ pub const SERVER_NAME: &str = "aurora-dsql-mcp-server";
 pub struct DsqlServer {
     env: Arc<Env>,
     tools: Arc<Vec<Tool>>,
-    /// Lowest level sent to the client as notifications/message (index into LEVELS).
+    /// Lowest level sent to the client as notifications/message ([`level_index`]).
     log_level: Arc<AtomicU8>,
 }
 
-const LEVELS: [&str; 8] = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
+/// A level's rank, lowest (debug) first: MCP's levels are syslog's, in this order.
+fn level_index(level: LoggingLevel) -> u8 {
+    match level {
+        LoggingLevel::Debug => 0,
+        LoggingLevel::Info => 1,
+        LoggingLevel::Notice => 2,
+        LoggingLevel::Warning => 3,
+        LoggingLevel::Error => 4,
+        LoggingLevel::Critical => 5,
+        LoggingLevel::Alert => 6,
+        LoggingLevel::Emergency => 7,
+    }
+}
 
-fn level_index(level: &LoggingLevel) -> u8 {
-    let name = serde_json::to_value(level).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-    LEVELS.iter().position(|l| *l == name).unwrap_or(4) as u8
+/// What this server offers, each capability saying "no list changes, no subscriptions" explicitly.
+fn capabilities() -> ServerCapabilities {
+    let mut tools = ToolsCapability::default();
+    tools.list_changed = Some(false);
+    let mut resources = ResourcesCapability::default();
+    resources.list_changed = Some(false);
+    resources.subscribe = Some(false);
+    let mut prompts = PromptsCapability::default();
+    prompts.list_changed = Some(false);
+    ServerCapabilities::builder()
+        .enable_tools_with(tools)
+        .enable_logging()
+        .enable_resources_with(resources)
+        .enable_prompts_with(prompts)
+        .enable_completions()
+        .build()
 }
 
 impl DsqlServer {
@@ -124,22 +150,17 @@ impl DsqlServer {
     /// session with logging/setLevel (default: notice).
     fn log_floor(&self, context: &RequestContext<RoleServer>) -> Option<u8> {
         match context.protocol_version() {
-            Some(version) if version >= ProtocolVersion::V_2026_07_28 => {
-                context.meta.log_level().map(|level| level_index(&level))
-            }
+            Some(version) if version >= ProtocolVersion::V_2026_07_28 => context.meta.log_level().map(level_index),
             _ => Some(self.log_level.load(Ordering::Relaxed)),
         }
     }
 
-    async fn notify(&self, context: &RequestContext<RoleServer>, level: &str, message: &str) {
-        let index = LEVELS.iter().position(|l| *l == level).unwrap_or(4) as u8;
-        if self.log_floor(context).is_none_or(|floor| index < floor) {
+    async fn notify(&self, context: &RequestContext<RoleServer>, level: LoggingLevel, message: &str) {
+        if self.log_floor(context).is_none_or(|floor| level_index(level) < floor) {
             return;
         }
-        let peer = &context.peer;
-        if let Some(param) = render::log_message(level, SERVER_NAME, message)
-            && let Err(e) = peer.notify_logging_message(param).await
-        {
+        let param = render::log_message(level, SERVER_NAME, message);
+        if let Err(e) = context.peer.notify_logging_message(param).await {
             tracing::debug!("could not send a log notification: {e}");
         }
     }
@@ -147,11 +168,7 @@ impl DsqlServer {
 
 impl ServerHandler for DsqlServer {
     fn get_info(&self) -> ServerConfig {
-        let caps: ServerCapabilities = serde_json::from_value(json!({"tools": {"listChanged": false}, "logging": {},
-                "resources": {"listChanged": false, "subscribe": false}, "prompts": {"listChanged": false},
-                "completions": {}}))
-        .expect("valid capabilities");
-        ServerConfig::new(caps)
+        ServerConfig::new(capabilities())
             .with_server_info(Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")))
             .with_instructions(self.instructions())
     }
@@ -169,16 +186,18 @@ impl ServerHandler for DsqlServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        let mut resources = docs::Library::embedded()
+        let mut resources: Vec<Resource> = docs::Library::embedded()
             .documents()
             .iter()
             .map(|d| {
-                serde_json::from_value::<Resource>(json!({"uri": d.uri, "name": d.name, "title": d.title,
-                    "description": d.description, "mimeType": "text/markdown", "size": d.text.len()}))
-                .map_err(|e| McpError::internal_error(e.to_string(), None))
+                Resource::new(&d.uri, &d.name)
+                    .with_title(&d.title)
+                    .with_description(&d.description)
+                    .with_mime_type("text/markdown")
+                    .with_size(d.text.len() as u64)
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        resources.extend(self::resources::listed(&self.env)?);
+            .collect();
+        resources.extend(self::resources::listed(&self.env));
         Ok(ListResourcesResult::with_all_items(resources))
     }
 
@@ -187,7 +206,7 @@ impl ServerHandler for DsqlServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ListResourceTemplatesResult, McpError> {
-        Ok(rmcp::model::ListResourceTemplatesResult::with_all_items(resources::templates(&self.env)?))
+        Ok(rmcp::model::ListResourceTemplatesResult::with_all_items(resources::templates(&self.env)))
     }
 
     async fn complete(
@@ -214,7 +233,7 @@ impl ServerHandler for DsqlServer {
                 None,
             ));
         };
-        Ok(render::own_document(&doc.uri, "text/markdown", doc.text)?.into())
+        Ok(render::own_document(&doc.uri, "text/markdown", doc.text).into())
     }
 
     async fn list_prompts(
@@ -225,16 +244,16 @@ impl ServerHandler for DsqlServer {
         let prompts = docs::prompts::list()
             .into_iter()
             .map(|p| {
-                let args: Vec<Value> = p
+                let args = p
                     .arguments
                     .iter()
-                    .map(|(name, description, required)| json!({"name": name, "description": description, "required": required}))
+                    .map(|(name, description, required)| {
+                        PromptArgument::new(*name).with_description(*description).with_required(*required)
+                    })
                     .collect();
-                serde_json::from_value::<Prompt>(json!({"name": p.name, "title": p.title, "description": p.description,
-                    "arguments": args}))
-                .map_err(|e| McpError::internal_error(e.to_string(), None))
+                Prompt::new(p.name, Some(p.description), Some(args)).with_title(p.title)
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect();
         Ok(ListPromptsResult::with_all_items(prompts))
     }
 
@@ -246,9 +265,10 @@ impl ServerHandler for DsqlServer {
         let args = request.arguments.unwrap_or_default();
         let text = docs::prompts::get(&request.name, &args).map_err(|e| McpError::invalid_params(e, None))?;
         let description = docs::prompts::list().into_iter().find(|p| p.name == request.name).map(|p| p.description);
-        let result: GetPromptResult = serde_json::from_value(json!({"description": description,
-            "messages": [{"role": "user", "content": {"type": "text", "text": text}}]}))
-        .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        let mut result = GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)]);
+        if let Some(description) = description {
+            result = result.with_description(description);
+        }
         Ok(result.into())
     }
 
@@ -257,7 +277,7 @@ impl ServerHandler for DsqlServer {
         request: SetLevelRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        self.log_level.store(level_index(&request.level), Ordering::Relaxed);
+        self.log_level.store(level_index(request.level), Ordering::Relaxed);
         Ok(())
     }
 
@@ -304,14 +324,15 @@ impl ServerHandler for DsqlServer {
                 let notes = result_notes(&value);
                 render::tool_result(&name, value, &notes)
             }
-            Err(message) => {
+            Err(error) => {
+                let message = error.to_string();
                 tracing::warn!(tool = %name, "{}", crate::cli::logging::redact_message(first_line(&render::plain(&message))));
                 // Rendered once: the answer and its log notification carry the same markers.
                 let message = render::marked(&message);
                 // A stopped call gets no response, and a client that went away cannot be told: notifying it would
                 // wait on a session that has ended.
                 if !stop.is_cancelled() {
-                    self.notify(&context, "error", &format!("{name}: {message}")).await;
+                    self.notify(&context, LoggingLevel::Error, &format!("{name}: {message}")).await;
                 }
                 render::tool_error(&message)
             }
@@ -343,7 +364,33 @@ fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")
 }
 
-/// The JSON of `tools/list`, for documentation checks.
-pub fn tools_json(server: &DsqlServer) -> Value {
-    serde_json::to_value(server.tools.as_ref()).unwrap_or(Value::Null)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn capabilities_say_no_list_changes_and_no_subscriptions() {
+        assert_eq!(
+            serde_json::to_value(capabilities()).unwrap(),
+            json!({"tools": {"listChanged": false}, "logging": {}, "completions": {},
+                "resources": {"listChanged": false, "subscribe": false}, "prompts": {"listChanged": false}})
+        );
+    }
+
+    #[test]
+    fn levels_rank_from_debug_to_emergency() {
+        let all = [
+            LoggingLevel::Debug,
+            LoggingLevel::Info,
+            LoggingLevel::Notice,
+            LoggingLevel::Warning,
+            LoggingLevel::Error,
+            LoggingLevel::Critical,
+            LoggingLevel::Alert,
+            LoggingLevel::Emergency,
+        ];
+        let ranks: Vec<u8> = all.into_iter().map(level_index).collect();
+        assert_eq!(ranks, [0, 1, 2, 3, 4, 5, 6, 7]);
+    }
 }

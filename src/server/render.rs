@@ -21,9 +21,10 @@ use std::borrow::Cow;
 
 use rmcp::ErrorData as McpError;
 use rmcp::model::{
-    CallToolResult, CompleteResult, CompletionInfo, ContentBlock, LoggingMessageNotificationParam, ReadResourceResult,
+    CallToolResult, CompleteResult, CompletionInfo, ContentBlock, LoggingLevel, LoggingMessageNotificationParam,
+    ReadResourceResult, ResourceContents,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::exec::untrusted::{CLOSE, OPEN, has_seals, unsealed};
 use crate::tools::registry;
@@ -132,25 +133,26 @@ pub fn tool_error(message: &str) -> CallToolResult {
 }
 
 /// A log notification's parameters (`notifications/message`), with database text marked.
-pub fn log_message(level: &str, logger: &str, message: &str) -> Option<LoggingMessageNotificationParam> {
-    serde_json::from_value(json!({"level": level, "logger": logger, "data": marked(message)})).ok()
+pub fn log_message(level: LoggingLevel, logger: &str, message: &str) -> LoggingMessageNotificationParam {
+    LoggingMessageNotificationParam::new(level, Value::String(marked(message).into_owned())).with_logger(logger)
 }
 
 /// `resources/read` of a resource made of database content (the schema): the JSON enveloped like a tool result,
 /// so as `text/plain`.
-pub fn database_resource(uri: &str, value: &Value) -> Result<ReadResourceResult, McpError> {
-    serde_json::from_value(json!({"contents": [{"uri": uri, "mimeType": DATABASE_RESOURCE_MIME,
-        "text": envelope(value)}]}))
-    .map_err(|e| McpError::internal_error(e.to_string(), None))
+pub fn database_resource(uri: &str, value: &Value) -> ReadResourceResult {
+    one_text(uri, DATABASE_RESOURCE_MIME, envelope(value))
 }
 
 /// The MIME type of a database resource's text: JSON inside the untrusted-data envelope is not JSON any more.
 pub const DATABASE_RESOURCE_MIME: &str = "text/plain";
 
 /// `resources/read` of a document of our own (the embedded documentation).
-pub fn own_document(uri: &str, mime: &str, text: &str) -> Result<ReadResourceResult, McpError> {
-    serde_json::from_value(json!({"contents": [{"uri": uri, "mimeType": mime, "text": text}]}))
-        .map_err(|e| McpError::internal_error(e.to_string(), None))
+pub fn own_document(uri: &str, mime: &str, text: &str) -> ReadResourceResult {
+    one_text(uri, mime, text)
+}
+
+fn one_text(uri: &str, mime: &str, text: impl Into<String>) -> ReadResourceResult {
+    ReadResourceResult::new(vec![ResourceContents::text(text, uri).with_mime_type(mime)])
 }
 
 /// `completion/complete` values drawn from database names. A value is what the client puts into the argument as is,
@@ -185,6 +187,7 @@ fn completion_safe(name: &str) -> bool {
 mod tests {
     use super::*;
     use crate::exec::untrusted::DbText;
+    use serde_json::json;
 
     fn id_of(text: &str) -> &str {
         text.split("<untrusted-data id=\"").nth(1).and_then(|r| r.split('"').next()).unwrap()

@@ -15,6 +15,7 @@
 
 use super::finding::Finding;
 use super::lexer::{Kind, Token, lex};
+use crate::sqlstate;
 
 /// Deepest tree accepted. Honest SQL stays far below it: generated filters with a few thousand ORs measure a
 /// few thousand; hand-written statements a few dozen. Measured in a debug build on a 512 KiB stack: `sql::check`
@@ -238,7 +239,7 @@ fn too_deep(depth: usize, line: usize) -> Finding {
          parameter, long UNION chains into several statements or a VALUES list, and long sums into smaller \
          parts (a CTE, or several statements)",
     )
-    .with_sqlstate("54001")
+    .with_sqlstate(sqlstate::STATEMENT_TOO_COMPLEX)
 }
 
 #[cfg(test)]

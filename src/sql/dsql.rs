@@ -16,6 +16,7 @@ use super::finding::Finding;
 use super::guard;
 use super::names;
 use super::rules::{self, Rule};
+use crate::sqlstate;
 
 /// Column types DSQL refuses as storage types (catalog Y02); unknown names may be domains, so this is a denylist.
 const UNSUPPORTED_TYPES: &[&str] = &[
@@ -149,7 +150,7 @@ pub(crate) fn malformed(stmt: &Statement) -> Option<Finding> {
                 "ALTER TABLE ASYNC only takes VALIDATE CONSTRAINT",
                 "Use ALTER TABLE ASYNC t VALIDATE CONSTRAINT c for validation; other ALTER TABLE forms are written without ASYNC",
             )
-            .with_sqlstate("42601"),
+            .with_sqlstate(sqlstate::SYNTAX_ERROR),
         );
     }
     None
@@ -260,7 +261,7 @@ impl Own {
                 if guard::is_wait_for_job(f) && call_args(f).iter().any(|a| !matches!(a, Some(Expr::Value(_)))) =>
             {
                 let mut finding = rule("X10").finding("");
-                finding.sqlstate = Some("0A000".into());
+                finding.sqlstate = Some(sqlstate::FEATURE_NOT_SUPPORTED.into());
                 finding.message = "cannot use subquery in CALL argument".into();
                 self.push(finding);
             }

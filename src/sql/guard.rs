@@ -16,6 +16,7 @@ use super::functions::{SECURITY_GUCS, changes_state, is_dangerous, runs_sql_text
 use super::names;
 use super::parse;
 use super::text;
+use crate::sqlstate;
 
 const TXN_FIX: &str = "Remove it: readonly_query runs in its own read-only transaction, and transact runs its whole sql_list \
                        in one transaction that it commits (or rolls back on error)";
@@ -416,7 +417,7 @@ fn not_a_read(s: &Statement) -> Finding {
              transact on a server started with --allow-writes",
         )
     };
-    Finding::error(rule, what, fix).with_sqlstate("25006")
+    Finding::error(rule, what, fix).with_sqlstate(sqlstate::READ_ONLY_SQL_TRANSACTION)
 }
 
 /// `EXPLAIN (ANALYZE …)`: the last ANALYZE option wins; anything but a recognisable false counts as true.
@@ -458,7 +459,7 @@ impl Visitor for ReadOnly<'_> {
                 format!("{} nested inside the statement (for example a data-modifying WITH) is not allowed in read-only mode", classify::command(s)),
                 "Remove the nested write, or run it through transact on a server started with --allow-writes",
             )
-            .with_sqlstate("25006"),
+            .with_sqlstate(sqlstate::READ_ONLY_SQL_TRANSACTION),
         )
     }
 
@@ -470,7 +471,7 @@ impl Visitor for ReadOnly<'_> {
                     "SELECT … INTO creates a table and is not allowed in read-only mode",
                     "Remove the INTO clause to read the rows (DSQL has no SELECT INTO; with --allow-writes use CREATE TABLE, then INSERT … SELECT)",
                 )
-                .with_sqlstate("25006"),
+                .with_sqlstate(sqlstate::READ_ONLY_SQL_TRANSACTION),
             );
         }
         ControlFlow::Continue(())
@@ -499,7 +500,7 @@ fn state_function(name: &str) -> ControlFlow<Finding> {
                 format!("function {name} changes database or session state and is not allowed in read-only mode"),
                 "Remove the call, or run it through transact on a server started with --allow-writes",
             )
-            .with_sqlstate("25006"),
+            .with_sqlstate(sqlstate::READ_ONLY_SQL_TRANSACTION),
         );
     }
     ControlFlow::Continue(())

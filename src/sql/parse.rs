@@ -11,6 +11,7 @@ use super::finding::Finding;
 use super::lexer::{Kind, Token};
 use super::rules;
 use super::text::Normalized;
+use crate::sqlstate;
 
 pub(crate) struct Parsed {
     pub stmt: Statement,
@@ -125,7 +126,7 @@ fn parse_error(e: ParserError) -> Finding {
              supports, rewrite it in a more common form",
         ),
     };
-    Finding::error("input.parse_error", message, fix).with_sqlstate("42601")
+    Finding::error("input.parse_error", message, fix).with_sqlstate(sqlstate::SYNTAX_ERROR)
 }
 
 /// Identity alterations DSQL supports (catalog Q07) that sqlparser cannot parse:
@@ -228,7 +229,7 @@ fn unparseable_refusal(src: &str, toks: &[Token]) -> Option<Finding> {
             format!("{} is not supported in DSQL", w(0).to_ascii_uppercase()),
             "DSQL's grammar has no such statement; remove it",
         )
-        .with_sqlstate("0A000"),
+        .with_sqlstate(sqlstate::FEATURE_NOT_SUPPORTED),
         ("create", "text", "search") => unsupported_create("TEXT SEARCH …"),
         _ => return None,
     };
@@ -242,7 +243,7 @@ fn unsupported_create(object: &str) -> Finding {
         format!("CREATE {object} is not supported in DSQL"),
         "DSQL's grammar has no such statement; remove it",
     )
-    .with_sqlstate("0A000")
+    .with_sqlstate(sqlstate::FEATURE_NOT_SUPPORTED)
 }
 
 fn replace(src: &str, t: Token, with: &str) -> String {

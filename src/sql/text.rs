@@ -5,6 +5,7 @@
 use super::finding::Finding;
 use super::lexer::{self, Kind, Token};
 use super::unicode;
+use crate::sqlstate;
 
 /// The statement text after placeholder and `U&` rewriting, with its tokens.
 pub(crate) struct Normalized {
@@ -21,7 +22,7 @@ pub(crate) fn syntax_error(src: &str, offset: usize, what: &str) -> Finding {
         format!("{what} at line {line}, column {col}"),
         "Fix the SQL text (close every quote, dollar quote and /* comment) and send it again",
     )
-    .with_sqlstate("42601")
+    .with_sqlstate(sqlstate::SYNTAX_ERROR)
 }
 
 pub(crate) fn normalize(sql: &str, param_count: Option<usize>) -> Result<Normalized, Finding> {
@@ -147,7 +148,7 @@ fn check_characters(sql: &str, tokens: &[Token]) -> Result<(), Finding> {
                 format!("unexpected character U+{:04X} outside quotes at line {line}, column {col}", c as u32),
                 "Use plain ASCII spaces and punctuation between SQL tokens; put unusual characters inside quoted strings or \"quoted identifiers\"",
             )
-            .with_sqlstate("42601"));
+            .with_sqlstate(sqlstate::SYNTAX_ERROR));
         }
     }
     Ok(())

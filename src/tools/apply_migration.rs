@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::ToolError;
 use super::{Env, check_sql_text, parse_args};
 use crate::migrate::{self, Ctx, Reporter, apply, history, plan, rehearse};
 
@@ -92,7 +93,7 @@ pub async fn call(
     env: &Env,
     args: Option<Map<String, Value>>,
     progress: migrate::Progress<'_>,
-) -> Result<Value, String> {
+) -> Result<Value, ToolError> {
     let args: Args = parse_args(
         NAME,
         args,
@@ -104,7 +105,7 @@ pub async fn call(
     }
     check_sql_text(NAME, "sql", &args.sql)?;
     if args.sample_rows > rehearse::MAX_SAMPLE {
-        return Err(format!("sample_rows is at most {}; use fewer rows", rehearse::MAX_SAMPLE));
+        return Err(ToolError::Invalid(format!("sample_rows is at most {}; use fewer rows", rehearse::MAX_SAMPLE)));
     }
     // With --tenant-column the file as written is scoped first; its planned steps are then checked without it
     // (their rewrites of DDL, such as a new column's backfill, touch every tenant as the DDL itself does).
@@ -124,7 +125,7 @@ pub async fn call(
             out["history"] = match history::get(&ctx, &name).await {
                 Ok(Some(r)) => json!(r),
                 Ok(None) => json!(null),
-                Err(e) => json!(e),
+                Err(e) => json!(e.to_string()),
             };
         }
         return Ok(out);
@@ -134,14 +135,14 @@ pub async fn call(
             .iter()
             .map(|s| format!("step {} (line {}): {}", s.number, s.line, s.refused.as_deref().unwrap_or("")))
             .collect();
-        return Err(format!(
+        return Err(ToolError::Invalid(format!(
             "migration `{name}` was not applied: DSQL would refuse {} of its {} steps, so nothing was run.\n{}\n\nWHAT TO \
              DO: change those statements{}; see the plan with dry_run=true.",
             refused.len(),
             plan.steps.len(),
             lines.join("\n"),
             if args.fix { "" } else { ", or pass fix=true to apply the safe rewrites" }
-        ));
+        )));
     }
     let db = env.database().await?;
     let ctx = Ctx { db: &db, policy, limits: env.settings.limits, tool: NAME };

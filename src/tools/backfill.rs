@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::ToolError;
 use super::{Env, parse_args};
 use crate::migrate::backfill::{BackfillSpec, DEFAULT_BATCH, MAX_BATCH};
 use crate::migrate::{self, Ctx};
@@ -56,7 +57,7 @@ pub fn describe(args: Option<&Map<String, Value>>) -> Option<String> {
     spec(super::parse_args_ref::<Args>(NAME, args, "").ok()?).map(|s| s.describe()).ok()
 }
 
-fn spec(args: Args) -> Result<BackfillSpec, String> {
+fn spec(args: Args) -> Result<BackfillSpec, ToolError> {
     let spec = BackfillSpec {
         table: args.table.trim().to_string(),
         set: args.set.filter(|s| !s.trim().is_empty()),
@@ -71,7 +72,10 @@ fn spec(args: Args) -> Result<BackfillSpec, String> {
 /// What the backfill would do, counted before it starts: it destroys when it deletes or overwrites every row of
 /// the table or more than the threshold (see `server::effects`). The batches commit one by one, so this is
 /// counted, not run and rolled back; on "yes" it is counted again and runs only if the count is the same.
-pub async fn measure(env: &Env, args: Option<&Map<String, Value>>) -> Result<crate::server::effects::Effects, String> {
+pub async fn measure(
+    env: &Env,
+    args: Option<&Map<String, Value>>,
+) -> Result<crate::server::effects::Effects, ToolError> {
     use crate::server::effects::{COUNT_CAP, Effects, ROW_THRESHOLD};
     let args: Args = super::parse_args_ref(NAME, args, SHAPE)?;
     let spec = spec(args)?;
@@ -112,7 +116,7 @@ pub async fn call(
     env: &Env,
     args: Option<Map<String, Value>>,
     progress: migrate::Progress<'_>,
-) -> Result<Value, String> {
+) -> Result<Value, ToolError> {
     let args: Args = parse_args(NAME, args, SHAPE)?;
     let spec = spec(args)?;
     let db = env.database().await?;

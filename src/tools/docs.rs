@@ -5,6 +5,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::ToolError;
 use super::{Env, parse_args};
 use crate::docs::{self, Library};
 
@@ -79,7 +80,7 @@ pub fn definitions(remote: bool) -> Vec<Value> {
     ]
 }
 
-pub async fn call(env: &Env, name: &str, args: Option<Map<String, Value>>) -> Result<Value, String> {
+pub async fn call(env: &Env, name: &str, args: Option<Map<String, Value>>) -> Result<Value, ToolError> {
     let lib = Library::embedded();
     let (offline, remote_args) = match name {
         SEARCH => {
@@ -101,8 +102,10 @@ pub async fn call(env: &Env, name: &str, args: Option<Map<String, Value>>) -> Re
             let remote = json!({"url": a.url});
             (docs::tools::recommend(lib, &a.url), remote)
         }
-        other => return Err(format!("{other} is not a documentation tool")),
+        other => return Err(ToolError::Failed(format!("{other} is not a documentation tool"))),
     };
+    // What the library says against the arguments (an empty phrase, a limit of 0, an unknown page).
+    let offline = offline.map_err(ToolError::Invalid);
     let Some(server) = &env.knowledge else { return offline };
     let remote_args = drop_nulls(remote_args);
     match server.call(name, remote_args).await {

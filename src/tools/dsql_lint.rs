@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::ToolError;
 use super::{MAX_SQL_CHARS, parse_args};
 use crate::sql;
 
@@ -48,7 +49,7 @@ pub fn definition() -> Value {
 }
 
 /// `version`: `--dsql-version`, the DSQL release whose rules apply.
-pub async fn call(args: Option<Map<String, Value>>, version: sql::DsqlVersion) -> Result<Value, String> {
+pub async fn call(args: Option<Map<String, Value>>, version: sql::DsqlVersion) -> Result<Value, ToolError> {
     let args: Args = parse_args(
         NAME,
         args,
@@ -56,17 +57,18 @@ pub async fn call(args: Option<Map<String, Value>>, version: sql::DsqlVersion) -
     )?;
     let chars = args.sql.chars().count();
     if chars > MAX_SQL_CHARS {
-        return Err(format!(
+        return Err(ToolError::Invalid(format!(
             "`sql` is {chars} characters long; dsql_lint accepts at most {MAX_SQL_CHARS}. Lint the file in parts."
-        ));
+        )));
     }
     let dialect = args.dialect.unwrap_or_else(|| "postgres".into());
     if args.sql.len() < sql::lint::INLINE_BYTES {
         // Under a millisecond of work: a hand-off to a blocking thread would cost more than it saves.
-        return sql::lint::run_at(&args.sql, args.fix, &dialect, version);
+        return sql::lint::run_at(&args.sql, args.fix, &dialect, version).map_err(ToolError::Invalid);
     }
     // Linting a large migration is CPU work: keep it off the server's one thread.
     tokio::task::spawn_blocking(move || sql::lint::run_at(&args.sql, args.fix, &dialect, version))
         .await
-        .map_err(|e| format!("dsql_lint failed internally: {e}"))?
+        .map_err(|e| ToolError::Failed(format!("dsql_lint failed internally: {e}")))?
+        .map_err(ToolError::Invalid)
 }

@@ -6,6 +6,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::ToolError;
 use super::{Env, parse_args};
 use crate::exec::untrusted::DbText;
 use crate::exec::{self, ErrorContext, Statement};
@@ -196,28 +197,23 @@ const INDEXES: &str = concat!(
     " ORDER BY c.oid, x.relname"
 );
 
-pub async fn call(env: &Env, args: Option<Map<String, Value>>) -> Result<Value, String> {
+pub async fn call(env: &Env, args: Option<Map<String, Value>>) -> Result<Value, ToolError> {
     let args: Args = parse_args(NAME, args, "{\"table_name\": string}")?;
-    describe(env, &args.table_name).await.map_err(|e| e.to_string())
+    Ok(describe(env, &args.table_name).await?)
 }
 
 /// Why [`describe`] gave no description.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum DescribeError {
     /// The name cannot be a table name (empty part, unterminated quote, too many parts) or is ambiguous.
+    #[error("{0}")]
     BadName(String),
     /// No table or view has that name; the message names the closest ones.
+    #[error("{0}")]
     NotFound(String),
     /// No database, or the catalog read failed.
+    #[error("{0}")]
     Failed(String),
-}
-
-impl std::fmt::Display for DescribeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            DescribeError::BadName(m) | DescribeError::NotFound(m) | DescribeError::Failed(m) => f.write_str(m),
-        }
-    }
 }
 
 /// The description of one table or view (`table`, `schema.table` or quoted names), as `get_schema` returns it:

@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::ToolError;
 use super::{Env, parse_args};
 use crate::migrate::{Ctx, history};
 
@@ -19,7 +20,7 @@ pub fn definition() -> Value {
     })
 }
 
-pub async fn call(env: &Env, args: Option<Map<String, Value>>) -> Result<Value, String> {
+pub async fn call(env: &Env, args: Option<Map<String, Value>>) -> Result<Value, ToolError> {
     let _: Map<String, Value> = parse_args(NAME, args, "{} (no arguments)")?;
     let db = env.database().await?;
     let ctx = Ctx { db: &db, policy: env.settings.policy().clone(), limits: env.settings.limits, tool: NAME };

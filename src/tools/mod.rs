@@ -6,6 +6,7 @@ pub mod apply_migration;
 pub mod backfill;
 pub mod docs;
 pub mod dsql_lint;
+pub mod error;
 pub mod get_schema;
 pub mod list_migrations;
 pub mod readonly_query;
@@ -21,6 +22,7 @@ use serde_json::{Map, Value, json};
 pub use crate::config::{Env, Settings};
 use crate::exec::Outcome;
 use crate::pool::Database;
+pub use error::ToolError;
 
 /// Largest `sql` accepted by any tool, in characters (the Python server's dsql_lint limit, applied everywhere).
 pub const MAX_SQL_CHARS: usize = 1_000_000;
@@ -42,7 +44,7 @@ pub async fn check_then_connect(
     env: &Env,
     tool: crate::sql::Tool,
     inputs: &[crate::sql::StatementInput<'_>],
-) -> Result<(Arc<Database>, crate::sql::Checked), String> {
+) -> Result<(Arc<Database>, crate::sql::Checked), ToolError> {
     let early_db = match env.settings.tenant_column {
         Some(_) => Some(env.database().await?),
         None => None,
@@ -70,7 +72,7 @@ async fn check_statements(
     inputs: &[crate::sql::StatementInput<'_>],
     policy: crate::sql::Policy,
     tenant: Option<crate::sql::TenantCatalog>,
-) -> Result<crate::sql::Checked, String> {
+) -> Result<crate::sql::Checked, ToolError> {
     let size: usize = inputs.iter().map(|i| i.sql.len()).sum();
     if size < CHECK_OFF_THREAD_BYTES {
         // With tenant scoping the verdict also depends on the database's tables: never reused.
@@ -78,7 +80,7 @@ async fn check_statements(
         if reusable && let Some(checked) = cache.get(tool, inputs) {
             return Ok(checked);
         }
-        let checked = crate::sql::check(tool, inputs, &policy, tenant.as_ref()).map_err(|f| f.to_string())?;
+        let checked = crate::sql::check(tool, inputs, &policy, tenant.as_ref())?;
         if reusable {
             cache.put(tool, inputs, &checked);
         }
@@ -90,10 +92,10 @@ async fn check_statements(
             .iter()
             .map(|(sql, param_count)| crate::sql::StatementInput { sql, param_count: *param_count })
             .collect();
-        crate::sql::check(tool, &inputs, &policy, tenant.as_ref()).map_err(|f| f.to_string())
+        crate::sql::check(tool, &inputs, &policy, tenant.as_ref()).map_err(ToolError::from)
     })
     .await
-    .map_err(|e| format!("checking the statements failed: {e}"))?
+    .map_err(|e| ToolError::Failed(format!("checking the statements failed: {e}")))?
 }
 
 /// With --tenant-column, what tenant scoping needs from the catalog, in one query (the round trip this call
@@ -101,7 +103,7 @@ async fn check_statements(
 /// functions and procedures, outside `pg_catalog`, `information_schema` and `sys` (DSQL's own schema, emulated by
 /// the server; `sys.wait_for_job` and `sys.jobs` stay usable). Read for each call so new objects are covered at
 /// once. `None` when tenant scoping is off.
-pub async fn tenant_tables(env: &Env, db: &Database) -> Result<Option<crate::sql::TenantCatalog>, String> {
+pub async fn tenant_tables(env: &Env, db: &Database) -> Result<Option<crate::sql::TenantCatalog>, ToolError> {
     let Some(column) = &env.settings.tenant_column else { return Ok(None) };
     const CATALOG: &str = "SELECT CASE WHEN c.relkind IN ('v', 'm') THEN 'v' ELSE 't' END AS k, n.nspname AS s, \
          c.relname AS n FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
@@ -136,7 +138,7 @@ pub async fn tenant_tables(env: &Env, db: &Database) -> Result<Option<crate::sql
 /// (data statements pin the tenant, the tenant column is not dropped, renamed or retyped, no views or
 /// user-defined functions in data statements). The rewrites `fix` makes from DDL (the backfill that gives a new
 /// column its default) belong to that DDL and touch every tenant's rows, as the DDL itself would.
-pub async fn tenant_check_script(env: &Env, sql: &str) -> Result<(), String> {
+pub async fn tenant_check_script(env: &Env, sql: &str) -> Result<(), ToolError> {
     let Some(column) = &env.settings.tenant_column else { return Ok(()) };
     let db = env.database().await?;
     let Some(mut catalog) = tenant_tables(env, &db).await? else { return Ok(()) };
@@ -148,7 +150,11 @@ pub async fn tenant_check_script(env: &Env, sql: &str) -> Result<(), String> {
 }
 
 /// Parse a tool's arguments, turning serde's complaint into a sentence that names the tool and the expected shape.
-pub fn parse_args<T: DeserializeOwned>(tool: &str, args: Option<Map<String, Value>>, shape: &str) -> Result<T, String> {
+pub fn parse_args<T: DeserializeOwned>(
+    tool: &str,
+    args: Option<Map<String, Value>>,
+    shape: &str,
+) -> Result<T, ToolError> {
     parse_args_ref(tool, args.as_ref(), shape)
 }
 
@@ -157,21 +163,23 @@ pub fn parse_args_ref<T: DeserializeOwned>(
     tool: &str,
     args: Option<&Map<String, Value>>,
     shape: &str,
-) -> Result<T, String> {
+) -> Result<T, ToolError> {
     let empty = Map::new();
-    T::deserialize(args.unwrap_or(&empty)).map_err(|e| format!("invalid arguments for {tool}: {e}. Expected {shape}."))
+    T::deserialize(args.unwrap_or(&empty)).map_err(|e| ToolError::InvalidArguments {
+        tool: tool.to_string(),
+        detail: e.to_string(),
+        expected: shape.to_string(),
+    })
 }
 
 /// Reject empty or oversized SQL before anything else happens.
-pub fn check_sql_text(tool: &str, field: &str, sql: &str) -> Result<(), String> {
+pub fn check_sql_text(tool: &str, field: &str, sql: &str) -> Result<(), ToolError> {
     if sql.trim().is_empty() {
-        return Err(format!("{tool} needs a SQL statement in `{field}`, but it is empty"));
+        return Err(ToolError::EmptySql { tool: tool.to_string(), field: field.to_string() });
     }
     let chars = sql.chars().count();
     if chars > MAX_SQL_CHARS {
-        return Err(format!(
-            "`{field}` is {chars} characters long; the limit is {MAX_SQL_CHARS}. Split the work into several calls."
-        ));
+        return Err(ToolError::SqlTooLong { field: field.to_string(), chars });
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::ToolError;
 use super::{Env, check_sql_text, parse_args, rows_output_schema, rows_result};
 use crate::exec::{self, ErrorContext, Statement, TxMode};
 use crate::sql;
@@ -53,7 +54,7 @@ pub fn definition() -> Value {
     })
 }
 
-pub async fn call(env: &Env, args: Option<Map<String, Value>>) -> Result<Value, String> {
+pub async fn call(env: &Env, args: Option<Map<String, Value>>) -> Result<Value, ToolError> {
     let args: Args = parse_args(NAME, args, "{\"sql\": string, \"params\": [values] (optional)}")?;
     check_sql_text(NAME, "sql", &args.sql)?;
     let input = [sql::StatementInput { sql: &args.sql, param_count: args.params.as_ref().map(Vec::len) }];

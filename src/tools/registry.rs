@@ -14,7 +14,7 @@ use futures::future::BoxFuture;
 use rmcp::RoleServer;
 use rmcp::model::{CallToolRequestParams, ProgressNotificationParam};
 use rmcp::service::RequestContext;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::{
     Env, apply_migration, backfill, docs as doc_tools, dsql_lint, get_schema, list_migrations, readonly_query, transact,
@@ -22,6 +22,7 @@ use super::{
 use crate::pool::Database;
 use crate::server::confirm::{self, Answer, Gate, Ran};
 use crate::server::effects;
+use crate::tools::ToolError;
 
 type Args = Option<Map<String, Value>>;
 
@@ -29,10 +30,10 @@ type Args = Option<Map<String, Value>>;
 pub type Progress<'a> = dyn Fn(u64, Option<u64>, String) + Send + Sync + 'a;
 
 /// A tool that runs as it is: nothing it does needs a look (reads, this server's own text).
-pub type DirectCall = for<'a> fn(&'a Env, &'static str, Args) -> BoxFuture<'a, Result<Value, String>>;
+pub type DirectCall = for<'a> fn(&'a Env, &'static str, Args) -> BoxFuture<'a, Result<Value, ToolError>>;
 
 /// A tool that plans: parses its arguments and checks its statements, touching nothing.
-pub type PlanCall = for<'a> fn(&'a Env, Args) -> BoxFuture<'a, Result<Box<dyn Plan + 'a>, String>>;
+pub type PlanCall = for<'a> fn(&'a Env, Args) -> BoxFuture<'a, Result<Box<dyn Plan + 'a>, ToolError>>;
 
 /// How a tool gets from its arguments to a run.
 pub enum Planner {
@@ -59,16 +60,16 @@ pub trait Plan: Send + Sync {
     /// The statements the user would be asked about, when the call needs a look; None: it runs straight through.
     fn needs_look(&self) -> Option<Vec<String>>;
     /// Gets ready to be looked at (what to measure); the database the call runs on.
-    fn look<'a>(&'a mut self, env: &'a Env) -> BoxFuture<'a, Result<Arc<Database>, String>>;
+    fn look<'a>(&'a mut self, env: &'a Env) -> BoxFuture<'a, Result<Arc<Database>, ToolError>>;
     /// Runs up to the gate: held (rolled back, with what it did) or done.
     fn run_looked<'a>(
         &'a self,
         env: &'a Env,
         gate: Gate,
         progress: &'a Progress<'a>,
-    ) -> BoxFuture<'a, Result<Ran, String>>;
+    ) -> BoxFuture<'a, Result<Ran, ToolError>>;
     /// Runs straight through.
-    fn run<'a>(self: Box<Self>, env: &'a Env, progress: &'a Progress<'a>) -> BoxFuture<'a, Result<Value, String>>
+    fn run<'a>(self: Box<Self>, env: &'a Env, progress: &'a Progress<'a>) -> BoxFuture<'a, Result<Value, ToolError>>
     where
         Self: 'a;
 }
@@ -173,16 +174,13 @@ pub async fn dispatch(
     name: &str,
     mut request: CallToolRequestParams,
     context: &RequestContext<RoleServer>,
-) -> Result<Answer, String> {
+) -> Result<Answer, ToolError> {
     let Some(tool) = TOOLS.iter().find(|t| t.name == name) else {
         let available: Vec<&str> = listed(env).map(|t| t.name).collect();
-        return Err(format!("Unknown tool: {name}. Available tools: {}.", available.join(", ")));
+        return Err(ToolError::UnknownTool { name: name.to_string(), available: available.join(", ") });
     };
     if tool.needs_writes && !env.settings.allow_writes {
-        return Err(format!(
-            "{name} needs writes: restart the server with --allow-writes (after the user agrees). In read-only \
-                 mode, dsql_lint checks a migration file without running it."
-        ));
+        return Err(ToolError::NeedsWrites { tool: name.to_string() });
     }
     let args = request.arguments.take();
     let mut plan = match tool.planner {
@@ -226,7 +224,7 @@ struct TransactPlan {
     probe: Option<effects::Probe>,
 }
 
-fn plan_transact(env: &Env, args: Args) -> BoxFuture<'_, Result<Box<dyn Plan + '_>, String>> {
+fn plan_transact(env: &Env, args: Args) -> BoxFuture<'_, Result<Box<dyn Plan + '_>, ToolError>> {
     Box::pin(async move {
         let prepared = transact::prepare(env, args.as_ref()).await?;
         Ok(Box::new(TransactPlan { args, prepared, probe: None }) as Box<dyn Plan>)
@@ -248,7 +246,7 @@ impl Plan for TransactPlan {
         (!self.prepared.looks.is_empty()).then(|| self.prepared.sql_list.clone())
     }
 
-    fn look<'a>(&'a mut self, env: &'a Env) -> BoxFuture<'a, Result<Arc<Database>, String>> {
+    fn look<'a>(&'a mut self, env: &'a Env) -> BoxFuture<'a, Result<Arc<Database>, ToolError>> {
         Box::pin(async move {
             let looks = &self.prepared.looks;
             self.probe = Some(effects::Probe {
@@ -270,14 +268,14 @@ impl Plan for TransactPlan {
         env: &'a Env,
         gate: Gate,
         progress: &'a Progress<'a>,
-    ) -> BoxFuture<'a, Result<Ran, String>> {
+    ) -> BoxFuture<'a, Result<Ran, ToolError>> {
         Box::pin(async move {
             let probe = self.probe.as_ref().ok_or("internal error: transact was run looked at before look")?;
             transact::execute_looked(env, &self.prepared, probe, &gate, &statement_progress(progress)).await
         })
     }
 
-    fn run<'a>(self: Box<Self>, env: &'a Env, progress: &'a Progress<'a>) -> BoxFuture<'a, Result<Value, String>>
+    fn run<'a>(self: Box<Self>, env: &'a Env, progress: &'a Progress<'a>) -> BoxFuture<'a, Result<Value, ToolError>>
     where
         Self: 'a,
     {
@@ -306,20 +304,20 @@ struct StepsPlan {
     unmeasured: Vec<String>,
 }
 
-fn plan_backfill(_env: &Env, args: Args) -> BoxFuture<'_, Result<Box<dyn Plan + '_>, String>> {
+fn plan_backfill(_env: &Env, args: Args) -> BoxFuture<'_, Result<Box<dyn Plan + '_>, ToolError>> {
     let statements = backfill::describe(args.as_ref()).into_iter().collect();
     let plan = StepsPlan { name: backfill::NAME, args, statements, unmeasured: Vec::new() };
     Box::pin(std::future::ready(Ok(Box::new(plan) as Box<dyn Plan>)))
 }
 
-fn plan_apply_migration(_env: &Env, args: Args) -> BoxFuture<'_, Result<Box<dyn Plan + '_>, String>> {
+fn plan_apply_migration(_env: &Env, args: Args) -> BoxFuture<'_, Result<Box<dyn Plan + '_>, ToolError>> {
     let (statements, unmeasured) = apply_migration::looks(args.as_ref());
     let plan = StepsPlan { name: apply_migration::NAME, args, statements, unmeasured };
     Box::pin(std::future::ready(Ok(Box::new(plan) as Box<dyn Plan>)))
 }
 
 impl StepsPlan {
-    async fn call(&self, env: &Env, args: Args, progress: &Progress<'_>) -> Result<Value, String> {
+    async fn call(&self, env: &Env, args: Args, progress: &Progress<'_>) -> Result<Value, ToolError> {
         if self.name == backfill::NAME {
             backfill::call(env, args, progress).await
         } else {
@@ -338,8 +336,8 @@ impl Plan for StepsPlan {
         (looked && !self.statements.is_empty()).then(|| self.statements.clone())
     }
 
-    fn look<'a>(&'a mut self, env: &'a Env) -> BoxFuture<'a, Result<Arc<Database>, String>> {
-        Box::pin(env.database())
+    fn look<'a>(&'a mut self, env: &'a Env) -> BoxFuture<'a, Result<Arc<Database>, ToolError>> {
+        Box::pin(async move { Ok(env.database().await?) })
     }
 
     fn run_looked<'a>(
@@ -347,7 +345,7 @@ impl Plan for StepsPlan {
         env: &'a Env,
         gate: Gate,
         progress: &'a Progress<'a>,
-    ) -> BoxFuture<'a, Result<Ran, String>> {
+    ) -> BoxFuture<'a, Result<Ran, ToolError>> {
         Box::pin(async move {
             let effects = if self.name == backfill::NAME {
                 backfill::measure(env, self.args.as_ref()).await?
@@ -361,7 +359,7 @@ impl Plan for StepsPlan {
         })
     }
 
-    fn run<'a>(self: Box<Self>, env: &'a Env, progress: &'a Progress<'a>) -> BoxFuture<'a, Result<Value, String>>
+    fn run<'a>(self: Box<Self>, env: &'a Env, progress: &'a Progress<'a>) -> BoxFuture<'a, Result<Value, ToolError>>
     where
         Self: 'a,
     {
@@ -386,12 +384,9 @@ impl ProgressSink {
         let peer = context.peer.clone();
         let task = tokio::spawn(async move {
             while let Some((progress, total, message)) = rx.recv().await {
-                let param: Result<ProgressNotificationParam, _> = serde_json::from_value(json!({
-                    "progressToken": token, "progress": progress, "total": total, "message": message,
-                }));
-                if let Ok(p) = param {
-                    let _ = peer.notify_progress(p).await;
-                }
+                let mut param = ProgressNotificationParam::new(token.clone(), progress as f64).with_message(message);
+                param.total = total.map(|t| t as f64);
+                let _ = peer.notify_progress(param).await;
             }
         });
         ProgressSink { tx: Some(tx), task: Some(task) }

@@ -5,6 +5,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::ToolError;
 use super::{Env, Settings, check_sql_text, parse_args_ref, rows_output_schema, rows_result};
 use crate::exec::{self, ErrorContext, Statement, TxMode};
 use crate::sql;
@@ -82,15 +83,6 @@ pub struct Prepared {
     pub looks: Vec<(usize, sql::Look)>,
 }
 
-pub async fn call(
-    env: &Env,
-    args: Option<Map<String, Value>>,
-    progress: &(dyn Fn(usize, usize) + Sync),
-) -> Result<Value, String> {
-    let prepared = prepare(env, args.as_ref()).await?;
-    execute(env, prepared, progress).await
-}
-
 impl Prepared {
     /// The database the call will run on (connected).
     pub fn database(&self) -> &crate::pool::Database {
@@ -104,14 +96,14 @@ impl Prepared {
 }
 
 /// Checks every statement (arguments, placeholders, the guards and DSQL's rules) and connects; nothing is sent.
-pub async fn prepare(env: &Env, args: Option<&Map<String, Value>>) -> Result<Prepared, String> {
+pub async fn prepare(env: &Env, args: Option<&Map<String, Value>>) -> Result<Prepared, ToolError> {
     let args: Args = parse_args_ref(
         NAME,
         args,
         "{\"sql_list\": [string, ...], \"params_list\": [[values] or null, ...] (optional)}",
     )?;
     if args.sql_list.is_empty() {
-        return Err("transact needs at least one statement in `sql_list`, but it is empty".into());
+        return Err(ToolError::Invalid("transact needs at least one statement in `sql_list`, but it is empty".into()));
     }
     for (i, s) in args.sql_list.iter().enumerate() {
         check_sql_text(NAME, &format!("sql_list[{i}]"), s)?;
@@ -119,17 +111,19 @@ pub async fn prepare(env: &Env, args: Option<&Map<String, Value>>) -> Result<Pre
     let params_list = match (args.params_list, args.parameters) {
         (None, Some(flat)) if args.sql_list.len() == 1 => Some(vec![Some(flat)]),
         (None, Some(_)) => {
-            return Err(format!(
+            return Err(ToolError::Invalid(format!(
                 "`parameters` binds the single statement of a one-statement sql_list, but sql_list has {} \
                  statements: pass params_list instead, one list per statement (null for a statement without \
                  parameters)",
                 args.sql_list.len()
-            ));
+            )));
         }
         (Some(_), Some(_)) => {
-            return Err("give either params_list (one list per statement) or parameters (for a one-statement \
-                        sql_list), not both"
-                .into());
+            return Err(ToolError::Invalid(
+                "give either params_list (one list per statement) or parameters (for a one-statement sql_list), \
+                 not both"
+                    .into(),
+            ));
         }
         (list, None) => list,
     };
@@ -137,12 +131,12 @@ pub async fn prepare(env: &Env, args: Option<&Map<String, Value>>) -> Result<Pre
         None => vec![None; args.sql_list.len()],
         Some(list) if list.len() == args.sql_list.len() => list,
         Some(list) => {
-            return Err(format!(
+            return Err(ToolError::Invalid(format!(
                 "params_list length ({}) must equal sql_list length ({}): give one entry per statement, null for a \
                  statement without parameters",
                 list.len(),
                 args.sql_list.len()
-            ));
+            )));
         }
     };
     let inputs: Vec<sql::StatementInput<'_>> = args
@@ -169,7 +163,11 @@ pub async fn prepare(env: &Env, args: Option<&Map<String, Value>>) -> Result<Pre
 }
 
 /// Runs a prepared call in one transaction.
-pub async fn execute(env: &Env, prepared: Prepared, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<Value, String> {
+pub async fn execute(
+    env: &Env,
+    prepared: Prepared,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Value, ToolError> {
     let Prepared { db, statements, warnings, .. } = prepared;
     let mode = if env.settings.allow_writes { TxMode::ReadWrite } else { TxMode::ReadOnly };
     let ctx = ErrorContext { statement: None, allow_writes: env.settings.allow_writes, tool: NAME };
@@ -187,7 +185,7 @@ pub async fn execute_looked(
     probe: &crate::server::effects::Probe,
     gate: &crate::server::confirm::Gate,
     progress: &(dyn Fn(usize, usize) + Sync),
-) -> Result<crate::server::confirm::Ran, String> {
+) -> Result<crate::server::confirm::Ran, ToolError> {
     use crate::server::confirm::Ran;
     let seen = std::sync::Mutex::new(None);
     let judge = |rows: &[Vec<Map<String, Value>>], reports: &[exec::StatementReport]| {
