@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod docs;
 pub mod exec;
+pub mod explain;
 pub mod migrate;
 pub mod pool;
 pub mod server;
