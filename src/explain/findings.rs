@@ -23,7 +23,7 @@ pub const ESTIMATE_FACTOR: f64 = 10.0;
 pub const ESTIMATE_MIN_ROWS: f64 = 100.0;
 /// A scan that reads this many times the rows it returns, and at least READ_MIN_ROWS rows, reads too much.
 pub const READ_FACTOR: f64 = 10.0;
-pub const READ_MIN_ROWS: f64 = 1_000.0;
+pub const READ_MIN_ROWS: f64 = 500.0;
 /// A statement DSQL estimates at this many DPUs or more is expensive (the documented examples are ~0.06).
 pub const EXPENSIVE_DPU: f64 = 1.0;
 /// DSQL accepts at most 8 key columns in an index (catalog X07).
@@ -94,7 +94,7 @@ pub static RULES: [Rule; 7] = [
     },
     Rule {
         code: "reads_far_more_than_returned",
-        condition: "with analyze: an index scan that reads 10× or more the rows it returns (1,000 rows or more)",
+        condition: "with analyze: an index scan that reads 10× or more the rows it returns (500 rows or more)",
         check: reads_far_more_than_returned,
     },
     Rule {
@@ -277,22 +277,17 @@ fn filter_not_pushed_down(ctx: &Context, _: &Plan, n: &Node) -> Option<(String, 
     }
 }
 
-/// The scan a join input really is: through Materialize, Memoize and Hash wrappers.
-fn unwrap_input(n: &Node) -> &Node {
-    match n.node_type.as_str() {
-        "Materialize" | "Memoize" | "Hash" if n.children.len() == 1 => unwrap_input(&n.children[0]),
-        _ => n,
-    }
+/// The full scan a join's inner side runs, if it runs one: the input itself or the first full scan under it (through
+/// Materialize, an aggregate of a LATERAL subquery, …).
+fn inner_full_scan(n: &Node) -> Option<&Node> {
+    n.walk().into_iter().find(|c| c.is_full_scan())
 }
 
 fn nested_loop_inner_scan(ctx: &Context, _: &Plan, n: &Node) -> Option<(String, Option<String>)> {
     if !n.node_type.starts_with("Nested Loop") || n.children.len() != 2 {
         return None;
     }
-    let inner = unwrap_input(&n.children[1]);
-    if !inner.is_full_scan() {
-        return None;
-    }
+    let inner = inner_full_scan(&n.children[1])?;
     let total = large(ctx, inner)?;
     let outer = &n.children[0];
     let outer_rows =
@@ -415,7 +410,14 @@ fn reads_far_more_than_returned(_: &Context, _: &Plan, n: &Node) -> Option<(Stri
         return None;
     }
     let rel = n.relation.as_deref()?;
-    let mut uses: Vec<Use> = n.detail("Index Cond").map(predicate::uses).unwrap_or_default();
+    // The index's own condition (on a bitmap scan, under it) first, then what was filtered after reading.
+    let mut uses: Vec<Use> = n
+        .walk()
+        .into_iter()
+        .filter(|c| std::ptr::eq(*c, n) || c.node_type.starts_with("Bitmap Index Scan"))
+        .filter_map(|c| c.detail("Index Cond"))
+        .flat_map(predicate::uses)
+        .collect();
     uses.extend(conditions(n));
     let keys = index_columns(&uses, &[]);
     let fix = (keys.len() > 1).then(|| create_index(rel, &keys));
