@@ -53,12 +53,15 @@ pub struct Finding {
     pub fix: Option<String>,
 }
 
+/// What a rule says about a node: the message, and the fix as SQL when there is one.
+type Verdict = Option<(String, Option<String>)>;
+
 /// One rule of the catalog.
 pub struct Rule {
     pub code: &'static str,
     /// When it applies, in words.
     pub condition: &'static str,
-    check: fn(&Context, &Plan, &Node) -> Option<(String, Option<String>)>,
+    check: fn(&Context, &Plan, &Node) -> Verdict,
 }
 
 /// Every rule, in the order findings are listed for a node.
@@ -171,10 +174,10 @@ fn index_columns(uses: &[Use], tail: &[String]) -> Vec<String> {
             push(c);
         }
     }
-    if tail.is_empty() {
-        if let Some(Use::Range(c)) = uses.iter().find(|u| matches!(u, Use::Range(_))) {
-            push(c);
-        }
+    if tail.is_empty()
+        && let Some(Use::Range(c)) = uses.iter().find(|u| matches!(u, Use::Range(_)))
+    {
+        push(c);
     }
     for c in tail {
         push(c);
@@ -202,7 +205,7 @@ fn rows(n: f64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -210,7 +213,7 @@ fn rows(n: f64) -> String {
     out
 }
 
-fn full_scan_filtered(ctx: &Context, _: &Plan, n: &Node) -> Option<(String, Option<String>)> {
+fn full_scan_filtered(ctx: &Context, _: &Plan, n: &Node) -> Verdict {
     if !n.is_full_scan() {
         return None;
     }
@@ -233,7 +236,7 @@ fn full_scan_filtered(ctx: &Context, _: &Plan, n: &Node) -> Option<(String, Opti
     Some((message, Some(create_index(rel, &keys))))
 }
 
-fn filter_not_pushed_down(ctx: &Context, _: &Plan, n: &Node) -> Option<(String, Option<String>)> {
+fn filter_not_pushed_down(ctx: &Context, _: &Plan, n: &Node) -> Verdict {
     if !is_scan(n) {
         return None;
     }
@@ -283,7 +286,7 @@ fn inner_full_scan(n: &Node) -> Option<&Node> {
     n.walk().into_iter().find(|c| c.is_full_scan())
 }
 
-fn nested_loop_inner_scan(ctx: &Context, _: &Plan, n: &Node) -> Option<(String, Option<String>)> {
+fn nested_loop_inner_scan(ctx: &Context, _: &Plan, n: &Node) -> Verdict {
     if !n.node_type.starts_with("Nested Loop") || n.children.len() != 2 {
         return None;
     }
@@ -336,7 +339,7 @@ fn sort_column(key: &str) -> Option<String> {
     }
 }
 
-fn sort_for_limit(ctx: &Context, _: &Plan, n: &Node) -> Option<(String, Option<String>)> {
+fn sort_for_limit(_: &Context, _: &Plan, n: &Node) -> Verdict {
     if n.node_type != "Limit" {
         return None;
     }
@@ -359,7 +362,6 @@ fn sort_for_limit(ctx: &Context, _: &Plan, n: &Node) -> Option<(String, Option<S
         (_, None) => (None, "the sort key is an expression: order by the column itself (not an alias of an expression) so an index can return rows in order".to_string()),
         _ => (None, "an index that matches the filter and the sort key on the driving table returns rows in order".to_string()),
     };
-    let _ = ctx;
     Some((
         format!(
             "Sort by {key} orders ~{} rows to return {} ; {how}",
@@ -375,7 +377,7 @@ fn predicate_split(key: &str) -> Vec<String> {
     key.split(", ").map(str::to_string).collect()
 }
 
-fn estimate_off(_: &Context, _: &Plan, n: &Node) -> Option<(String, Option<String>)> {
+fn estimate_off(_: &Context, _: &Plan, n: &Node) -> Verdict {
     if !is_scan(n) || n.actual_loops == Some(0.0) {
         return None;
     }
@@ -397,7 +399,7 @@ fn estimate_off(_: &Context, _: &Plan, n: &Node) -> Option<(String, Option<Strin
     ))
 }
 
-fn reads_far_more_than_returned(_: &Context, _: &Plan, n: &Node) -> Option<(String, Option<String>)> {
+fn reads_far_more_than_returned(_: &Context, _: &Plan, n: &Node) -> Verdict {
     if !is_scan(n) || n.is_full_scan() {
         return None;
     }
@@ -438,7 +440,7 @@ fn reads_far_more_than_returned(_: &Context, _: &Plan, n: &Node) -> Option<(Stri
     ))
 }
 
-fn expensive_statement(_: &Context, plan: &Plan, n: &Node) -> Option<(String, Option<String>)> {
+fn expensive_statement(_: &Context, plan: &Plan, n: &Node) -> Verdict {
     if !std::ptr::eq(n, &plan.root) {
         return None;
     }

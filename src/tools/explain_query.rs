@@ -97,12 +97,28 @@ pub async fn call(env: &Env, args: Option<Map<String, Value>>) -> Result<Value, 
              needs a server started with --allow-writes. Without try_indexes the plan and findings need nothing."
         ));
     }
+    // With analyze and a trial, the trial plans without ANALYZE: that text is checked too (what runs is what was
+    // checked), in the same check.
+    let trial_here = !indexes.is_empty() && !on_dsql;
+    let param_count = args.params.as_ref().map(Vec::len);
     let explain = explain_text(&args.sql, args.analyze, on_dsql);
-    let input = [sql::StatementInput { sql: &explain, param_count: args.params.as_ref().map(Vec::len) }];
-    let (db, checked) = super::check_then_connect(env, sql::Tool::ReadonlyQuery, &input).await?;
-    let prepared = checked.statements.into_iter().next().ok_or("internal error: no statement was checked")?;
+    let plain = explain_text(&args.sql, false, on_dsql);
+    let mut inputs = vec![sql::StatementInput { sql: &explain, param_count }];
+    if trial_here && args.analyze {
+        inputs.push(sql::StatementInput { sql: &plain, param_count });
+    }
+    let (db, checked) = super::check_then_connect(env, sql::Tool::ReadonlyQuery, &inputs).await?;
+    let mut checked_statements = checked.statements.into_iter();
+    let prepared = checked_statements.next().ok_or("internal error: no statement was checked")?;
     confirm_explain_is_as_asked(&prepared.text, args.analyze)?;
     let params = args.params.clone().unwrap_or_default();
+    let plain_st = match checked_statements.next() {
+        Some(p) => {
+            confirm_explain_is_as_asked(&p.text, false)?;
+            Some(Statement { text: p.text, command: p.command, params: params.clone(), quota: p.quota })
+        }
+        None => None,
+    };
     let explain_st = Statement { text: prepared.text, command: prepared.command, params, quota: prepared.quota };
     let names: Vec<Value> = prepared
         .tables
@@ -121,7 +137,6 @@ pub async fn call(env: &Env, args: Option<Map<String, Value>>) -> Result<Value, 
 
     // One flight: the plan and, off DSQL, the table sizes, in one READ ONLY transaction; with try_indexes (and
     // without analyze) the trial's "before" plan is the plan, so the trial's flight is the only one.
-    let trial_here = !indexes.is_empty() && !on_dsql;
     let (rows, trial) = if trial_here && !args.analyze {
         let (before, after) =
             try_in_rolled_back_transaction(&db, &explain_st, &table_rows_st, &indexes, limits, &ctx).await?;
@@ -130,11 +145,11 @@ pub async fn call(env: &Env, args: Option<Map<String, Value>>) -> Result<Value, 
     } else {
         let reads = if on_dsql { vec![explain_st.clone()] } else { vec![explain_st.clone(), table_rows_st.clone()] };
         let outcome = exec::run_all_rows(&db, &reads, limits, &ctx).await.map_err(|e| e.to_string())?;
-        let trial = if trial_here {
-            let plain = Statement { text: explain_text(&args.sql, false, false), ..explain_st.clone() };
-            Some(try_in_rolled_back_transaction(&db, &plain, &table_rows_st, &indexes, limits, &ctx).await?)
-        } else {
-            None
+        let trial = match &plain_st {
+            Some(plain) => {
+                Some(try_in_rolled_back_transaction(&db, plain, &table_rows_st, &indexes, limits, &ctx).await?)
+            }
+            None => None,
         };
         (outcome.all_rows, trial)
     };
