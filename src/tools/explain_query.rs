@@ -413,3 +413,62 @@ fn compare(
         "text_after": render::text(&a, &after_findings),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// DSQL's answer as rows of its one `QUERY PLAN` column (the documented example 1, tests/explain_plans).
+    fn dsql_rows() -> Rows {
+        let text = include_str!("../../tests/explain_plans/dpu_select.txt");
+        let rows = text
+            .lines()
+            .filter(|l| !l.starts_with('#') && l.trim() != "QUERY PLAN" && !l.starts_with("---"))
+            .map(|l| {
+                let mut m = Map::new();
+                m.insert("QUERY PLAN".into(), Value::String(l.into()));
+                m
+            })
+            .collect();
+        vec![rows]
+    }
+
+    #[test]
+    fn on_dsql_the_documented_text_form_is_asked_for_and_its_dpu_split_is_answered() {
+        assert_eq!(explain_text("SELECT 1", true, true), "EXPLAIN (ANALYZE, VERBOSE) SELECT 1");
+        assert_eq!(explain_text("SELECT 1", false, true), "EXPLAIN (VERBOSE) SELECT 1");
+        assert_eq!(explain_text("SELECT 1", false, false), "EXPLAIN (FORMAT JSON, VERBOSE) SELECT 1");
+        let plan = read_plan(&dsql_rows(), true).unwrap();
+        assert_eq!(plan.query_identifier.as_deref(), Some("qymgw1m77maoe"));
+        let dpu = dpu_json(plan.dpu.as_ref().unwrap());
+        assert_eq!(
+            (dpu["compute"].clone(), dpu["read"].clone(), dpu["write"].clone(), dpu["total"].clone()),
+            (json!(0.01607), json!(0.04312), json!(0.0), json!(0.05919))
+        );
+        assert_eq!(dpu["multi_region_write"], Value::Null);
+        let s = summary(&plan);
+        assert_eq!((s["actual_rows"].clone(), s["execution_ms"].clone()), (json!(120.0), json!(4.528)));
+    }
+
+    #[test]
+    fn any_explain_in_sql_and_any_analyzed_write_are_refused_before_anything_is_sent() {
+        for sql in ["EXPLAIN ANALYZE DELETE FROM t", "explain (analyse) select 1", "EXPLAIN SELECT 1"] {
+            for analyze in [false, true] {
+                let e = refuse_what_cannot_be_explained(sql, analyze).unwrap_err();
+                assert!(e.contains("not an EXPLAIN of it"), "{sql}: {e}");
+            }
+        }
+        assert!(refuse_what_cannot_be_explained("SHOW work_mem", false).unwrap_err().contains("has no plan"));
+        assert!(
+            refuse_what_cannot_be_explained("INSERT INTO t VALUES (1)", true).unwrap_err().contains("without analyze")
+        );
+        assert!(refuse_what_cannot_be_explained("UPDATE t SET a = 1", false).is_ok());
+        assert!(refuse_what_cannot_be_explained("SELECT 1", true).is_ok());
+        // The checked text says ANALYZE exactly when asked, and wraps no EXPLAIN.
+        assert!(confirm_explain_is_as_asked("EXPLAIN (FORMAT JSON, VERBOSE) SELECT 1", false).is_ok());
+        assert!(confirm_explain_is_as_asked("EXPLAIN (FORMAT JSON, VERBOSE, ANALYZE) SELECT 1", true).is_ok());
+        assert!(confirm_explain_is_as_asked("EXPLAIN (FORMAT JSON, VERBOSE, ANALYZE) SELECT 1", false).is_err());
+        assert!(confirm_explain_is_as_asked("EXPLAIN (VERBOSE) EXPLAIN ANALYZE SELECT 1", false).is_err());
+        assert!(confirm_explain_is_as_asked("SELECT 1", false).is_err());
+    }
+}
