@@ -356,3 +356,24 @@ fn a_cancelled_analyze_stops_its_query_at_once() {
     assert_eq!(s.rows("SELECT 1 AS n"), vec![json!({"n": 1})]);
     assert_eq!(running(&mut watcher), 0);
 }
+
+#[test]
+fn on_a_database_url_try_indexes_needs_allow_writes_and_leaves_nothing_behind() {
+    let mut local = Server::local(&[]);
+    local.rows("SELECT 1 AS n");
+    let url = common::url_database("ex_url");
+    let t = table("ex_url_t");
+    let mut w = common::url(&url, &["--allow-writes", "--rules", "off"]);
+    big_table(&mut w, &t);
+    let args = json!({"sql": format!("SELECT id FROM {t} WHERE customer_id = 42"),
+                      "try_indexes": [format!("CREATE INDEX ASYNC {t}_trial ON {t} (customer_id)")]});
+    // Read-only server on a database others may share: the build's lock would block their writes.
+    let mut ro = common::url(&url, &[]);
+    let e = ro.err("explain_query", args.clone());
+    assert!(e.contains("--allow-writes"), "{e}");
+    // The plan alone needs nothing.
+    assert!(codes(&explain(&mut ro, json!({"sql": args["sql"]}))).contains(&"full_scan_filtered".to_string()));
+    let r = explain(&mut w, args);
+    assert_eq!(r["index_trial"]["helps"], json!(true), "{}", r["index_trial"]);
+    assert_eq!(indexes_of(&mut ro, &t), 1, "an index was left behind");
+}
