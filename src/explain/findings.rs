@@ -351,7 +351,7 @@ fn sort_for_limit(_: &Context, _: &Plan, n: &Node) -> Verdict {
     }
     let key = sort.detail("Sort Key")?;
     let scans: Vec<&Node> = input.walk().into_iter().filter(|c| is_scan(c)).collect();
-    let sort_cols: Option<Vec<String>> = predicate_split(key).iter().map(|k| sort_column(k)).collect();
+    let sort_cols: Option<Vec<String>> = sort_keys(key).iter().map(|k| sort_column(k)).collect();
     let (fix, how) = match (scans.as_slice(), sort_cols) {
         ([scan], Some(cols)) => {
             let uses: Vec<Use> = conditions(scan).into_iter().chain(scan.detail("Index Cond").map(predicate::uses).unwrap_or_default()).collect();
@@ -373,7 +373,7 @@ fn sort_for_limit(_: &Context, _: &Plan, n: &Node) -> Verdict {
 }
 
 /// `a, b DESC` → [`a`, `b DESC`].
-fn predicate_split(key: &str) -> Vec<String> {
+fn sort_keys(key: &str) -> Vec<String> {
     key.split(", ").map(str::to_string).collect()
 }
 
