@@ -257,7 +257,10 @@ pub fn from_text<'a>(rows: impl IntoIterator<Item = &'a str>) -> Result<Plan, St
             Some((k, v)) => (k.trim().to_string(), v.trim().to_string()),
             None => (trimmed.trim_end_matches(':').to_string(), String::new()),
         };
-        owner.details.push((key, value));
+        // VERBOSE's output column lists are left out, as from the JSON form (DSQL's storage Projections stay).
+        if key != "Output" {
+            owner.details.push((key, value));
+        }
     }
     plan.root = root.ok_or("the plan has no nodes")?;
     Ok(plan)

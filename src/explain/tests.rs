@@ -74,6 +74,8 @@ fn documented_dpu_example_reads_identifier_and_cost_and_flags_the_estimate_miss_
     assert_eq!(p.dpu.as_ref().and_then(|d| d.total()), Some(0.05919));
     assert_eq!((p.planning_ms, p.execution_ms), (Some(11.415), Some(4.528)));
     assert_eq!(p.root.actual_rows, Some(120.0));
+    assert_eq!(p.root.detail("Output"), None, "output lists are left out, as from JSON");
+    assert_eq!(p.root.children[0].detail("Projections"), Some("id, context"));
     // 1,000,000 rows expected, 120 read: stale statistics; 0.06 DPU is not expensive.
     let f = found(include_str!("../../tests/explain_plans/dpu_select.txt"));
     assert_eq!(codes(&f), ["estimate_off"], "{f:#?}");
