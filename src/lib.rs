@@ -14,6 +14,7 @@ pub mod config;
 pub mod docs;
 pub mod error_chain;
 pub mod exec;
+pub mod explain;
 pub mod migrate;
 pub mod platform;
 pub mod pool;

@@ -10,8 +10,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-const TOOLS: [&str; 7] = [
+const TOOLS: [&str; 8] = [
     "readonly_query",
+    "explain_query",
     "transact",
     "get_schema",
     "dsql_lint",
@@ -73,7 +74,7 @@ fn tool_names_in_power_and_guides_exist() {
                 || ["_query", "_schema", "_documentation", "_recommend", "_lint"].iter().any(|s| ident.ends_with(s))
                 || ident == "transact";
             if looks_like_tool {
-                assert!(TOOLS.contains(&ident.as_str()), "{}: `{part}` is not one of the 7 tools", doc.path);
+                assert!(TOOLS.contains(&ident.as_str()), "{}: `{part}` is not one of the 8 tools", doc.path);
             }
         }
     }

@@ -223,7 +223,7 @@ fn dsql_version_is_validated_and_a_pinned_version_is_announced_and_applied() {
 #[test]
 fn documentation_tools_resources_and_prompts_work_offline() {
     let mut s = Server::start(&[]);
-    // Tool list has the Python server's seven tools, in its order.
+    // Tool list has the Python server's seven tools, in its order, then ours that need no writes.
     let r = s.request("tools/list", json!({}));
     let names: Vec<String> =
         r["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_string()).collect();
@@ -236,7 +236,8 @@ fn documentation_tools_resources_and_prompts_work_offline() {
             "dsql_search_documentation",
             "dsql_read_documentation",
             "dsql_recommend",
-            "dsql_lint"
+            "dsql_lint",
+            "explain_query"
         ]
     );
     // Every tool POWER.md names in backticks exists.

@@ -447,3 +447,21 @@ fn a_write_that_needs_a_look_costs_two_round_trips() {
     let r = one_round_trip(&mut s, &proxy, "transact", json!({"sql_list": ["INSERT INTO rt_look VALUES (100)"]}), 3);
     assert_eq!(r["statements"], json!([{"command": "INSERT", "rows_affected": 1}]));
 }
+
+#[test]
+fn explain_query_costs_one_round_trip_with_or_without_analyze() {
+    let pg = PgCluster::start_trusting();
+    pg.psql("CREATE TABLE rt_explain (id int PRIMARY KEY, k int)");
+    let (proxy, mut s) = warm_server(&pg, &[]);
+    // BEGIN READ ONLY, the EXPLAIN, the tables' row counts (one text parameter: an array would cost a type
+    // look-up), ROLLBACK: one flight.
+    for args in [
+        json!({"sql": "SELECT id FROM rt_explain WHERE k = 7"}),
+        json!({"sql": "SELECT id FROM rt_explain WHERE k = $1", "params": ["7"]}),
+        json!({"sql": "SELECT id FROM rt_explain WHERE k = $1", "params": ["7"], "analyze": true}),
+    ] {
+        let r = one_round_trip(&mut s, &proxy, "explain_query", args.clone(), 4);
+        assert_eq!(r["analyzed"], args["analyze"].as_bool().map_or(json!(false), |a| json!(a)));
+        assert_eq!(r["plan"]["relation"], json!("public.rt_explain"), "{r}");
+    }
+}

@@ -49,7 +49,7 @@ pub fn list() -> Vec<PromptDef> {
         PromptDef {
             name: "diagnose-slow-query",
             title: "Diagnose a slow query",
-            description: "Read the plan of a slow query with EXPLAIN ANALYZE, find the cause and propose an index or rewrite.",
+            description: "Read the plan of a slow query with explain_query, find the cause and propose an index or rewrite.",
             arguments: vec![("sql", "The slow SQL statement", true)],
         },
     ]
@@ -169,14 +169,18 @@ fn diagnose(sql: &str) -> String {
     format!(
         "This query is slow on Aurora DSQL. Find out why and propose a fix.\n\n```sql\n{sql}\n```\n\n\
          Read dsql://steering/query-plans first, then:\n\
-         1. Run `EXPLAIN (ANALYZE, VERBOSE) <query>` with readonly_query (use bound parameters, not literals pasted from user input).\n\
-         2. Look for full scans (Seq Scan / Full Scan) on large tables, filters applied after the scan instead of in the index \
-         condition, row-estimate errors, and nested loops over many rows.\n\
+         1. Call explain_query with the query in `sql` (bound values in `params`, not literals pasted from user input); add \
+         `analyze: true` for actual rows, times and, on DSQL, the DPU estimate (reads only: for an UPDATE or DELETE it suggests \
+         the SELECT that reads the same rows).\n\
+         2. Read its findings (full scans of large tables, filters not pushed down and why, row-estimate errors, nested loops \
+         scanning per row, sorts for ORDER BY … LIMIT, reads far larger than the result); each names its plan node and a fix.\n\
          3. Check the tables with get_schema and list existing indexes from pg_indexes; check statistics freshness (`ANALYZE <table>` \
          if estimates are far off).\n\
          4. Propose a fix: an index created with CREATE INDEX ASYNC (leading with the equality columns, tenant column first in \
          multi-tenant tables, INCLUDE for covering), a rewrite, or a LIMIT with keyset pagination.\n\
-         5. Report: the cause, the evidence from the plan, the fix, and how to verify it (plan before and after)."
+         5. In local or --database-url mode, pass the proposed index in explain_query's `try_indexes` to compare the plans \
+         before and after without keeping it.\n\
+         6. Report: the cause, the evidence from the plan, the fix, and how to verify it (plan before and after)."
     )
 }
 

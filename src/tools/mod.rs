@@ -7,6 +7,7 @@ pub mod backfill;
 pub mod docs;
 pub mod dsql_lint;
 pub mod error;
+pub mod explain_query;
 pub mod get_schema;
 pub mod list_migrations;
 pub mod readonly_query;

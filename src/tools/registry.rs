@@ -17,7 +17,8 @@ use rmcp::service::RequestContext;
 use serde_json::{Map, Value};
 
 use super::{
-    Env, apply_migration, backfill, docs as doc_tools, dsql_lint, get_schema, list_migrations, readonly_query, transact,
+    Env, apply_migration, backfill, docs as doc_tools, dsql_lint, explain_query, get_schema, list_migrations,
+    readonly_query, transact,
 };
 use crate::pool::Database;
 use crate::server::confirm::{self, Answer, Gate, Ran};
@@ -76,7 +77,7 @@ pub trait Plan: Send + Sync {
 
 /// Every tool, in `tools/list` order (the Python server's: database tools, documentation tools, dsql_lint; then
 /// ours, which need writes).
-pub static TOOLS: [Tool; 10] = [
+pub static TOOLS: [Tool; 11] = [
     Tool {
         name: readonly_query::NAME,
         needs_writes: false,
@@ -125,6 +126,13 @@ pub static TOOLS: [Tool; 10] = [
         database_text: false,
         definition: |_| dsql_lint::definition(),
         planner: Planner::Direct(|env, _, args| Box::pin(dsql_lint::call(args, env.settings.dsql_version))),
+    },
+    Tool {
+        name: explain_query::NAME,
+        needs_writes: false,
+        database_text: true,
+        definition: |_| explain_query::definition(),
+        planner: Planner::Direct(|env, _, args| Box::pin(explain_query::call(env, args))),
     },
     Tool {
         name: apply_migration::NAME,
