@@ -84,11 +84,23 @@ fn a_release_refuses_to_run_while_the_repository_is_unset() {
 fn a_set_repository_must_appear_in_every_manifest_and_own_the_registry_name() {
     let tree = copy_of_tree();
     let root = tree.path();
-    edit(root, "packaging/project.toml", "repository = \"unset\"", "repository = \"https://github.com/someone/aurora-dsql-mcp-rs\"");
+    edit(
+        root,
+        "packaging/project.toml",
+        "repository = \"unset\"",
+        "repository = \"https://github.com/someone/aurora-dsql-mcp-rs\"",
+    );
     let out = check_versions(root, &["--release"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let said = text(&out);
-    for manifest in ["Cargo.toml repository", "npm repository", "pyproject [project.urls] Repository", "server.json repository", "mcpb manifest repository", ".claude-plugin/plugin.json repository"] {
+    for manifest in [
+        "Cargo.toml repository",
+        "npm repository",
+        "pyproject [project.urls] Repository",
+        "server.json repository",
+        "mcpb manifest repository",
+        ".claude-plugin/plugin.json repository",
+    ] {
         assert!(said.contains(manifest), "no complaint about {manifest}: {said}");
     }
     assert!(said.contains("not under io.github.someone"), "{said}");
@@ -101,22 +113,44 @@ fn while_unset_no_manifest_may_carry_a_repository_of_its_own() {
     edit(root, "Cargo.toml", "license = ", "repository = \"https://github.com/x/y\"\nlicense = ");
     let out = check_versions(root, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("Cargo.toml repository is 'https://github.com/x/y' but packaging/project.toml's repository is unset"), "{}", text(&out));
+    assert!(
+        text(&out).contains(
+            "Cargo.toml repository is 'https://github.com/x/y' but packaging/project.toml's repository is unset"
+        ),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
 fn server_json_breaking_a_registry_rule_is_refused() {
     let cases: [(&str, &str, &str); 5] = [
         // a named flag described with valueHint (the positional field), and no format/placeholder left
-        ("\"format\": \"filepath\",\n          \"placeholder\": \"/home/me/dsql-sandbox\",", "\"valueHint\": \"dir\",", "valueHint is for positional arguments"),
+        (
+            "\"format\": \"filepath\",\n          \"placeholder\": \"/home/me/dsql-sandbox\",",
+            "\"valueHint\": \"dir\",",
+            "valueHint is for positional arguments",
+        ),
         // a value inside the flag name
         ("\"name\": \"--pool-size\"", "\"name\": \"--pool-size <n>\"", "the flag alone"),
         // CLUSTER_ENDPOINT dropped from the first package entry only
-        ("\"name\": \"CLUSTER_ENDPOINT\"", "\"name\": \"CLUSTER_ENDPOINTS\"", "CLUSTER_ENDPOINT (README flag table) is not listed"),
+        (
+            "\"name\": \"CLUSTER_ENDPOINT\"",
+            "\"name\": \"CLUSTER_ENDPOINTS\"",
+            "CLUSTER_ENDPOINT (README flag table) is not listed",
+        ),
         // a version range
-        ("\"version\": \"0.1.0\",\n      \"runtimeHint\"", "\"version\": \"^0.1.0\",\n      \"runtimeHint\"", "one specific version"),
+        (
+            "\"version\": \"0.1.0\",\n      \"runtimeHint\"",
+            "\"version\": \"^0.1.0\",\n      \"runtimeHint\"",
+            "one specific version",
+        ),
         // the registry name changed in server.json only
-        ("\"name\": \"io.github.aurora-dsql-mcp-rs/aurora-dsql-mcp-rs\"", "\"name\": \"io.github.other/aurora-dsql-mcp-rs\"", "server.json name is"),
+        (
+            "\"name\": \"io.github.aurora-dsql-mcp-rs/aurora-dsql-mcp-rs\"",
+            "\"name\": \"io.github.other/aurora-dsql-mcp-rs\"",
+            "server.json name is",
+        ),
     ];
     for (from, to, complaint) in cases {
         let tree = copy_of_tree();
