@@ -8,6 +8,8 @@
 //! Which room may use which, one `tools/call` traced end to end, and where to change what: `ARCHITECTURE.md` at the
 //! repository root (checked against this source by `tests/architecture.rs`).
 
+#![warn(missing_docs)]
+
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -7,13 +7,18 @@ use super::{ADMIN_USER, AuthError, TokenSettings, TokenSource};
 /// Arguments of `aurora-dsql-mcp-rs token` (the lead fills them from flags and env fallbacks).
 #[derive(Debug, Clone)]
 pub struct TokenCommand {
+    /// The cluster endpoint the token is signed for (`name` or `name:port`).
     pub endpoint: String,
+    /// The AWS region the token is signed for.
     pub region: String,
     /// Database role; `admin` signs `DbConnectAdmin`. With neither this nor `admin`, a `DbConnect` token is made,
     /// like `aws dsql generate-db-connect-auth-token` (valid for any non-admin role).
     pub user: Option<String>,
+    /// `--admin`: sign a `DbConnectAdmin` token for the role `admin`.
     pub admin: bool,
+    /// Token lifetime, in seconds (`--expires-in`).
     pub expires_in: u64,
+    /// AWS shared-config profile the credentials come from; `None` uses the default chain.
     pub profile: Option<String>,
 }
 

@@ -9,7 +9,9 @@ pub const MAX_EXPIRES_IN_SECS: u64 = 604_800;
 /// A validated `host[:port]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
+    /// The DNS name: what TLS verifies and the token signs.
     pub host: String,
+    /// The port connected to ([`DEFAULT_PORT`] unless given).
     pub port: u16,
 }
 

@@ -21,6 +21,7 @@ pub enum AuthErrorKind {
     Signing,
 }
 
+/// Why no IAM token could be made: a [`AuthErrorKind`] to branch on and a message that says what to run.
 #[derive(Debug, Clone)]
 pub struct AuthError {
     kind: AuthErrorKind,
@@ -28,6 +29,7 @@ pub struct AuthError {
 }
 
 impl AuthError {
+    /// What went wrong, for callers that branch on it.
     pub fn kind(&self) -> AuthErrorKind {
         self.kind
     }

@@ -31,13 +31,16 @@ pub const ADMIN_USER: &str = "admin";
 /// Default token lifetime, as `aws dsql generate-db-connect-auth-token`.
 pub const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(900);
 
+/// What every IAM auth token of one cluster is signed with; checked once by [`TokenSettings::validate`].
 #[derive(Debug, Clone)]
 pub struct TokenSettings {
     /// Cluster endpoint, `name` or `name:port`; only the name is signed.
     pub endpoint: String,
+    /// The AWS region the token is signed for; must match a standard endpoint's region.
     pub region: String,
     /// Database role; `admin` selects `DbConnectAdmin`.
     pub user: String,
+    /// How long each token stays valid for opening a connection (open connections outlive it).
     pub expires_in: Duration,
     /// Shared-config profile (`--profile`); `None` uses AWS_PROFILE or `default`.
     pub profile: Option<String>,
@@ -106,6 +109,7 @@ impl TokenSource {
         }
     }
 
+    /// What this source signs its tokens with.
     pub fn settings(&self) -> &TokenSettings {
         &self.inner.settings
     }

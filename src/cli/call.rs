@@ -44,7 +44,12 @@ pub enum Outcome {
     /// A `result` object; `isError` tells success from a tool-level error.
     Result(Value),
     /// A JSON-RPC error object (unknown tool, bad parameters…), with the server's tool names for the message.
-    Refused { error: Value, tools: Vec<String> },
+    Refused {
+        /// The JSON-RPC `error` object.
+        error: Value,
+        /// The tools the server offers, to suggest one when the name was unknown.
+        tools: Vec<String>,
+    },
 }
 
 /// Run `tool` with `arguments` through an in-process MCP session with the real server. The server's log

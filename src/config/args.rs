@@ -21,15 +21,19 @@ DSQL's rules follow its 2026-09-15 release (rule catalog revision 2026-11-28); -
 Switches take --flag, --flag=true or --flag=false.\n\n\
 The server speaks MCP on stdin/stdout; logs go to stderr. Configure it as a stdio server in your MCP client.";
 
+/// The whole command line: a subcommand, or none to serve MCP on stdio with the server's flags.
 #[derive(Debug, Parser)]
 #[command(name = "aurora-dsql-mcp-rs", version, about = "MCP server for Amazon Aurora DSQL", long_about = LONG_ABOUT)]
 pub struct Cli {
+    /// `token` or `call`; `None` serves MCP.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// The server's flags (used when no subcommand is given).
     #[command(flatten)]
     pub server: ServerArgs,
 }
 
+/// The subcommands besides serving.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print an IAM authentication token (like `aws dsql generate-db-connect-auth-token`), e.g. to open psql with the
@@ -46,6 +50,7 @@ fn switch() -> impl TypedValueParser<Value = bool> {
     PossibleValuesParser::new(["true", "false"]).map(|v| v.eq_ignore_ascii_case("true"))
 }
 
+/// Flags of `token`.
 #[derive(Debug, Args)]
 pub struct TokenArgs {
     /// Cluster endpoint, e.g. abc123.dsql.us-east-1.on.aws [env: CLUSTER_ENDPOINT, or CLUSTER (id or endpoint)]
@@ -85,6 +90,7 @@ pub struct CallArgs {
           default_missing_value = "true", value_parser = switch(), ignore_case = true, value_name = "BOOL")]
     pub json: bool,
 
+    /// The server flags the tool runs under, as when serving.
     #[command(flatten)]
     pub server: ServerArgs,
 }
@@ -115,6 +121,7 @@ impl ValueEnum for RulesMode {
     }
 }
 
+/// Flags of the server (and of `call`, which runs a tool as the server would).
 #[derive(Debug, Args, Clone)]
 pub struct ServerArgs {
     /// Aurora DSQL cluster endpoint, e.g. abc123.dsql.us-east-1.on.aws

@@ -16,6 +16,8 @@ use crate::sql::{self, DsqlVersion, RulesMode};
 pub struct Settings {
     /// `--allow-writes`.
     pub allow_writes: bool,
+    /// Result and time bounds of every call (`--max-rows`, `--max-result-bytes`, `--statement-timeout`,
+    /// `--max-retries`), clamped to workable minimums.
     pub limits: Limits,
     /// `--rules`.
     pub rules: RulesMode,
@@ -25,12 +27,17 @@ pub struct Settings {
     pub confirm_destructive: ConfirmDestructive,
     /// `--dsql-version`.
     pub dsql_version: DsqlVersion,
+    /// `--pool-size`: database connections kept open at most.
     pub pool_size: usize,
+    /// The database this process talks to, or what is missing to reach one.
     pub target: Target,
     /// IAM token lifetime in seconds (`--token-expiry`).
     pub token_expiry: u64,
+    /// `--profile`: the AWS shared-config profile credentials come from (default chain when `None`).
     pub profile: Option<String>,
+    /// `--hostaddr`: the address connected to instead of the endpoint (TLS and token still use the endpoint).
     pub hostaddr: Option<String>,
+    /// `--ssl-root-cert`: a PEM bundle to verify the cluster with instead of the built-in Amazon roots.
     pub ssl_root_cert: Option<PathBuf>,
     /// The local sandbox directory migration rehearsals use.
     pub rehearsal_dir: PathBuf,
@@ -43,7 +50,9 @@ pub struct Settings {
 /// Where the remote documentation server is and how long to wait for it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Knowledge {
+    /// The remote server's URL (`--knowledge-server`).
     pub url: String,
+    /// How long one request may take (`--knowledge-timeout`); `Duration::MAX` for no limit.
     pub timeout: Duration,
 }
 
@@ -109,6 +118,7 @@ impl Settings {
         self.allow_writes && self.confirm_destructive != ConfirmDestructive::Allow
     }
 
+    /// `read-write` or `read-only`, as the server reports its mode to users.
     pub fn mode_label(&self) -> &'static str {
         if self.allow_writes { "read-write" } else { "read-only" }
     }

@@ -11,6 +11,7 @@ use crate::pool::Database;
 
 /// The tools' shared environment.
 pub struct Env {
+    /// The decisions made from the flags and environment at startup.
     pub settings: Settings,
     /// The remote documentation server, when --knowledge-server asks for one.
     pub knowledge: Option<crate::docs::remote::KnowledgeServer>,

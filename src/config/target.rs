@@ -24,26 +24,41 @@ pub fn process_env(name: &str) -> Option<String> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
     /// A private PostgreSQL started by this server in `dir`, made to answer like DSQL.
-    Local { dir: PathBuf },
+    Local {
+        /// The sandbox's data directory (`--local DIR`, or the default under the user's data directory).
+        dir: PathBuf,
+    },
     /// Any PostgreSQL reachable with a connection URL.
-    Url { url: String },
+    Url {
+        /// `--database-url`, as given.
+        url: String,
+    },
     /// An Aurora DSQL cluster, reached with IAM tokens over verified TLS.
     Dsql(DsqlTarget),
     /// No database: the documentation and lint tools work, the database tools explain what is missing.
-    Unconfigured { missing: Vec<Missing> },
+    Unconfigured {
+        /// Each setting still needed, with how to supply it.
+        missing: Vec<Missing>,
+    },
 }
 
+/// A fully resolved cluster: everything needed to sign a token and connect.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DsqlTarget {
+    /// The cluster's host name (`<id>.dsql.<region>.on.aws`, or a custom name).
     pub endpoint: String,
+    /// The AWS region tokens are signed for.
     pub region: String,
+    /// The database role to connect as (`--database_user`), e.g. `admin`.
     pub user: String,
 }
 
 /// One missing setting and how a user supplies it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Missing {
+    /// What is missing, in words (`region`, `database user`).
     pub setting: &'static str,
+    /// The flags or environment variables that supply it.
     pub how: &'static str,
 }
 

@@ -15,8 +15,11 @@ pub struct Document {
     pub uri: String,
     /// Short name: `troubleshooting`, `power`.
     pub name: String,
+    /// The front matter's `displayName`, else the first `#` heading, else the name.
     pub title: String,
+    /// The front matter's `description`, else the first paragraph.
     pub description: String,
+    /// The whole file as compiled in, front matter included; section ranges index into it.
     pub text: &'static str,
     /// Path in the repository: `steering/troubleshooting.md`, `POWER.md`.
     pub path: &'static str,
@@ -26,13 +29,19 @@ pub struct Document {
 /// covers the subsections (what `read` returns for the section url).
 #[derive(Debug, Clone)]
 pub struct Section {
+    /// Index of its page in [`Library::documents`].
     pub doc: usize,
+    /// Heading level (1 for `#`); 0 for the text before a page's first heading.
     pub level: u8,
+    /// The heading text (the page title for level 0).
     pub title: String,
+    /// The heading's anchor (GitHub style); empty for level 0.
     pub slug: String,
     /// `dsql://steering/<name>#<slug>`; the page url for a page's top heading.
     pub url: String,
+    /// Byte range in the page's text from the heading to the next heading of any level.
     pub chunk: Range<usize>,
+    /// Byte range in the page's text from the heading to the next heading of the same or a higher level.
     pub full: Range<usize>,
 }
 
@@ -43,6 +52,7 @@ pub(crate) enum Target {
     Section(usize),
 }
 
+/// Every embedded page, its sections and the search index over them; built once, read-only after.
 pub struct Library {
     documents: Vec<Document>,
     sections: Vec<Section>,
@@ -105,10 +115,12 @@ impl Library {
         Library { documents, sections, index }
     }
 
+    /// The pages, in the order they are compiled in ([`Section::doc`] indexes this).
     pub fn documents(&self) -> &[Document] {
         &self.documents
     }
 
+    /// Every section of every page, page by page in text order.
     pub fn sections(&self) -> &[Section] {
         &self.sections
     }

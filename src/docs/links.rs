@@ -9,8 +9,11 @@ use super::markdown;
 pub struct LinkProblem {
     /// Repository path of the file holding the link.
     pub file: &'static str,
+    /// 1-based line of the link in that file.
     pub line: usize,
+    /// The link's target as written.
     pub target: String,
+    /// Why it does not resolve (no such file, or no such heading).
     pub problem: String,
 }
 

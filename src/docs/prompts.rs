@@ -6,12 +6,17 @@ use serde_json::{Map, Value};
 /// A prompt as listed by `prompts/list`; `arguments` are (name, description, required).
 #[derive(Debug, Clone)]
 pub struct PromptDef {
+    /// The id a client passes to `prompts/get` (`onboarding`, `safe-migration`…).
     pub name: &'static str,
+    /// The title a client shows.
     pub title: &'static str,
+    /// One sentence on what the prompt does.
     pub description: &'static str,
+    /// Each argument's name, description and whether it is required.
     pub arguments: Vec<(&'static str, &'static str, bool)>,
 }
 
+/// Every prompt, in `prompts/list` order.
 pub fn list() -> Vec<PromptDef> {
     vec![
         PromptDef {

@@ -60,6 +60,7 @@ impl KnowledgeServer {
         Ok(KnowledgeServer { url: parsed, timeout, client })
     }
 
+    /// The server's URL, as parsed (normalised) from `--knowledge-server`.
     pub fn url(&self) -> String {
         self.url.to_string()
     }

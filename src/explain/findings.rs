@@ -23,6 +23,7 @@ pub const ESTIMATE_FACTOR: f64 = 10.0;
 pub const ESTIMATE_MIN_ROWS: f64 = 100.0;
 /// A scan that reads this many times the rows it returns, and at least READ_MIN_ROWS rows, reads too much.
 pub const READ_FACTOR: f64 = 10.0;
+/// Fewest rows a scan must read before [`READ_FACTOR`] counts (small tables are cheap to read whole).
 pub const READ_MIN_ROWS: f64 = 500.0;
 /// A statement DSQL estimates at this many DPUs or more is expensive (the documented examples are ~0.06).
 pub const EXPENSIVE_DPU: f64 = 1.0;
@@ -41,6 +42,7 @@ pub struct Context {
 /// One finding about one node.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
+    /// The [`Rule::code`] of the rule that found it (`full_scan_filtered`…).
     pub code: &'static str,
     /// The node it is about, as the text plan prints it (`Seq Scan on public.orders`).
     pub node: String,
@@ -58,6 +60,7 @@ type Verdict = Option<(String, Option<String>)>;
 
 /// One rule of the catalog.
 pub struct Rule {
+    /// Stable snake_case id, carried by every finding of this rule.
     pub code: &'static str,
     /// When it applies, in words.
     pub condition: &'static str,

@@ -15,15 +15,21 @@ use crate::exec::dpu::{self, DpuEstimate};
 /// One plan node.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Node {
+    /// The node type as the engine printed it (`Seq Scan`, `Full Scan (btree-table)`, `B-Tree Lookup`…).
     pub node_type: String,
+    /// The table the node reads, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relation: Option<String>,
+    /// The name the query gives that table, when printed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alias: Option<String>,
+    /// The index the node reads, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub index: Option<String>,
+    /// Planner cost units before the first row.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub startup_cost: Option<f64>,
+    /// Planner cost units until the last row.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_cost: Option<f64>,
     /// Rows the planner expects per loop.
@@ -32,6 +38,7 @@ pub struct Node {
     /// Rows per loop when the statement ran (analyze).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actual_rows: Option<f64>,
+    /// How many times the node ran (analyze); per-loop figures multiply by it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actual_loops: Option<f64>,
     /// Milliseconds per loop until the last row.
@@ -40,6 +47,7 @@ pub struct Node {
     /// Detail lines, in order: (`Filter`, `(a = 1)`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<(String, String)>,
+    /// The nodes that feed this one, in printed order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<Node>,
 }
@@ -86,13 +94,18 @@ impl Node {
 /// A whole plan with what the engine printed after it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Plan {
+    /// The top node of the tree.
     pub root: Node,
+    /// `Planning Time`, in milliseconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub planning_ms: Option<f64>,
+    /// `Execution Time`, in milliseconds (analyze).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub execution_ms: Option<f64>,
+    /// `Query Identifier` as printed (PostgreSQL with `compute_query_id`, or DSQL).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub query_identifier: Option<String>,
+
     /// DSQL's statement-level estimate (analyze, on a cluster).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dpu: Option<DpuEstimate>,

@@ -11,7 +11,12 @@ pub enum Use {
     /// `col < value` and the like: follows the equality columns.
     Range(String),
     /// Not servable by a plain index on a column, and why; `expression` is what an expression index would key on.
-    Opaque { why: String, expression: Option<String> },
+    Opaque {
+        /// Why a plain index cannot serve it (a function on the column, a leading wildcard…).
+        why: String,
+        /// The expression an expression index would key on, when one could serve it.
+        expression: Option<String>,
+    },
     /// Compares columns of two relations (a join condition): `(left, right)`.
     Join(String, String),
 }

@@ -17,6 +17,7 @@ const SHOWN: [&str; 9] = [
     "Projections",
 ];
 
+/// The plan as an indented tree, one line per node with its key details, each finding under its node.
 pub fn text(plan: &Plan, findings: &[Finding]) -> String {
     let mut out = String::new();
     let mut i = 0;

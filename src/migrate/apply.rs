@@ -25,7 +25,9 @@ const ALREADY_THERE: &[&str] =
 
 /// A failed step: its SQLSTATE (when the database gave one) and the full explanation.
 pub struct StepError {
+    /// The database's SQLSTATE, if it gave one (decides whether a resumed step counts as already applied).
     pub sqlstate: Option<String>,
+    /// The whole explanation for the agent.
     pub text: String,
 }
 

@@ -10,6 +10,7 @@ use super::{Ctx, MigrateError, quote_ident};
 use crate::exec::Statement;
 use crate::sql;
 
+/// Rows per batch when the caller gives no `batch_size`.
 pub const DEFAULT_BATCH: usize = 1000;
 /// DSQL's per-transaction row limit.
 pub const MAX_BATCH: usize = 3000;
@@ -17,15 +18,21 @@ pub const MAX_BATCH: usize = 3000;
 /// What to change: `UPDATE table SET set WHERE filter`, or `DELETE FROM table WHERE filter` with `delete`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BackfillSpec {
+    /// The table, as SQL text (optionally schema-qualified); it must have a primary key.
     pub table: String,
+    /// The SET list as SQL text (`a = b * 2, c = NULL`); `None` for a DELETE.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub set: Option<String>,
+    /// The WHERE condition as SQL text; `None` for every row.
     #[serde(rename = "where", skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
+    /// Delete the matching rows instead of updating them.
     pub delete: bool,
+    /// Rows per batch (one transaction each), at most [`MAX_BATCH`].
     pub batch_size: usize,
 }
 
+/// What a backfill run did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct BackfillReport {
     /// Rows changed (or deleted) by this run.

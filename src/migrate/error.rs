@@ -15,6 +15,7 @@ pub enum MigrateError {
          applied."
     )]
     ChangedFile {
+        /// The migration's name.
         name: String,
         /// When it was applied, as recorded (`?` when the history has no time).
         applied_at: String,
@@ -37,7 +38,10 @@ pub enum MigrateError {
          transact: UPDATE … WHERE <key> IN (SELECT <key> FROM {table} WHERE … LIMIT 1000), repeated until it \
          changes 0 rows"
     )]
-    NoPrimaryKey { table: String },
+    NoPrimaryKey {
+        /// The table the backfill names.
+        table: String,
+    },
     /// A backfill batch failed; the batches before it are committed and stay.
     #[error(
         "batch {batch} failed: {cause}\n{rows} rows were changed by the {committed} batches committed before it; \
@@ -49,7 +53,9 @@ pub enum MigrateError {
         batch: u64,
         /// Rows changed by the committed batches.
         rows: u64,
+        /// Batches committed before the failed one.
         committed: u64,
+        /// Why the batch failed.
         cause: ExecError,
     },
     /// A run stopped at a step: the text says which steps stay applied and how to go on.
@@ -72,15 +78,18 @@ pub enum MigrateError {
 /// What [`MigrateError::ChangedAppliedStep`] reports (boxed: the error stays small on every other path).
 #[derive(Debug)]
 pub struct ChangedStep {
+    /// The migration's name.
     pub name: String,
     /// Steps the history records as applied.
     pub done: usize,
-    /// The checksum the history holds, and this file's.
+    /// The checksum the history holds.
     pub recorded: String,
+    /// The checksum of the file given now.
     pub checksum: String,
     /// The first changed step (1-based).
     pub step: usize,
-    /// That step's statements as applied, and as in this file.
+    /// That step's statements as applied.
     pub applied: String,
+    /// That step's statements as in this file.
     pub now: String,
 }

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use super::{Ctx, MigrateError, internal};
 use crate::exec::Statement;
 
+/// The history table, created in `public` on a migration's first run.
 pub const TABLE: &str = "public.mcp_migrations";
 
 const CREATE: &str = "CREATE TABLE IF NOT EXISTS public.mcp_migrations (\
@@ -29,22 +30,35 @@ const EXISTS: &str = "SELECT count(*) AS n FROM information_schema.tables \
 const COLUMNS: &str = "name, checksum, status, steps_total, steps_done, steps, error, \
     started_at::text AS started_at, applied_at::text AS applied_at, duration_ms";
 
-/// Status values.
+/// Status value: every step is applied.
 pub const APPLIED: &str = "applied";
+/// Status value: a run stopped on an error after `steps_done` steps; running the migration again resumes.
 pub const PARTIAL: &str = "partial";
+/// Status value: a run started and has not recorded its end (in progress, or the process died).
 pub const RUNNING: &str = "running";
 
+/// One row of the history table, as `list_migrations` shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Record {
+    /// The migration's name (the primary key).
     pub name: String,
+    /// Hex sha256 of the migration's SQL text when it last ran; a different file under the same name is refused.
     pub checksum: String,
+    /// [`APPLIED`], [`PARTIAL`] or [`RUNNING`].
     pub status: String,
+    /// Steps in the recorded plan.
     pub steps_total: u64,
+    /// Steps applied so far; a resumed run starts after them.
     pub steps_done: u64,
+    /// The planned steps, as JSON (stored as text).
     pub steps: Value,
+    /// Why the last run stopped, when `status` is [`PARTIAL`].
     pub error: Option<String>,
+    /// When the first run started, as PostgreSQL's `timestamptz` text.
     pub started_at: Option<String>,
+    /// When the last step was applied, as `timestamptz` text; `None` until then.
     pub applied_at: Option<String>,
+    /// Milliseconds spent applying steps, summed over runs.
     pub duration_ms: u64,
 }
 
@@ -74,6 +88,7 @@ fn record(row: &Map<String, Value>) -> Record {
     }
 }
 
+/// Whether the history table exists yet (one catalog read).
 pub async fn exists(ctx: &Ctx<'_>) -> Result<bool, MigrateError> {
     let out = ctx
         .read(EXISTS, vec![])
@@ -93,6 +108,7 @@ pub async fn ensure(ctx: &Ctx<'_>) -> Result<(), MigrateError> {
         .map_err(|e| MigrateError::Database(format!("cannot create the migration history table {TABLE}: {e}")))
 }
 
+/// The record of migration `name`, or `None` if it never ran (or no history table exists).
 pub async fn get(ctx: &Ctx<'_>, name: &str) -> Result<Option<Record>, MigrateError> {
     if !exists(ctx).await? {
         return Ok(None);
@@ -105,6 +121,7 @@ pub async fn get(ctx: &Ctx<'_>, name: &str) -> Result<Option<Record>, MigrateErr
     Ok(out.rows.first().map(record))
 }
 
+/// Every record, oldest first (empty when no history table exists).
 pub async fn list(ctx: &Ctx<'_>) -> Result<Vec<Record>, MigrateError> {
     if !exists(ctx).await? {
         return Ok(Vec::new());
@@ -142,6 +159,7 @@ pub fn step_done(name: &str, done: usize, ms: u64) -> Statement {
     )
 }
 
+/// Records `done` steps applied in a transaction of its own (after a DDL step, which cannot share one with DML).
 pub async fn record_step(ctx: &Ctx<'_>, name: &str, done: usize, ms: u64) -> Result<(), MigrateError> {
     ctx.write(&[step_done(name, done, ms)]).await.map(|_| ()).map_err(|e| {
         MigrateError::Database(format!(

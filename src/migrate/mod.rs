@@ -25,9 +25,13 @@ pub type Progress<'a> = &'a (dyn Fn(u64, Option<u64>, String) + Sync);
 
 /// What the migration code needs from the server: the database, the checks' policy and the limits.
 pub struct Ctx<'a> {
+    /// The database the migration runs on.
     pub db: &'a Database,
+    /// The checks each step is held to (the server's, as for `transact`).
     pub policy: crate::sql::Policy,
+    /// Time and retry bounds; the internal reads and writes lift the row limit.
     pub limits: Limits,
+    /// The calling tool's name, for error messages.
     pub tool: &'static str,
 }
 
@@ -67,10 +71,12 @@ pub struct Reporter<'a> {
 }
 
 impl<'a> Reporter<'a> {
+    /// A reporter whose first message is numbered 1.
     pub fn new(send: Progress<'a>) -> Reporter<'a> {
         Reporter { send, count: std::sync::atomic::AtomicU64::new(0) }
     }
 
+    /// Sends `message` with the next progress number (no total).
     pub fn note(&self, message: String) {
         let n = self.count.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         (self.send)(n, None, message);

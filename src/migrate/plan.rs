@@ -13,6 +13,7 @@ use super::backfill::BackfillSpec;
 use super::rewrite::{self, Piece};
 use crate::sql::{self, StatementClass};
 
+/// How a step runs, which decides what it may contain and how its progress is recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StepKind {
@@ -24,12 +25,16 @@ pub enum StepKind {
     Backfill,
 }
 
+/// One step of a plan: what runs in one transaction (or, for a backfill, in one series of batches).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Step {
+    /// Position in the plan, from 1; the history's `steps_done` counts these.
     pub number: usize,
+    /// How the step runs.
     pub kind: StepKind,
     /// The statements of the step's transaction (a backfill: the statement it batches).
     pub sql: Vec<String>,
+    /// One line for the user: the command and its tables, or how the data statements or batches run.
     pub description: String,
     /// Starts an asynchronous job (CREATE INDEX ASYNC, ALTER TABLE ASYNC … VALIDATE CONSTRAINT).
     pub starts_async_job: bool,
@@ -37,8 +42,10 @@ pub struct Step {
     pub tables: Vec<String>,
     /// Line in the (fixed) file where the step's first statement starts.
     pub line: usize,
+    /// How a [`StepKind::Backfill`] step batches its statement; `None` for the other kinds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backfill: Option<BackfillSpec>,
+    /// Warnings for the user, such as a backfill that would change finished rows again if re-run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     /// What DSQL's rules say against this step; a plan with a refused step is not applied.
@@ -46,10 +53,12 @@ pub struct Step {
     pub refused: Option<String>,
 }
 
+/// A planned migration file: its steps in order, with what linting and fixing found and changed.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
     /// sha256 of the file as given.
     pub checksum: String,
+    /// The steps, in the order they run.
     pub steps: Vec<Step>,
     /// What `fix` changed: rule, line and detail for every rewrite.
     pub rewrites: Vec<Value>,
@@ -61,6 +70,7 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The steps DSQL's rules refuse; the plan is applied only when this is empty.
     pub fn refused(&self) -> Vec<&Step> {
         self.steps.iter().filter(|s| s.refused.is_some()).collect()
     }

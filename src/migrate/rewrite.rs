@@ -12,7 +12,9 @@ use super::backfill::BackfillSpec;
 /// One piece of a rewritten statement.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Piece {
+    /// A statement to run as written.
     Sql(String),
+    /// An UPDATE or DELETE to run as a batched backfill.
     Backfill(BackfillSpec),
 }
 

@@ -29,8 +29,11 @@ use crate::pool::tls::{TlsFailure, client_config, find_tls_error};
 
 /// DSQL closes connections at 60 minutes; retire ours well before, so a checkout never gets a doomed one.
 pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(55 * 60);
+/// Connections the pool keeps open at most (`--pool-size`).
 pub const DEFAULT_POOL_SIZE: usize = 4;
+/// Time allowed for one connect attempt (TCP, TLS and authentication together).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Total time spent retrying a waking or unreachable cluster before a checkout fails.
 pub const DEFAULT_WAKE_RETRY_BUDGET: Duration = Duration::from_secs(30);
 /// DSQL's hard limit; a longer `max_lifetime` would hand out connections the server is about to close.
 const DSQL_CONNECTION_LIMIT: Duration = Duration::from_secs(60 * 60);
@@ -39,20 +42,25 @@ pub const DEFAULT_PING_IF_IDLE_FOR: Duration = Duration::from_secs(30);
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
+/// How to reach, authenticate to and size the pool for one DSQL cluster; [`DsqlPoolSettings::new`] fills defaults.
 #[derive(Debug, Clone)]
 pub struct DsqlPoolSettings {
+    /// Endpoint, region, user and credentials profile used to sign each connection's IAM token.
     pub token: TokenSettings,
     /// Connect to this IP or DNS name instead of the endpoint, while TLS and the token still use the endpoint's
     /// name (VPC endpoints, SSH tunnels, tests).
     pub hostaddr: Option<String>,
     /// PEM CA bundle instead of the bundled Amazon roots.
     pub ssl_root_cert: Option<PathBuf>,
+    /// Connections open at most; at least 1.
     pub pool_size: usize,
+    /// A connection older than this is retired at checkout; must stay under DSQL's 60-minute limit.
     pub max_lifetime: Duration,
     /// Per attempt: TCP connect, TLS handshake and authentication together.
     pub connect_timeout: Duration,
     /// Total time spent retrying "waking up cluster", refused connections and timeouts before giving up.
     pub wake_retry_budget: Duration,
+    /// Sent at startup so the connections can be told apart on the server side.
     pub application_name: String,
     /// Reuse without a round trip if the connection was used more recently than this; otherwise `SELECT 1` first
     /// (a dropped idle connection then costs a reconnect instead of a failed tool call).
@@ -76,10 +84,13 @@ impl DsqlPoolSettings {
     }
 }
 
+/// A DSQL connection pool together with what cancelling a query and reporting credentials need.
 pub struct DsqlPool {
+    /// The deadpool pool; every checkout of a new connection signs a fresh token.
     pub pool: Pool,
     /// The same TLS connector, for `Client::cancel_token().cancel_query(tls)`.
     pub tls: MakeRustlsConnect,
+    /// Signs the IAM tokens for new connections (and says which credentials it used).
     pub source: TokenSource,
 }
 
@@ -389,9 +400,30 @@ fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<io::ErrorKind> {
 /// `Connect` must return) as the payload of an I/O error, and [`explain_connect_error`] finds it there.
 #[derive(Debug)]
 pub enum ConnectFailure {
+    /// No IAM token could be signed (missing or invalid AWS credentials).
     Credentials(AuthError),
-    Unreachable { target: String, attempts: u32, elapsed: Duration, cause: String },
-    TimedOut { target: String, each: Duration, attempts: u32, elapsed: Duration },
+    /// Every attempt failed on the network (or on resolving `--hostaddr`) within the wake retry budget.
+    Unreachable {
+        /// `host:port`, with the `--hostaddr` used if any.
+        target: String,
+        /// Connect attempts made.
+        attempts: u32,
+        /// Time spent over all attempts.
+        elapsed: Duration,
+        /// The last attempt's error chain.
+        cause: String,
+    },
+    /// Every attempt ran into the per-attempt connect timeout within the wake retry budget.
+    TimedOut {
+        /// `host:port`, with the `--hostaddr` used if any.
+        target: String,
+        /// The per-attempt connect timeout.
+        each: Duration,
+        /// Connect attempts made.
+        attempts: u32,
+        /// Time spent over all attempts.
+        elapsed: Duration,
+    },
 }
 
 impl fmt::Display for ConnectFailure {

@@ -23,10 +23,14 @@ pub fn application_name() -> String {
     format!("{}/{}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
 }
 
+/// Which kind of database a [`Database`] is; decides how it is reached and whether tokens and TLS are involved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendKind {
+    /// The sandbox PostgreSQL this server started (`--local`).
     Local,
+    /// A PostgreSQL given by `--database-url`.
     Url,
+    /// An Aurora DSQL cluster (IAM tokens, verified TLS).
     Dsql,
 }
 
@@ -38,7 +42,9 @@ enum CancelTls {
 
 /// A connected (lazily: connections open on first use) database.
 pub struct Database {
+    /// The connection pool every call checks out from.
     pub pool: Pool,
+    /// What kind of database this is.
     pub kind: BackendKind,
     /// Human description for logs and instructions, never containing secrets.
     pub label: String,

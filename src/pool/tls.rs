@@ -56,8 +56,11 @@ fn load_pem_roots(path: &Path) -> Result<(RootCertStore, String), String> {
 /// A certificate verification failure, with the name that was checked and the roots used.
 #[derive(Debug, Clone)]
 pub struct TlsCheckError {
+    /// The host name the certificate was checked for (the endpoint, also with `--hostaddr`).
     pub server_name: String,
+    /// Which roots were trusted, in words (the bundled Amazon roots or the `--ssl-root-cert` file).
     pub roots: String,
+    /// rustls' verdict.
     pub cause: rustls::Error,
 }
 
@@ -142,7 +145,9 @@ pub fn find_tls_error<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<
 /// What [`find_tls_error`] found.
 #[derive(Debug)]
 pub enum TlsFailure<'a> {
+    /// The server's certificate was not accepted.
     Certificate(&'a TlsCheckError),
+    /// Any other TLS failure (handshake, protocol).
     Other(&'a rustls::Error),
 }
 

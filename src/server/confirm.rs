@@ -39,7 +39,9 @@ const MAX_ASKS: usize = 3;
 
 /// What a tool call produced: a result, or (2026-07-28) a question for the user before it can go on.
 pub enum Answer {
+    /// The tool's result, to send as is.
     Value(Value),
+    /// An `input_required` result carrying the question and the request state to come back with.
     Ask(InputRequiredResult),
 }
 
@@ -55,6 +57,7 @@ pub enum Gate {
 }
 
 impl Gate {
+    /// Whether a run that did `effects` may commit under this gate.
     pub fn lets(&self, effects: &Effects) -> bool {
         match self {
             Gate::Any => true,
@@ -66,7 +69,9 @@ impl Gate {
 
 /// What a gated run did: committed (the tool's result and what it did), or rolled back (what it would have done).
 pub enum Ran {
+    /// Committed: the tool's result and the effects it had.
     Done(Value, Effects),
+    /// Rolled back because the gate refused: the effects it would have had.
     Held(Effects),
 }
 
@@ -75,11 +80,17 @@ pub type Run<'a> = dyn Fn(Gate) -> BoxFuture<'a, Result<Ran, ToolError>> + Send 
 
 /// The call being confirmed: its tool, arguments and the client's request.
 pub struct Call<'a> {
+    /// The tool's name; a request state is only redeemed by the same tool.
     pub tool: &'a str,
+    /// The call's arguments; a request state is only redeemed with the same ones.
     pub arguments: Option<&'a Map<String, Value>>,
+    /// The request state a 2026-07-28 client sent back with its answer, if any.
     pub state: Option<&'a str>,
+    /// The client's `inputResponses` (the user's answer), if any.
     pub responses: Option<&'a InputResponses>,
+    /// The client's request: its protocol version, capabilities and the peer to elicit through.
     pub context: &'a RequestContext<RoleServer>,
+
     /// The statements as the user should see them (every one of the call).
     pub statements: Vec<String>,
 }

@@ -33,8 +33,10 @@ use crate::docs;
 use crate::tools::registry;
 use confirm::Answer;
 
+/// The name reported in `initialize` and as the logger of log notifications (the Python server's name).
 pub const SERVER_NAME: &str = "aurora-dsql-mcp-server";
 
+/// The MCP server: answers every request of one client session over the shared environment (cheap to clone).
 #[derive(Clone)]
 pub struct DsqlServer {
     env: Arc<Env>,
@@ -76,6 +78,7 @@ fn capabilities() -> ServerCapabilities {
 }
 
 impl DsqlServer {
+    /// A server offering the tools the registry lists for this environment (write tools only in write mode).
     pub fn new(env: Arc<Env>) -> DsqlServer {
         // The registry's order (the Python server's, then ours), the write tools only in write mode.
         let tools = registry::listed(&env)
@@ -86,10 +89,12 @@ impl DsqlServer {
         DsqlServer { env, tools: Arc::new(tools), log_level: Arc::new(AtomicU8::new(2)) }
     }
 
+    /// The names of the tools offered, in `tools/list` order.
     pub fn tool_names(&self) -> Vec<String> {
         self.tools.iter().map(|t| t.name.to_string()).collect()
     }
 
+    /// The `instructions` text sent at `initialize`: the target, the mode and how to use the tools.
     pub fn instructions(&self) -> String {
         let s = &self.env.settings;
         let target = match &s.target {

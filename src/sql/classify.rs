@@ -10,9 +10,13 @@ use super::names;
 /// Kind of statement, for the transaction rules and for the caller's result handling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StatementClass {
+    /// Changes nothing: queries, `SHOW`, plain `EXPLAIN`, `COPY … TO`.
     Read,
+    /// Changes rows: INSERT, UPDATE, DELETE, MERGE, `COPY … FROM`, a data-modifying WITH or EXPLAIN ANALYZE of one.
     Dml,
+    /// What DSQL counts as DDL (one per transaction, no DML beside it), `SELECT … INTO` included.
     Ddl,
+    /// Anything else (transaction control, `SET`, utility commands).
     Other,
 }
 

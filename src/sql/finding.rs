@@ -6,7 +6,9 @@ use std::fmt;
 /// How a finding affects the call: `Error` stops it before anything is sent, `Warning` travels with the result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Severity {
+    /// Refuses the call.
     Error,
+    /// Reported alongside the result; the call runs.
     Warning,
 }
 
@@ -24,6 +26,7 @@ impl fmt::Display for Severity {
 pub struct Finding {
     /// Stable id: `read_only.*`, `safety.*`, `input.*`, `tenant.*`, `dsql.<catalog id>.<slug>`, or dsql-lint's snake_case id.
     pub rule: String,
+    /// Whether it refuses the call or only warns.
     pub severity: Severity,
     /// SQLSTATE DSQL (or PostgreSQL) answers with, when known.
     pub sqlstate: Option<String>,
@@ -69,6 +72,7 @@ impl Finding {
         self
     }
 
+    /// Whether it refuses the call.
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }

@@ -8,6 +8,7 @@ use super::ToolError;
 use super::{Env, check_sql_text, parse_args};
 use crate::migrate::{self, Ctx, Reporter, apply, history, plan, rehearse};
 
+/// The MCP tool name clients call.
 pub const NAME: &str = "apply_migration";
 
 #[derive(Debug, Deserialize)]
@@ -25,6 +26,7 @@ struct Args {
     sample_rows: usize,
 }
 
+/// The `tools/list` entry: description, input schema and annotations.
 pub fn definition() -> Value {
     json!({
         "name": NAME,
@@ -89,6 +91,8 @@ pub fn looks(args: Option<&Map<String, Value>>) -> (Vec<String>, Vec<String>) {
     (statements.into_iter().map(|s| s.text).collect(), lines)
 }
 
+/// Plans the migration file; then, as the arguments ask, returns the plan (`dry_run`), rehearses it in a sandbox
+/// (`rehearse`) and applies its steps with history, reporting through `progress`. A refused step runs nothing.
 pub async fn call(
     env: &Env,
     args: Option<Map<String, Value>>,

@@ -9,6 +9,7 @@ use super::{Env, parse_args};
 use crate::migrate::backfill::{BackfillSpec, DEFAULT_BATCH, MAX_BATCH};
 use crate::migrate::{self, Ctx};
 
+/// The MCP tool name clients call.
 pub const NAME: &str = "backfill";
 
 #[derive(Debug, Deserialize)]
@@ -25,6 +26,7 @@ struct Args {
     batch_size: Option<usize>,
 }
 
+/// The `tools/list` entry: description, input schema and annotations.
 pub fn definition() -> Value {
     json!({
         "name": NAME,
@@ -112,6 +114,7 @@ pub async fn measure(
 const SHAPE: &str =
     "{\"table\": string, \"set\": string, \"where\": string (optional), \"delete\": bool, \"batch_size\": int}";
 
+/// Runs the UPDATE or DELETE in batches, reporting the rows done through `progress` after each batch.
 pub async fn call(
     env: &Env,
     args: Option<Map<String, Value>>,

@@ -9,8 +9,11 @@ use super::ToolError;
 use super::{Env, parse_args};
 use crate::docs::{self, Library};
 
+/// Tool name: ranked search over the guides' sections.
 pub const SEARCH: &str = "dsql_search_documentation";
+/// Tool name: a page or section by url, in chunks.
 pub const READ: &str = "dsql_read_documentation";
+/// Tool name: pages related to a page, and the best practices that apply to it.
 pub const RECOMMEND: &str = "dsql_recommend";
 
 #[derive(Debug, Deserialize)]
@@ -42,6 +45,7 @@ fn annotations(env_remote: bool, title: &str) -> Value {
            "openWorldHint": env_remote})
 }
 
+/// The three tools' MCP definitions; `remote` (a knowledge server is configured) sets `openWorldHint`.
 pub fn definitions(remote: bool) -> Vec<Value> {
     vec![
         json!({
@@ -80,6 +84,8 @@ pub fn definitions(remote: bool) -> Vec<Value> {
     ]
 }
 
+/// Answers the documentation tool `name`: from the knowledge server when configured, else (or on its failure,
+/// with a `note`) from the embedded guides.
 pub async fn call(env: &Env, name: &str, args: Option<Map<String, Value>>) -> Result<Value, ToolError> {
     let lib = Library::embedded();
     let (offline, remote_args) = match name {

@@ -8,6 +8,7 @@ use super::ToolError;
 use super::{MAX_SQL_CHARS, parse_args};
 use crate::sql;
 
+/// The MCP tool name clients call.
 pub const NAME: &str = "dsql_lint";
 
 #[derive(Debug, Deserialize)]
@@ -20,6 +21,7 @@ struct Args {
     dialect: Option<String>,
 }
 
+/// The `tools/list` entry: description, input schema and annotations.
 pub fn definition() -> Value {
     json!({
         "name": NAME,

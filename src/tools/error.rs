@@ -13,6 +13,7 @@ pub enum ToolError {
     /// No tool of that name is registered.
     #[error("Unknown tool: {name}. Available tools: {available}.")]
     UnknownTool {
+        /// The name the client asked for.
         name: String,
         /// The tools offered in this mode, comma-separated.
         available: String,
@@ -22,10 +23,14 @@ pub enum ToolError {
         "{tool} needs writes: restart the server with --allow-writes (after the user agrees). In read-only mode, \
          dsql_lint checks a migration file without running it."
     )]
-    NeedsWrites { tool: String },
+    NeedsWrites {
+        /// The tool that was called.
+        tool: String,
+    },
     /// The arguments do not have the tool's shape.
     #[error("invalid arguments for {tool}: {detail}. Expected {expected}.")]
     InvalidArguments {
+        /// The tool that was called.
         tool: String,
         /// serde's complaint.
         detail: String,
@@ -34,13 +39,23 @@ pub enum ToolError {
     },
     /// A SQL argument is empty.
     #[error("{tool} needs a SQL statement in `{field}`, but it is empty")]
-    EmptySql { tool: String, field: String },
+    EmptySql {
+        /// The tool that was called.
+        tool: String,
+        /// The argument that is empty (`sql`, `sql_list[2]`…).
+        field: String,
+    },
     /// A SQL argument is longer than any tool accepts (`MAX_SQL_CHARS`).
     #[error(
         "`{field}` is {chars} characters long; the limit is {limit}. Split the work into several calls.",
         limit = super::MAX_SQL_CHARS
     )]
-    SqlTooLong { field: String, chars: usize },
+    SqlTooLong {
+        /// The argument that is too long.
+        field: String,
+        /// Its length, in characters.
+        chars: usize,
+    },
     /// Other arguments that cannot work together (lengths that differ, values out of range).
     #[error("{0}")]
     Invalid(String),

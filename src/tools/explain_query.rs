@@ -16,6 +16,7 @@ use crate::exec::{self, ErrorContext, Look, Statement};
 use crate::explain::{dml, findings, plan, render};
 use crate::sql;
 
+/// The MCP tool name clients call.
 pub const NAME: &str = "explain_query";
 
 #[derive(Debug, Deserialize)]
@@ -30,6 +31,7 @@ struct Args {
     try_indexes: Option<Vec<String>>,
 }
 
+/// The `tools/list` entry: description, input schema and annotations.
 pub fn definition() -> Value {
     json!({
         "name": NAME,
@@ -82,6 +84,8 @@ const TABLE_ROWS: &str = "SELECT n.nspname || '.' || c.relname AS rel, c.relname
      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
      WHERE c.relkind IN ('r', 'p', 'm') AND c.relname = ANY (string_to_array($1, E'\\n'))";
 
+/// Returns the plan of `sql` with a summary and findings; with `analyze`, runs it read-only for actual rows and
+/// times; with `try_indexes`, plans it again with those indexes created in a transaction that is rolled back.
 pub async fn call(env: &Env, args: Option<Map<String, Value>>) -> Result<Value, ToolError> {
     let args: Args = parse_args(NAME, args, SHAPE)?;
     check_sql_text(NAME, "sql", &args.sql)?;

@@ -11,6 +11,7 @@ use super::{Env, parse_args};
 use crate::exec::untrusted::DbText;
 use crate::exec::{self, ErrorContext, Statement};
 
+/// The MCP tool name clients call.
 pub const NAME: &str = "get_schema";
 
 #[derive(Debug, Deserialize)]
@@ -19,6 +20,7 @@ struct Args {
     table_name: String,
 }
 
+/// The `tools/list` entry: description, input schema and annotations.
 pub fn definition() -> Value {
     json!({
         "name": NAME,
@@ -197,6 +199,7 @@ const INDEXES: &str = concat!(
     " ORDER BY c.oid, x.relname"
 );
 
+/// Describes the table or view `table_name` (see [`describe`]).
 pub async fn call(env: &Env, args: Option<Map<String, Value>>) -> Result<Value, ToolError> {
     let args: Args = parse_args(NAME, args, "{\"table_name\": string}")?;
     Ok(describe(env, &args.table_name).await?)

@@ -6,8 +6,10 @@ use super::ToolError;
 use super::{Env, parse_args};
 use crate::migrate::{Ctx, history};
 
+/// The MCP tool name clients call.
 pub const NAME: &str = "list_migrations";
 
+/// The `tools/list` entry: description, input schema and annotations.
 pub fn definition() -> Value {
     json!({
         "name": NAME,
@@ -20,6 +22,7 @@ pub fn definition() -> Value {
     })
 }
 
+/// Returns every recorded migration (oldest first), their count and the history table's name.
 pub async fn call(env: &Env, args: Option<Map<String, Value>>) -> Result<Value, ToolError> {
     let _: Map<String, Value> = parse_args(NAME, args, "{} (no arguments)")?;
     let db = env.database().await?;

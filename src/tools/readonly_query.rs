@@ -9,6 +9,7 @@ use super::{Env, check_sql_text, parse_args, rows_output_schema, rows_result};
 use crate::exec::{self, ErrorContext, Statement, TxMode};
 use crate::sql;
 
+/// The MCP tool name clients call.
 pub const NAME: &str = "readonly_query";
 
 #[derive(Debug, Deserialize)]
@@ -20,6 +21,7 @@ struct Args {
     params: Option<Vec<Value>>,
 }
 
+/// The `tools/list` entry: description, input schema and annotations.
 pub fn definition() -> Value {
     json!({
         "name": NAME,
@@ -54,6 +56,8 @@ pub fn definition() -> Value {
     })
 }
 
+/// Checks `sql` with the read-only guard, runs it in a READ ONLY transaction that ends with ROLLBACK, and returns
+/// its rows within the server's limits.
 pub async fn call(env: &Env, args: Option<Map<String, Value>>) -> Result<Value, ToolError> {
     let args: Args = parse_args(NAME, args, "{\"sql\": string, \"params\": [values] (optional)}")?;
     check_sql_text(NAME, "sql", &args.sql)?;

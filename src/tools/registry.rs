@@ -38,12 +38,15 @@ pub type PlanCall = for<'a> fn(&'a Env, Args) -> BoxFuture<'a, Result<Box<dyn Pl
 
 /// How a tool gets from its arguments to a run.
 pub enum Planner {
+    /// Runs as called: nothing it does needs a look before COMMIT.
     Direct(DirectCall),
+    /// Plans first; the plan says whether the run needs a look and what the user would be asked.
     Planned(PlanCall),
 }
 
 /// One tool of the registry.
 pub struct Tool {
+    /// The MCP tool name (`readonly_query`, `transact`…), unique in the registry.
     pub name: &'static str,
     /// Refused (with how to enable it) and left out of `tools/list` without `--allow-writes`.
     pub needs_writes: bool,
@@ -51,6 +54,7 @@ pub struct Tool {
     pub database_text: bool,
     /// Its `tools/list` entry.
     pub definition: fn(&Env) -> Value,
+    /// How a call gets from its arguments to a run.
     pub planner: Planner,
 }
 

@@ -10,6 +10,7 @@ use super::{Env, Settings, check_sql_text, parse_args_ref, rows_output_schema, r
 use crate::exec::{self, ErrorContext, Statement, TxMode};
 use crate::sql;
 
+/// The MCP tool name clients call.
 pub const NAME: &str = "transact";
 
 #[derive(Debug, Deserialize)]
@@ -23,6 +24,7 @@ struct Args {
     parameters: Option<Vec<Value>>,
 }
 
+/// The `tools/list` entry; its description states the mode (read-only or read-write) the server runs in.
 pub fn definition(settings: &Settings) -> Value {
     let mode = if settings.allow_writes {
         "This server is in READ-WRITE mode: DML (INSERT, UPDATE, DELETE) and DDL are allowed, subject to DSQL's rules, \
