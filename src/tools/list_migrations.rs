@@ -7,13 +7,17 @@ use crate::migrate::{Ctx, history};
 
 pub const NAME: &str = "list_migrations";
 
+/// The tool takes no arguments.
+#[derive(schemars::JsonSchema)]
+struct NoArgs {}
+
 pub fn definition() -> Value {
     json!({
         "name": NAME,
         "description": "List the migrations applied with apply_migration, oldest first: name, checksum, status \
     (applied, partial after a failure, running), steps_done of steps_total, the planned steps, the last error, \
     started_at, applied_at and duration_ms. Empty when no migration was applied yet.",
-        "inputSchema": {"type": "object", "title": "list_migrationsArguments", "properties": {}},
+        "inputSchema": super::input_schema::input_schema::<NoArgs>("list_migrationsArguments"),
         "annotations": {"title": "List applied migrations", "readOnlyHint": true, "destructiveHint": false,
                         "idempotentHint": true, "openWorldHint": false}
     })

@@ -7,6 +7,7 @@ pub mod backfill;
 pub mod docs;
 pub mod dsql_lint;
 pub mod get_schema;
+pub mod input_schema;
 pub mod list_migrations;
 pub mod readonly_query;
 pub mod registry;
