@@ -825,18 +825,22 @@ mod parse_once_tests {
 
     #[test]
     fn linting_our_parse_reports_what_linting_the_text_reports() {
-        let mut with_findings = 0;
+        let (mut compared, mut with_findings) = (0, 0);
         for sql in STATEMENTS {
-            let stmt = sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::PostgreSqlDialect {}, sql)
-                .unwrap_or_else(|e| panic!("{sql}: {e}"))
-                .pop()
-                .expect("one statement");
+            // Forms sqlparser cannot parse (SET COMPRESSION) are linted from their text, as before.
+            let Ok(mut stmts) = sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::PostgreSqlDialect {}, sql)
+            else {
+                continue;
+            };
+            let stmt = stmts.pop().expect("one statement");
+            compared += 1;
             let shared = dsql_lint::lint_statement(sql, &stmt).unwrap_or_else(|| panic!("one statement: {sql}"));
             assert_eq!(format!("{shared:#?}"), format!("{:#?}", dsql_lint::lint_sql(sql)), "{sql}");
             with_findings += usize::from(!shared.is_empty());
         }
         // The comparison means something only if dsql-lint has something to say about most of them.
-        assert!(with_findings >= STATEMENTS.len() / 2, "{with_findings}");
+        assert!(compared >= STATEMENTS.len() - 3, "{compared}");
+        assert!(with_findings >= compared / 2, "{with_findings} of {compared}");
     }
 
     #[test]

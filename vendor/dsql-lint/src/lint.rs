@@ -651,6 +651,25 @@ pub fn lint_statement(sql: &str, stmt: &Statement) -> Option<Vec<Diagnostic>> {
     Some(lint_parts(&stmts, parsed))
 }
 
+/// [`lint_sql`] reusing the caller's parses (patch): for each statement, `parsed(text)` may give what
+/// sqlparser-dsql's `Parser::parse_sql` with `PostgreSqlDialect` gives for `text` (the statement's text as split,
+/// trimmed) when that is one statement the caller has already parsed; `None` parses it here.
+pub fn lint_sql_reusing(sql: &str, parsed: &dyn Fn(&str) -> Option<Statement>) -> Vec<Diagnostic> {
+    let stmts = match split_statements(sql) {
+        Ok(s) => s,
+        Err(e) => return vec![tokenize_error(&e)],
+    };
+    let dialect = PostgreSqlDialect {};
+    let results = stmts
+        .iter()
+        .map(|(_, text)| {
+            let text = text.trim();
+            parsed(text).map_or_else(|| Parser::parse_sql(&dialect, text), |stmt| Ok(vec![stmt]))
+        })
+        .collect();
+    lint_parts(&stmts, ParsedParts::from_results(results))
+}
+
 fn tokenize_error(e: &str) -> Diagnostic {
     Diagnostic {
         rule: LintRule::ParseError,
