@@ -78,6 +78,34 @@ const CASES: &[Case] = &[
         short: 100,
         long: 500,
     },
+    Case {
+        name: "transact, 50 INSERTs",
+        request: |i| {
+            let statements: Vec<String> = (0..50)
+                .map(|k| {
+                    format!(
+                        "INSERT INTO bench_cpu (id, v) VALUES ({}, 'row {k} of a fifty-row batch')",
+                        100_000_000 + i * 50 + k
+                    )
+                })
+                .collect();
+            tool(i, "transact", json!({"sql_list": statements}))
+        },
+        short: 20,
+        long: 100,
+    },
+    Case {
+        name: "transact, 1 CREATE TABLE (dsql-lint runs on DDL)",
+        request: |i| {
+            let ddl = format!(
+                "CREATE TABLE bench_ddl_{i} (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), tenant_id text NOT NULL, \
+                 name varchar(200), total numeric(12,2), created_at timestamptz DEFAULT now())"
+            );
+            tool(i, "transact", json!({"sql_list": [ddl]}))
+        },
+        short: 20,
+        long: 100,
+    },
 ];
 
 /// Instructions the server executed (callgrind's total) for `calls` calls of `case`.

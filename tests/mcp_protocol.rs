@@ -392,3 +392,32 @@ fn switches_take_true_and_false_as_registries_write_them() {
         assert!(out.stdout.is_empty(), "stdout carries only MCP");
     }
 }
+
+/// The input schemas are derived from the argument structs (schemars); this is what they must come out as: the
+/// Python server's parameter names, titles and descriptions (`tests/fixtures/tool_input_schemas.json`, taken
+/// from the hand-written schemas the derivation replaced).
+#[test]
+fn tool_input_schemas_are_exactly_the_published_ones() {
+    let expected: Value = serde_json::from_str(include_str!("fixtures/tool_input_schemas.json")).unwrap();
+    // Eleven tools with a database; eight without one (no migrations, no backfill, no list_migrations).
+    for (args, tools_listed) in
+        [(&["--allow-writes", "--database-url", "postgres://nobody@127.0.0.1:1/x"][..], 11), (&[][..], 8)]
+    {
+        let mut s = Server::start(args);
+        let r = s.request("tools/list", json!({}));
+        let tools = r["result"]["tools"].as_array().unwrap();
+        let mut compared = 0;
+        let mut differ = Vec::new();
+        for t in tools {
+            let name = t["name"].as_str().unwrap();
+            if let Some(want) = expected.get(name) {
+                if &t["inputSchema"] != want {
+                    differ.push(format!("{name}:\n  have {}\n  want {want}", t["inputSchema"]));
+                }
+                compared += 1;
+            }
+        }
+        assert!(differ.is_empty(), "{}", differ.join("\n"));
+        assert_eq!(compared, tools_listed, "{r}");
+    }
+}

@@ -167,7 +167,9 @@ pub(crate) fn check(stmt: &Statement, parse_text: &str) -> Vec<Finding> {
     if reported.contains(&rule("Q05").rule_id()) {
         reported.extend(["Q03", "Q04"].map(|id| rule(id).rule_id()));
     }
-    for d in dsql_lint::lint_sql(parse_text) {
+    // Our parse of `parse_text` is the one dsql-lint would make: it lints that tree instead of parsing again.
+    let diagnostics = dsql_lint::lint_statement(parse_text, stmt).unwrap_or_else(|| dsql_lint::lint_sql(parse_text));
+    for d in diagnostics {
         let lint_id = lint_rule_id(&d.rule);
         if lint_id == "parse_error" || lint_id.starts_with("mysql_") {
             continue;
@@ -191,7 +193,7 @@ pub(crate) fn check(stmt: &Statement, parse_text: &str) -> Vec<Finding> {
 }
 
 /// dsql-lint 0.2.22 only checks expression collations in queries and DML (we do that ourselves, below), and it
-/// costs about ten parses per call: run it for DDL and utility statements only.
+/// costs a tokenization, a copy of the tree and its passes per call: run it for DDL and utility statements only.
 fn needs_lint(stmt: &Statement) -> bool {
     match stmt {
         Statement::Query(_)
@@ -783,5 +785,71 @@ mod december_revision_tests {
         let f = findings("CREATE TABLE t (k varchar(3000) PRIMARY KEY)");
         assert_eq!(f[0].sqlstate.as_deref(), Some("54000"));
         assert_eq!(f[0].message, "key size greater than 2000 bytes not supported");
+    }
+}
+
+#[cfg(test)]
+mod parse_once_tests {
+    //! `check` hands our parse to dsql-lint instead of letting it parse the text again: the diagnostics must be
+    //! those of dsql-lint's own parse.
+
+    /// DDL and utility statements dsql-lint has rules for (its whole-list passes see one statement here), with
+    /// comments, a trailing semicolon, several lines and Unicode around them.
+    const STATEMENTS: &[&str] = &[
+        "CREATE TABLE t (id serial PRIMARY KEY, v json, m money, tags text[])",
+        "-- leading comment\nCREATE TABLE public.t (\n  id integer NOT NULL,\n  x text REFERENCES o (id)\n);",
+        "CREATE TABLE u (id bigint GENERATED ALWAYS AS IDENTITY, code varchar(10) UNIQUE) /* trailing */",
+        "CREATE SEQUENCE s AS integer START WITH 1 INCREMENT BY 1 NO MINVALUE NO MAXVALUE CACHE 1;",
+        "CREATE SEQUENCE s2",
+        "ALTER SEQUENCE s OWNED BY public.t.id",
+        "ALTER TABLE ONLY public.t ALTER COLUMN id SET DEFAULT nextval('public.t_id_seq'::regclass)",
+        "ALTER TABLE ONLY public.t ADD CONSTRAINT t_pkey PRIMARY KEY (id)",
+        "ALTER TABLE t ADD CONSTRAINT t_x UNIQUE (x);",
+        "ALTER TABLE t DROP CONSTRAINT t_pkey",
+        "ALTER TABLE t ADD COLUMN c int REFERENCES o (id)",
+        "ALTER TABLE t ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY",
+        "ALTER TABLE ONLY public.x ALTER COLUMN blob SET COMPRESSION lz4",
+        "ALTER TABLE t ALTER COLUMN v SET STATISTICS 100",
+        "CREATE INDEX i ON t (x)",
+        "CREATE UNIQUE INDEX CONCURRENTLY i2 ON t USING gin (x)",
+        "CREATE INDEX ASYNC i3 ON t (x, \"Ünïcode\")",
+        "TRUNCATE t",
+        "CREATE VIEW v AS SELECT * FROM t",
+        "CREATE TEMPORARY TABLE tt (a int)",
+        "CREATE TRIGGER trg AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION f()",
+        "CREATE EXTENSION hstore",
+        "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+        "BEGIN",
+        "COMMIT",
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1; SELECT 2 $$",
+    ];
+
+    #[test]
+    fn linting_our_parse_reports_what_linting_the_text_reports() {
+        let (mut compared, mut with_findings) = (0, 0);
+        for sql in STATEMENTS {
+            // Forms sqlparser cannot parse (SET COMPRESSION) are linted from their text, as before.
+            let Ok(mut stmts) = sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::PostgreSqlDialect {}, sql)
+            else {
+                continue;
+            };
+            let stmt = stmts.pop().expect("one statement");
+            compared += 1;
+            let shared = dsql_lint::lint_statement(sql, &stmt).unwrap_or_else(|| panic!("one statement: {sql}"));
+            assert_eq!(format!("{shared:#?}"), format!("{:#?}", dsql_lint::lint_sql(sql)), "{sql}");
+            with_findings += usize::from(!shared.is_empty());
+        }
+        // The comparison means something only if dsql-lint has something to say about most of them.
+        assert!(compared >= STATEMENTS.len() - 3, "{compared}");
+        assert!(with_findings >= compared / 2, "{with_findings} of {compared}");
+    }
+
+    #[test]
+    fn text_that_is_not_exactly_one_statement_is_left_to_dsql_lint() {
+        let stmt = sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::PostgreSqlDialect {}, "SELECT 1")
+            .expect("parses")
+            .remove(0);
+        assert!(dsql_lint::lint_statement("SELECT 1; SELECT 2", &stmt).is_none());
+        assert!(dsql_lint::lint_statement("-- nothing", &stmt).is_none());
     }
 }

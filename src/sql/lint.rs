@@ -66,6 +66,11 @@ fn run_on(sql: &str, fix: bool, dialect: &str, threads: usize, version: DsqlVers
         let out = dsql_lint::fix_sql_mysql(sql);
         let stmts = split(&out.sql, 1).statements;
         (out.diagnostics, Some(out.sql), stmts)
+    } else if threads < 2 && !fix {
+        // Our pass first: dsql-lint then lints our parses instead of parsing the statements again.
+        let stmts = split_keeping_trees(sql).statements;
+        let out = chunks::whole_reusing(sql, &stmts);
+        (out.diagnostics, out.fixed_sql, stmts)
     } else if threads < 2 {
         let out = chunks::whole(sql, fix);
         (out.diagnostics, out.fixed_sql, split(sql, 1).statements)
@@ -176,6 +181,8 @@ struct Split {
     tx: Option<TxInfo>,
     /// What dsql-lint's cross-statement passes may relate it to (where the input may be cut).
     link: chunks::Link,
+    /// Our parse, when it is the parse of `text` as written and the caller asked to keep it (for dsql-lint).
+    tree: Option<sqlparser::ast::Statement>,
 }
 
 struct TxInfo {
@@ -209,6 +216,15 @@ struct Span {
 /// Splits on top-level semicolons and analyses each statement that parses (others are dsql-lint's to report),
 /// on up to `threads` threads. Line numbers are tracked incrementally so the whole pass stays linear.
 fn split(sql: &str, threads: usize) -> Splits {
+    split_with(sql, threads, false)
+}
+
+/// [`split`] on one thread, keeping each statement's parse when it is the parse of its text as written.
+fn split_keeping_trees(sql: &str) -> Splits {
+    split_with(sql, 1, true)
+}
+
+fn split_with(sql: &str, threads: usize, keep_trees: bool) -> Splits {
     let Ok(tokens) = lexer::lex(sql) else { return Splits { statements: Vec::new(), semicolons: Vec::new() } };
     let mut spans = Vec::new();
     let mut semicolons = Vec::new();
@@ -238,7 +254,7 @@ fn split(sql: &str, threads: usize) -> Splits {
     }
     flush(first, last, None, &mut spans);
     let statements = if threads < 2 || spans.len() < 2 {
-        spans.iter().map(|s| analyse(sql, &tokens, s)).collect()
+        spans.iter().map(|s| analyse(sql, &tokens, s, keep_trees)).collect()
     } else {
         // Contiguous runs of about equal bytes, one per thread.
         let per = sql.len() / threads + 1;
@@ -255,14 +271,16 @@ fn split(sql: &str, threads: usize) -> Splits {
                 .iter()
                 .map(|run| {
                     super::depth::spawn_scoped(scope, || {
-                        run.iter().map(|s| analyse(sql, &tokens, s)).collect::<Vec<_>>()
+                        run.iter().map(|s| analyse(sql, &tokens, s, keep_trees)).collect::<Vec<_>>()
                     })
                 })
                 .collect();
-            let mut out: Vec<Split> = runs[0].iter().map(|s| analyse(sql, &tokens, s)).collect();
+            let mut out: Vec<Split> = runs[0].iter().map(|s| analyse(sql, &tokens, s, keep_trees)).collect();
             for (h, run) in handles.into_iter().zip(&runs[1..]) {
                 // A panic in our own analysis must not lose the statements: analyse them here instead.
-                out.extend(h.join().unwrap_or_else(|_| run.iter().map(|s| analyse(sql, &tokens, s)).collect()));
+                out.extend(
+                    h.join().unwrap_or_else(|_| run.iter().map(|s| analyse(sql, &tokens, s, keep_trees)).collect()),
+                );
             }
             out
         })
@@ -279,7 +297,7 @@ fn lifted_rules(statement: &str, version: DsqlVersion) -> Vec<Finding> {
         .unwrap_or_default()
 }
 
-fn analyse(sql: &str, tokens: &[lexer::Token], span: &Span) -> Split {
+fn analyse(sql: &str, tokens: &[lexer::Token], span: &Span, keep_tree: bool) -> Split {
     let text = &sql[span.from..span.to];
     let toks = &tokens[span.tokens.clone()];
     let last_line = span.line + text.matches('\n').count();
@@ -291,6 +309,7 @@ fn analyse(sql: &str, tokens: &[lexer::Token], span: &Span) -> Split {
         own: Vec::new(),
         tx: None,
         link: chunks::Link::default(),
+        tree: None,
     };
     let parsed = text::normalize_body(text).ok().and_then(|norm| parse::parse_one(&norm).ok().map(|p| (norm, p)));
     let Some((norm, p)) = parsed else {
@@ -311,6 +330,9 @@ fn analyse(sql: &str, tokens: &[lexer::Token], span: &Span) -> Split {
         // A read holds no INSERT (a data-modifying WITH makes it DML): no need to walk it for rows.
         let insert_rows = if class == classify::StatementClass::Read { 0 } else { dsql::insert_rows(&p.stmt) };
         split.tx = Some(TxInfo { class, command: classify::command(&p.stmt), insert_rows });
+    }
+    if keep_tree && unchanged {
+        split.tree = Some(p.stmt);
     }
     split
 }
@@ -457,6 +479,33 @@ mod tests {
                 assert_eq!(inline, run_on(sql, fix, "postgres", 2, newest).unwrap(), "{sql}");
                 assert!(fix || sql == "SELECT 1" || !inline["diagnostics"].as_array().unwrap().is_empty(), "{sql}");
             }
+        }
+    }
+
+    #[test]
+    fn dsql_lint_on_our_parses_reports_what_it_reports_on_its_own() {
+        let inputs = [
+            migration(5),
+            "CREATE TABLE public.t (id integer NOT NULL, x text);\nCREATE SEQUENCE public.t_id_seq AS integer START WITH 1;\n\
+             ALTER SEQUENCE public.t_id_seq OWNED BY public.t.id;\n\
+             ALTER TABLE ONLY public.t ALTER COLUMN id SET DEFAULT nextval('public.t_id_seq'::regclass);\n\
+             ALTER TABLE ONLY public.t ADD CONSTRAINT t_pkey PRIMARY KEY (id);\nALTER TABLE t DROP CONSTRAINT t_pkey;\n\
+             BEGIN;\nCREATE TABLE b1 (id int);\nINSERT INTO b1 VALUES (1);\nCOMMIT;\nTHIS IS NOT SQL;\n\
+             TABLE t;\nINSERT INTO t (x) OVERRIDING SYSTEM VALUE VALUES ('a;b');\n\
+             CREATE TABLE \"Quoted;Name\" (id int, \"col;x\" serial); -- trailing; comment\n\
+             /* block */ CREATE INDEX nope ON t (x)"
+                .to_string(),
+        ];
+        for sql in &inputs {
+            let s = split_keeping_trees(sql);
+            let kept = s.statements.iter().filter(|st| st.tree.is_some()).count();
+            assert!(kept >= 5, "{kept} of {}", s.statements.len());
+            let reused = chunks::whole_reusing(sql, &s.statements);
+            assert_eq!(
+                format!("{:#?}", reused.diagnostics),
+                format!("{:#?}", chunks::whole(sql, false).diagnostics),
+                "{sql}"
+            );
         }
     }
 

@@ -1,6 +1,7 @@
 //! `apply_migration(name, sql, dry_run?, fix?, rehearse?, sample_rows?)`: plan a migration file into DSQL-legal
 //! steps and run them with history (see `crate::migrate`). Only with --allow-writes.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -11,18 +12,29 @@ use crate::migrate::{self, Ctx, Reporter, apply, history, plan, rehearse};
 /// The MCP tool name clients call.
 pub const NAME: &str = "apply_migration";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Args {
+    #[schemars(description = "Migration name, unique per migration (e.g. 20261128_add_status)")]
     name: String,
+    #[schemars(description = "The migration file: SQL statements separated by semicolons")]
     sql: String,
     #[serde(default)]
+    #[schemars(description = "Return the plan only; run nothing")]
     dry_run: bool,
     #[serde(default)]
+    #[schemars(description = "Apply safe DSQL rewrites (reported in `rewrites`)")]
     fix: bool,
     #[serde(default)]
+    #[schemars(
+        description = "Run the plan in a scratch database of the local sandbox first (with dry_run: only there)"
+    )]
     rehearse: bool,
     #[serde(default)]
+    #[schemars(
+        range(max = rehearse::MAX_SAMPLE),
+        description = "Rows per table copied into the rehearsal (default 0: schema only)"
+    )]
     sample_rows: usize,
 }
 
@@ -41,20 +53,7 @@ pub fn definition() -> Value {
     after a failure a corrected re-run resumes after the last applied step. rehearse=true first runs the whole plan \
     in a scratch database of the local sandbox on a copy of the touched tables' schema (sample_rows rows each) and \
     stops before the target if a step fails there.",
-        "inputSchema": {
-            "type": "object",
-            "title": "apply_migrationArguments",
-            "properties": {
-                "name": {"type": "string", "title": "Name", "description": "Migration name, unique per migration (e.g. 20261128_add_status)"},
-                "sql": {"type": "string", "title": "Sql", "description": "The migration file: SQL statements separated by semicolons"},
-                "dry_run": {"type": "boolean", "default": false, "title": "Dry Run", "description": "Return the plan only; run nothing"},
-                "fix": {"type": "boolean", "default": false, "title": "Fix", "description": "Apply safe DSQL rewrites (reported in `rewrites`)"},
-                "rehearse": {"type": "boolean", "default": false, "title": "Rehearse", "description": "Run the plan in a scratch database of the local sandbox first (with dry_run: only there)"},
-                "sample_rows": {"type": "integer", "minimum": 0, "maximum": rehearse::MAX_SAMPLE, "default": 0, "title": "Sample Rows",
-                                "description": "Rows per table copied into the rehearsal (default 0: schema only)"}
-            },
-            "required": ["name", "sql"]
-        },
+        "inputSchema": super::input_schema::input_schema::<Args>("apply_migrationArguments"),
         "annotations": {"title": "Apply a migration (plan, rehearse, history)", "readOnlyHint": false,
                         "destructiveHint": true, "idempotentHint": true, "openWorldHint": false}
     })

@@ -1,6 +1,7 @@
 //! `backfill(table, set?, where?, delete?, batch_size?)`: an UPDATE or DELETE in batches under DSQL's row limit
 //! (see `crate::migrate::backfill`). Only with --allow-writes.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -12,17 +13,22 @@ use crate::migrate::{self, Ctx};
 /// The MCP tool name clients call.
 pub const NAME: &str = "backfill";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Args {
+    #[schemars(description = "table or schema.table (must have a primary key)")]
     table: String,
     #[serde(default)]
+    #[schemars(with = "String", description = "Assignments, as after SET: \"status = 'open', n = n + 1\"")]
     set: Option<String>,
     #[serde(default, rename = "where")]
+    #[schemars(with = "String", description = "Condition selecting the rows to change; omit for all rows")]
     filter: Option<String>,
     #[serde(default)]
+    #[schemars(description = "Delete the matching rows instead of updating them")]
     delete: bool,
     #[serde(default)]
+    #[schemars(with = "usize", range(min = 1, max = MAX_BATCH), extend("default" = DEFAULT_BATCH))]
     batch_size: Option<usize>,
 }
 
@@ -36,18 +42,7 @@ pub fn definition() -> Value {
     row matches. Sends progress notifications with the rows done when the request has a progressToken. Safe to run \
     again after an interruption when `where` selects only rows still to do (e.g. `status IS NULL`). Returns rows \
     changed, batches run and conflict retries. Example: backfill(table=\"orders\", set=\"status = 'open'\", where=\"status IS NULL\").",
-        "inputSchema": {
-            "type": "object",
-            "title": "backfillArguments",
-            "properties": {
-                "table": {"type": "string", "title": "Table", "description": "table or schema.table (must have a primary key)"},
-                "set": {"type": "string", "title": "Set", "description": "Assignments, as after SET: \"status = 'open', n = n + 1\""},
-                "where": {"type": "string", "title": "Where", "description": "Condition selecting the rows to change; omit for all rows"},
-                "delete": {"type": "boolean", "default": false, "title": "Delete", "description": "Delete the matching rows instead of updating them"},
-                "batch_size": {"type": "integer", "minimum": 1, "maximum": MAX_BATCH, "default": DEFAULT_BATCH, "title": "Batch Size"}
-            },
-            "required": ["table"]
-        },
+        "inputSchema": super::input_schema::input_schema::<Args>("backfillArguments"),
         "annotations": {"title": "Batched UPDATE/DELETE", "readOnlyHint": false, "destructiveHint": true,
                         "idempotentHint": false, "openWorldHint": false}
     })

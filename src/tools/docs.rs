@@ -2,6 +2,7 @@
 //! answered offline from the guides compiled into the binary. With --knowledge-server the remote answer is tried
 //! first; if it fails, the offline answer comes back with a `note` saying why.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -16,27 +17,33 @@ pub const READ: &str = "dsql_read_documentation";
 /// Tool name: pages related to a page, and the best practices that apply to it.
 pub const RECOMMEND: &str = "dsql_recommend";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SearchArgs {
+    #[schemars(description = "Search phrase to use")]
     search_phrase: String,
     #[serde(default)]
+    #[schemars(range(min = 1), description = "Maximum number of results to return (default 10, at most 50)")]
     limit: Option<usize>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ReadArgs {
+    #[schemars(description = "Specific url to read")]
     url: String,
     #[serde(default)]
+    #[schemars(description = "Starting character index")]
     start_index: Option<usize>,
     #[serde(default)]
+    #[schemars(range(min = 1), description = "Maximum number of characters to return")]
     max_length: Option<usize>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RecommendArgs {
+    #[schemars(description = "URL of the documentation page to get recommendations for")]
     url: String,
 }
 
@@ -52,11 +59,7 @@ pub fn definitions(remote: bool) -> Vec<Value> {
             "name": SEARCH,
             "description": "Search the Aurora DSQL documentation (guides built into this server; works offline). \
         Ranks sections, not whole pages, and returns title, url, snippet and score. Read a hit with dsql_read_documentation(url).",
-            "inputSchema": {"type": "object", "title": "dsql_search_documentationArguments", "properties": {
-                "search_phrase": {"type": "string", "title": "Search Phrase", "description": "Search phrase to use"},
-                "limit": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}], "default": null, "title": "Limit",
-                          "description": "Maximum number of results to return (default 10, at most 50)"}
-            }, "required": ["search_phrase"]},
+            "inputSchema": super::input_schema::input_schema::<SearchArgs>("dsql_search_documentationArguments"),
             "annotations": annotations(remote, "Search DSQL documentation"),
         }),
         json!({
@@ -64,21 +67,13 @@ pub fn definitions(remote: bool) -> Vec<Value> {
             "description": "Read a DSQL documentation page or section by its url/id (dsql://steering/<name>[#section], \
         dsql://power, or a bare name like `troubleshooting`). Long pages come in chunks: pass next_start_index as start_index \
         to continue; chunks concatenate exactly to the page.",
-            "inputSchema": {"type": "object", "title": "dsql_read_documentationArguments", "properties": {
-                "url": {"type": "string", "title": "Url", "description": "Specific url to read"},
-                "start_index": {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "null"}], "default": null,
-                                "title": "Start Index", "description": "Starting character index"},
-                "max_length": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}], "default": null,
-                               "title": "Max Length", "description": "Maximum number of characters to return"}
-            }, "required": ["url"]},
+            "inputSchema": super::input_schema::input_schema::<ReadArgs>("dsql_read_documentationArguments"),
             "annotations": annotations(remote, "Read DSQL documentation"),
         }),
         json!({
             "name": RECOMMEND,
             "description": "Get related DSQL documentation pages and the best practices that apply to a page.",
-            "inputSchema": {"type": "object", "title": "dsql_recommendArguments", "properties": {
-                "url": {"type": "string", "title": "Url", "description": "URL of the documentation page to get recommendations for"}
-            }, "required": ["url"]},
+            "inputSchema": super::input_schema::input_schema::<RecommendArgs>("dsql_recommendArguments"),
             "annotations": annotations(remote, "Related DSQL documentation"),
         }),
     ]

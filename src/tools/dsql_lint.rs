@@ -1,6 +1,7 @@
 //! `dsql_lint(sql, fix?, dialect?)`: DSQL compatibility diagnostics (and optional fixes) for SQL that has not been
 //! run, e.g. ORM migrations or pg_dump output. Runs in-process; needs no database.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -11,13 +12,20 @@ use crate::sql;
 /// The MCP tool name clients call.
 pub const NAME: &str = "dsql_lint";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Args {
+    #[schemars(length(max = MAX_SQL_CHARS), description = "SQL string to validate for DSQL compatibility")]
     sql: String,
     #[serde(default)]
+    #[schemars(description = "When true, returns DSQL-compatible fixed SQL in addition to diagnostics")]
     fix: bool,
     #[serde(default)]
+    #[schemars(
+        with = "String",
+        extend("enum" = ["postgres", "mysql"], "default" = "postgres"),
+        description = "Source dialect of the SQL: postgres (default) or mysql"
+    )]
     dialect: Option<String>,
 }
 
@@ -32,19 +40,7 @@ pub fn definition() -> Value {
     DSQL-compatible rewrite (SERIAL to IDENTITY, CREATE INDEX to CREATE INDEX ASYNC, multi-DDL transactions split…). \
     fix_result.status is `fixed`, `fixed_with_warning` (review the detail) or `unfixable` (change the SQL by hand). \
     dialect=\"mysql\" converts MySQL DDL (requires fix=true).",
-        "inputSchema": {
-            "type": "object",
-            "title": "dsql_lintArguments",
-            "properties": {
-                "sql": {"type": "string", "title": "Sql", "maxLength": MAX_SQL_CHARS,
-                        "description": "SQL string to validate for DSQL compatibility"},
-                "fix": {"type": "boolean", "title": "Fix", "default": false,
-                        "description": "When true, returns DSQL-compatible fixed SQL in addition to diagnostics"},
-                "dialect": {"type": "string", "enum": ["postgres", "mysql"], "default": "postgres", "title": "Dialect",
-                            "description": "Source dialect of the SQL: postgres (default) or mysql"}
-            },
-            "required": ["sql"]
-        },
+        "inputSchema": super::input_schema::input_schema::<Args>("dsql_lintArguments"),
         "annotations": {"title": "Check SQL for DSQL compatibility", "readOnlyHint": true, "destructiveHint": false,
                         "idempotentHint": true, "openWorldHint": false}
     })

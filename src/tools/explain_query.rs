@@ -19,15 +19,29 @@ use crate::sql;
 /// The MCP tool name clients call.
 pub const NAME: &str = "explain_query";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Args {
+    #[schemars(
+        description = "The statement to explain (exactly one; SELECT, or INSERT/UPDATE/DELETE without analyze). Not an EXPLAIN."
+    )]
     sql: String,
+    // `parameters` is the Kiro power's spelling, as for readonly_query; not advertised.
     #[serde(default, alias = "parameters")]
+    #[schemars(
+        schema_with = "super::input_schema::params_schema",
+        description = "Values for $1, $2… placeholders (plans depend on them: use the slow case's values)."
+    )]
     params: Option<Vec<Value>>,
     #[serde(default)]
+    #[schemars(
+        description = "Run the statement (EXPLAIN ANALYZE, READ ONLY, within the time limit) for actual rows, times and, on DSQL, DPUs. Reads only."
+    )]
     analyze: bool,
     #[serde(default)]
+    #[schemars(
+        description = "CREATE INDEX [ASYNC] statements to try: built in a rolled-back transaction (local and --database-url mode) and the plans compared."
+    )]
     try_indexes: Option<Vec<String>>,
 }
 
@@ -48,28 +62,7 @@ pub fn definition() -> Value {
     is always rolled back and the plans before and after are compared (cost, node types); nothing is left behind. \
     On a DSQL cluster indexes cannot be tried that way (they build asynchronously, outside any transaction), and \
     the answer says so. Pass the statement itself in `sql`, not an EXPLAIN of it.",
-        "inputSchema": {
-            "type": "object",
-            "title": "explain_queryArguments",
-            "properties": {
-                "sql": {"type": "string", "title": "Sql", "description": "The statement to explain (exactly one; SELECT, or INSERT/UPDATE/DELETE without analyze). Not an EXPLAIN."},
-                "params": {
-                    "anyOf": [{"type": "array", "items": super::param_value_schema()}, {"type": "null"}],
-                    "default": null,
-                    "title": "Params",
-                    "description": "Values for $1, $2… placeholders (plans depend on them: use the slow case's values)."
-                },
-                "analyze": {"type": "boolean", "default": false, "title": "Analyze",
-                    "description": "Run the statement (EXPLAIN ANALYZE, READ ONLY, within the time limit) for actual rows, times and, on DSQL, DPUs. Reads only."},
-                "try_indexes": {
-                    "anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}],
-                    "default": null,
-                    "title": "Try indexes",
-                    "description": "CREATE INDEX [ASYNC] statements to try: built in a rolled-back transaction (local and --database-url mode) and the plans compared."
-                }
-            },
-            "required": ["sql"]
-        },
+        "inputSchema": super::input_schema::input_schema::<Args>("explain_queryArguments"),
         "annotations": {"title": "Explain a query", "readOnlyHint": true, "destructiveHint": false,
                         "idempotentHint": true, "openWorldHint": false}
     })

@@ -3,6 +3,7 @@
 //! `schema.table` and quoted names; an unknown name is an error that lists close matches. [`describe`] is shared
 //! with the `dsql://schema/{table}` resource (`server::resources`).
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -14,9 +15,10 @@ use crate::exec::{self, ErrorContext, Statement};
 /// The MCP tool name clients call.
 pub const NAME: &str = "get_schema";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Args {
+    #[schemars(description = "name of the table: table, schema.table, or quoted \"Name\"")]
     table_name: String,
 }
 
@@ -28,13 +30,7 @@ pub fn definition() -> Value {
     identity and generated expression; the primary key; unique, check and foreign-key constraints; indexes with their \
     definitions and whether they are valid/ready (async indexes build in the background). Accepts `table`, \
     `schema.table` and quoted names (\"MyTable\"). An unknown table is an error that lists the closest names.",
-        "inputSchema": {
-            "type": "object",
-            "title": "get_schemaArguments",
-            "properties": {"table_name": {"type": "string", "title": "Table Name",
-                "description": "name of the table: table, schema.table, or quoted \"Name\""}},
-            "required": ["table_name"]
-        },
+        "inputSchema": super::input_schema::input_schema::<Args>("get_schemaArguments"),
         "outputSchema": {
             "type": "object",
             "title": "get_schemaOutput",

@@ -9,6 +9,10 @@ use crate::migrate::{Ctx, history};
 /// The MCP tool name clients call.
 pub const NAME: &str = "list_migrations";
 
+/// The tool takes no arguments.
+#[derive(schemars::JsonSchema)]
+struct NoArgs {}
+
 /// The `tools/list` entry: description, input schema and annotations.
 pub fn definition() -> Value {
     json!({
@@ -16,7 +20,7 @@ pub fn definition() -> Value {
         "description": "List the migrations applied with apply_migration, oldest first: name, checksum, status \
     (applied, partial after a failure, running), steps_done of steps_total, the planned steps, the last error, \
     started_at, applied_at and duration_ms. Empty when no migration was applied yet.",
-        "inputSchema": {"type": "object", "title": "list_migrationsArguments", "properties": {}},
+        "inputSchema": super::input_schema::input_schema::<NoArgs>("list_migrationsArguments"),
         "annotations": {"title": "List applied migrations", "readOnlyHint": true, "destructiveHint": false,
                         "idempotentHint": true, "openWorldHint": false}
     })

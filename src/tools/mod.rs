@@ -9,6 +9,7 @@ pub mod dsql_lint;
 pub mod error;
 pub mod explain_query;
 pub mod get_schema;
+pub mod input_schema;
 pub mod list_migrations;
 pub mod readonly_query;
 pub mod registry;

@@ -1,6 +1,7 @@
 //! `readonly_query(sql, params?)`: one statement, checked by the read-only guard, run in a READ ONLY transaction
 //! that always ends with ROLLBACK.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -12,12 +13,19 @@ use crate::sql;
 /// The MCP tool name clients call.
 pub const NAME: &str = "readonly_query";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Args {
+    #[schemars(description = "The SQL query to run (exactly one statement)")]
     sql: String,
-    /// `parameters` is the Kiro power's spelling (its examples taught agents to use it); not advertised.
+    // `parameters` is the Kiro power's spelling (its examples taught agents to use it); not advertised.
     #[serde(default, alias = "parameters")]
+    #[schemars(
+        schema_with = "super::input_schema::params_schema",
+        description = "Optional list of parameter values to bind, one per placeholder. Use $1, $2… (or the Python \
+server's %s) placeholders in the SQL string, e.g. \"SELECT * FROM t WHERE id = $1\", params=[\"abc\"]. Values are \
+sent as text and PostgreSQL infers their types, so \"42\" binds to an integer column."
+    )]
     params: Option<Vec<Value>>,
 }
 
@@ -34,22 +42,7 @@ pub fn definition() -> Value {
     never interpolated. Results: `result` (rows as objects), `columns` (name, type), `row_count`, `truncated` (more \
     rows than the server's --max-rows). Types are lossless: numeric as exact strings, int8 beyond 2^53 as strings, \
     bytea as \\x hex, timestamps as ISO 8601, json/jsonb as JSON.",
-        "inputSchema": {
-            "type": "object",
-            "title": "readonly_queryArguments",
-            "properties": {
-                "sql": {"type": "string", "title": "Sql", "description": "The SQL query to run (exactly one statement)"},
-                "params": {
-                    "anyOf": [{"type": "array", "items": super::param_value_schema()}, {"type": "null"}],
-                    "default": null,
-                    "title": "Params",
-                    "description": "Optional list of parameter values to bind, one per placeholder. Use $1, $2… \
-    (or the Python server's %s) placeholders in the SQL string, e.g. \"SELECT * FROM t WHERE id = $1\", params=[\"abc\"]. \
-    Values are sent as text and PostgreSQL infers their types, so \"42\" binds to an integer column."
-                }
-            },
-            "required": ["sql"]
-        },
+        "inputSchema": super::input_schema::input_schema::<Args>("readonly_queryArguments"),
         "outputSchema": rows_output_schema("readonly_queryOutput", false),
         "annotations": {"title": "Read-only SQL query", "readOnlyHint": true, "destructiveHint": false,
                         "idempotentHint": true, "openWorldHint": false}

@@ -2,6 +2,7 @@
 //! is sent; any error rolls everything back. Without --allow-writes it is a READ ONLY transaction (consistent
 //! multi-statement reads) that ends with ROLLBACK.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -13,14 +14,22 @@ use crate::sql;
 /// The MCP tool name clients call.
 pub const NAME: &str = "transact";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Args {
+    #[schemars(description = "List of one or more SQL statements to execute in a transaction, one statement per item")]
     sql_list: Vec<String>,
     #[serde(default)]
+    #[schemars(
+        schema_with = "super::input_schema::params_list_schema",
+        description = "Optional list of parameter lists, one per SQL statement (same length as sql_list); null for a \
+statement without parameters. Example: sql_list=[\"INSERT INTO t (id, name) VALUES ($1, $2)\"], \
+params_list=[[\"uuid-1\", \"Widget\"]]"
+    )]
     params_list: Option<Vec<Option<Vec<Value>>>>,
-    /// The Kiro power's spelling: a flat list for a one-statement `sql_list`. Not advertised.
+    // The Kiro power's spelling: a flat list for a one-statement `sql_list`. Not advertised.
     #[serde(default)]
+    #[schemars(skip)]
     parameters: Option<Vec<Value>>,
 }
 
@@ -46,23 +55,7 @@ restarted with --allow-writes to change data."
     Examples: transact([\"SELECT count(*) FROM orders\", \"SELECT sum(total) FROM orders\"]); with writes: \
     transact([\"CREATE TABLE users (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text)\"]) then, in a separate \
     call, transact([\"INSERT INTO users (name) VALUES ($1)\"], [[\"Alice\"]])."),
-        "inputSchema": {
-            "type": "object",
-            "title": "transactArguments",
-            "properties": {
-                "sql_list": {"type": "array", "items": {"type": "string"}, "title": "Sql List",
-                             "description": "List of one or more SQL statements to execute in a transaction, one statement per item"},
-                "params_list": {
-                    "anyOf": [{"type": "array", "items": {"anyOf": [{"type": "array", "items": super::param_value_schema()}, {"type": "null"}]}}, {"type": "null"}],
-                    "default": null,
-                    "title": "Params List",
-                    "description": "Optional list of parameter lists, one per SQL statement (same length as sql_list); \
-    null for a statement without parameters. Example: sql_list=[\"INSERT INTO t (id, name) VALUES ($1, $2)\"], \
-    params_list=[[\"uuid-1\", \"Widget\"]]"
-                }
-            },
-            "required": ["sql_list"]
-        },
+        "inputSchema": super::input_schema::input_schema::<Args>("transactArguments"),
         "outputSchema": rows_output_schema("transactOutput", true),
         "annotations": {
             "title": if settings.allow_writes { "SQL transaction (writes allowed)" } else { "SQL transaction (read-only)" },

@@ -246,6 +246,15 @@ pub(super) fn whole(sql: &str, fix: bool) -> Output {
     }
 }
 
+/// [`whole`] without fixes, on the parses our pass kept (`stmts`, from `split_keeping_trees`): dsql-lint parses
+/// only the statements we could not give it (a text no statement of ours has, or one we parsed after rewriting).
+pub(super) fn whole_reusing(sql: &str, stmts: &[Split]) -> Output {
+    let trees: std::collections::HashMap<&str, &Statement> =
+        stmts.iter().filter_map(|s| Some((s.text.as_str(), s.tree.as_ref()?))).collect();
+    let diagnostics = dsql_lint::lint_sql_reusing(sql, &|text| trees.get(text).map(|&stmt| stmt.clone()));
+    Output { diagnostics, fixed_sql: None, pieces: 1 }
+}
+
 /// dsql-lint over `sql` cut at `cuts` (each just past a `;`), the pieces linted on `threads` threads;
 /// `semicolons`: end offsets of every `;` our lexer found. Falls back to [`whole`] when a piece does not split
 /// as we expect.

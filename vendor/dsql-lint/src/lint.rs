@@ -8,6 +8,7 @@ use sqlparser::{
 };
 
 use crate::rules;
+use crate::rules::name_match::ParsedParts;
 
 /// Indicates whether a rule was able to automatically fix the issue it detected.
 #[derive(Debug, Clone, PartialEq)]
@@ -413,18 +414,21 @@ fn mixed_ddl_dml_txn_diagnostic(
 /// Cross-statement pass: detect transaction blocks (BEGIN … COMMIT) that
 /// violate DSQL's single-transaction constraints — either >1 DDL statement,
 /// or any mix of DDL and DML.
-fn check_ddl_transactions(stmts: &[(usize, String)], diagnostics: &mut Vec<Diagnostic>) {
-    let dialect = PostgreSqlDialect {};
+fn check_ddl_transactions(
+    stmts: &[(usize, String)],
+    parsed_parts: &ParsedParts,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
     let mut in_txn = false;
     let mut txn_begin_line: usize = 0;
     let mut txn_begin_text = String::new();
     let mut ddl_count: usize = 0;
     let mut dml_count: usize = 0;
 
-    for (line_num, stmt_text) in stmts {
-        let parsed = match Parser::parse_sql(&dialect, stmt_text.trim()) {
-            Ok(p) => p,
-            Err(e) => {
+    for (part_idx, (line_num, stmt_text)) in stmts.iter().enumerate() {
+        let parsed = match &parsed_parts.errors[part_idx] {
+            None => &parsed_parts.stmts[parsed_parts.range_of(part_idx)],
+            Some(e) => {
                 if in_txn {
                     diagnostics.push(Diagnostic {
                         rule: LintRule::ParseError,
@@ -441,7 +445,7 @@ fn check_ddl_transactions(stmts: &[(usize, String)], diagnostics: &mut Vec<Diagn
             }
         };
 
-        for stmt in &parsed {
+        for stmt in parsed {
             if is_begin(stmt) && !in_txn {
                 in_txn = true;
                 txn_begin_line = *line_num;
@@ -626,42 +630,104 @@ fn fix_ddl_transactions(parts: &mut Vec<(usize, String)>, diagnostics: &mut Vec<
 /// points instead, since their fix mode rewrites and removes parts
 /// rather than mutating a single AST.
 pub fn lint_sql(sql: &str) -> Vec<Diagnostic> {
-    let dialect = PostgreSqlDialect {};
-    let mut diagnostics = Vec::new();
-
     let stmts = match split_statements(sql) {
         Ok(s) => s,
-        Err(e) => {
-            diagnostics.push(Diagnostic {
-                rule: LintRule::ParseError,
-                line: 1,
-                statement: String::new(),
-                message: format!("Failed to tokenize SQL: {e}"),
-                suggestion: "Fix the SQL syntax and try again.".to_string(),
-                fix_result: FixResult::Unfixable,
-            });
-            return diagnostics;
-        }
+        Err(e) => return vec![tokenize_error(&e)],
     };
+    let parsed = ParsedParts::of(&stmts);
+    lint_parts(&stmts, parsed)
+}
+
+/// [`lint_sql`] for one statement the caller has already parsed (patch): `stmt` must be what sqlparser-dsql's
+/// `Parser::parse_sql` with `PostgreSqlDialect` gives for `sql`. The text is still split (it locates the
+/// statement and feeds the text-level passes), but not parsed again. `None` when `sql` does not split into
+/// exactly one statement: call [`lint_sql`] then.
+pub fn lint_statement(sql: &str, stmt: &Statement) -> Option<Vec<Diagnostic>> {
+    let stmts = split_statements(sql).ok()?;
+    if stmts.len() != 1 {
+        return None;
+    }
+    let parsed = ParsedParts::from_results(vec![Ok(vec![stmt.clone()])]);
+    Some(lint_parts(&stmts, parsed))
+}
+
+/// [`lint_sql`] reusing the caller's parses (patch): for each statement, `parsed(text)` may give what
+/// sqlparser-dsql's `Parser::parse_sql` with `PostgreSqlDialect` gives for `text` (the statement's text as split,
+/// trimmed) when that is one statement the caller has already parsed; `None` parses it here.
+pub fn lint_sql_reusing(sql: &str, parsed: &dyn Fn(&str) -> Option<Statement>) -> Vec<Diagnostic> {
+    let stmts = match split_statements(sql) {
+        Ok(s) => s,
+        Err(e) => return vec![tokenize_error(&e)],
+    };
+    let dialect = PostgreSqlDialect {};
+    let results = stmts
+        .iter()
+        .map(|(_, text)| {
+            let text = text.trim();
+            parsed(text).map_or_else(|| Parser::parse_sql(&dialect, text), |stmt| Ok(vec![stmt]))
+        })
+        .collect();
+    lint_parts(&stmts, ParsedParts::from_results(results))
+}
+
+fn tokenize_error(e: &str) -> Diagnostic {
+    Diagnostic {
+        rule: LintRule::ParseError,
+        line: 1,
+        statement: String::new(),
+        message: format!("Failed to tokenize SQL: {e}"),
+        suggestion: "Fix the SQL syntax and try again.".to_string(),
+        fix_result: FixResult::Unfixable,
+    }
+}
+
+/// The lint passes over split statements, each parsed once (`parsed`, of each part's trimmed text).
+fn lint_parts(stmts: &[(usize, String)], parsed: ParsedParts) -> Vec<Diagnostic> {
+    let dialect = PostgreSqlDialect {};
+    let mut diagnostics = Vec::new();
 
     // Pre-passes: surface multi-statement idioms (SERIAL expansion,
     // standalone PK/UNIQUE ALTERs) as a single high-level diagnostic.
     // The per-statement loop still runs (this is lint, not fix), so
     // the lower-level Unfixable rules also fire alongside.
-    rules::serial_idiom::check_serial_idioms(&stmts, &mut diagnostics);
-    rules::constraint_collapse::check_alter_add_unique(&stmts, &mut diagnostics);
-    rules::constraint_collapse::check_alter_add_primary_key(&stmts, &mut diagnostics);
-    rules::identity_idiom::check_identity_alter_targets(&stmts, &mut diagnostics);
-    rules::identity_idiom::check_identity_adds(&stmts, &mut diagnostics);
-    rules::identity_idiom::check_set_compression(&stmts, &mut diagnostics);
-    rules::errors::check_primary_key_removals(&stmts, &mut diagnostics);
+    rules::serial_idiom::check_serial_idioms(stmts, &parsed, &mut diagnostics);
+    rules::constraint_collapse::check_alter_add_unique(stmts, &parsed, &mut diagnostics);
+    rules::constraint_collapse::check_alter_add_primary_key(stmts, &parsed, &mut diagnostics);
+    rules::identity_idiom::check_identity_alter_targets(stmts, &parsed, &mut diagnostics);
+    rules::identity_idiom::check_identity_adds(stmts, &parsed, &mut diagnostics);
+    rules::identity_idiom::check_set_compression(stmts, &mut diagnostics);
+    rules::errors::check_primary_key_removals(stmts, &parsed, &mut diagnostics);
+    // Reported after the per-statement findings, but computed first: the per-statement rules may rewrite
+    // (take) the parsed statements.
+    let mut transaction_diagnostics = Vec::new();
+    check_ddl_transactions(stmts, &parsed, &mut transaction_diagnostics);
 
-    for (line_num, stmt_text) in &stmts {
+    let ParsedParts {
+        stmts: parsed_stmts,
+        to_part,
+        errors,
+    } = parsed;
+    let mut parsed_stmts = parsed_stmts.into_iter().zip(to_part).peekable();
+    for (part_idx, (line_num, stmt_text)) in stmts.iter().enumerate() {
+        // This part's statements, in order (the shared parse is of the trimmed text: when trimming removed
+        // something sqlparser does not skip, parse the text as written, as the per-statement loop always did).
+        let mut mine = Vec::new();
+        while let Some((stmt, _)) = parsed_stmts.next_if(|(_, p)| *p == part_idx) {
+            mine.push(stmt);
+        }
         if stmt_text.trim().is_empty() {
             continue;
         }
-
-        let mut parsed = match Parser::parse_sql(&dialect, stmt_text) {
+        let shared = match &errors[part_idx] {
+            None => Ok(mine),
+            Some(e) => Err(e.clone()),
+        };
+        let parsed = if stmt_text.trim().len() == stmt_text.len() {
+            shared
+        } else {
+            Parser::parse_sql(&dialect, stmt_text)
+        };
+        let mut parsed = match parsed {
             Ok(p) => p,
             Err(e) => {
                 diagnostics.push(Diagnostic {
@@ -690,8 +756,7 @@ pub fn lint_sql(sql: &str) -> Vec<Diagnostic> {
         }
     }
 
-    check_ddl_transactions(&stmts, &mut diagnostics);
-
+    diagnostics.extend(transaction_diagnostics);
     diagnostics
 }
 
@@ -735,10 +800,18 @@ pub(crate) fn fix_statements(mut stmts: Vec<(usize, String)>) -> FixOutput {
     rules::serial_idiom::fix_serial_idioms(&mut stmts, &mut all_diagnostics);
     rules::constraint_collapse::fix_alter_add_unique(&mut stmts, &mut all_diagnostics);
     rules::constraint_collapse::fix_alter_add_primary_key(&mut stmts, &mut all_diagnostics);
-    rules::identity_idiom::check_identity_alter_targets(&stmts, &mut all_diagnostics);
+    rules::identity_idiom::check_identity_alter_targets(
+        &stmts,
+        &ParsedParts::of(&stmts),
+        &mut all_diagnostics,
+    );
     rules::identity_idiom::fix_identity_adds(&mut stmts, &mut all_diagnostics);
     rules::identity_idiom::fix_set_compression(&mut stmts, &mut all_diagnostics);
-    rules::errors::check_primary_key_removals(&stmts, &mut all_diagnostics);
+    rules::errors::check_primary_key_removals(
+        &stmts,
+        &ParsedParts::of(&stmts),
+        &mut all_diagnostics,
+    );
 
     for (line_num, stmt_text) in &stmts {
         if stmt_text.trim().is_empty() {

@@ -15,7 +15,7 @@ use sqlparser::parser::Parser;
 
 use crate::lint::{Diagnostic, FixResult, LintRule};
 use crate::rules::name_match::{
-    drop_parts, normalize_object_name, parse_parts, pick_best_match, refs_match, NameRef,
+    drop_parts, normalize_object_name, parse_parts, pick_best_match, refs_match, NameRef, ParsedParts,
 };
 
 /// Per-rule configuration: the LintRule variant, the user-facing
@@ -142,9 +142,14 @@ fn diag<C>(
     }
 }
 
-fn check<C: Clone>(parts: &[(usize, String)], diagnostics: &mut Vec<Diagnostic>, kind: &Kind<C>) {
-    let (parsed, parsed_to_part) = parse_parts(parts);
-    for idiom in detect(&parsed, kind) {
+fn check<C: Clone>(
+    parts: &[(usize, String)],
+    parsed: &ParsedParts,
+    diagnostics: &mut Vec<Diagnostic>,
+    kind: &Kind<C>,
+) {
+    let parsed_to_part = &parsed.to_part;
+    for idiom in detect(&parsed.stmts, kind) {
         let alter_part = parsed_to_part[idiom.alter_index];
         diagnostics.push(diag(
             &idiom,
@@ -226,9 +231,10 @@ fn fix<C: Clone>(
 
 pub(crate) fn check_alter_add_primary_key(
     parts: &[(usize, String)],
+    parsed: &ParsedParts,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    check(parts, diagnostics, &PK_KIND);
+    check(parts, parsed, diagnostics, &PK_KIND);
 }
 
 pub(crate) fn fix_alter_add_primary_key(
@@ -238,8 +244,12 @@ pub(crate) fn fix_alter_add_primary_key(
     fix(parts, diagnostics, &PK_KIND);
 }
 
-pub(crate) fn check_alter_add_unique(parts: &[(usize, String)], diagnostics: &mut Vec<Diagnostic>) {
-    check(parts, diagnostics, &UNIQUE_KIND);
+pub(crate) fn check_alter_add_unique(
+    parts: &[(usize, String)],
+    parsed: &ParsedParts,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    check(parts, parsed, diagnostics, &UNIQUE_KIND);
 }
 
 pub(crate) fn fix_alter_add_unique(

@@ -15,7 +15,7 @@ use crate::lint::{Diagnostic, FixResult, LintRule};
 
 use super::{
     find_line, find_line_any,
-    name_match::{fold_ident, normalize_object_name, parse_parts, refs_match, NameRef},
+    name_match::{fold_ident, normalize_object_name, refs_match, NameRef, ParsedParts},
 };
 
 /// Construct a `CACHE <value>` sequence option.
@@ -1723,9 +1723,10 @@ struct PrimaryKeyTarget {
 
 pub(crate) fn check_primary_key_removals(
     parts: &[(usize, String)],
+    parsed: &ParsedParts,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    let (parsed, parsed_to_part) = parse_parts(parts);
+    let (parsed, parsed_to_part) = (&parsed.stmts, &parsed.to_part);
     let mut targets = Vec::new();
 
     for (i, stmt) in parsed.iter().enumerate() {

@@ -10,7 +10,7 @@
 
 use sqlparser::ast::{Ident, ObjectName, Statement};
 use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::parser::Parser;
+use sqlparser::parser::{Parser, ParserError};
 
 /// A normalized `(optional schema, name)` reference, PG case-folded so byte-
 /// equal `==` respects PostgreSQL's case rules.
@@ -134,23 +134,65 @@ pub(crate) fn pick_best_match<'a, T>(
     wildcard
 }
 
+/// Each part parsed once (its trimmed text), shared by every pass that looks at statements: the whole-list
+/// passes, the per-statement rules and the transaction-block pass (patch: each pass used to parse every part
+/// again, about ten parses per statement).
+pub(crate) struct ParsedParts {
+    /// The statements of every part that parsed, in order.
+    pub(crate) stmts: Vec<Statement>,
+    /// For each of `stmts`, the index of the part it came from (non-decreasing).
+    pub(crate) to_part: Vec<usize>,
+    /// Per part: the parse error, if it did not parse.
+    pub(crate) errors: Vec<Option<ParserError>>,
+}
+
+impl ParsedParts {
+    /// Parses each part's trimmed text.
+    pub(crate) fn of(parts: &[(usize, String)]) -> ParsedParts {
+        let dialect = PostgreSqlDialect {};
+        ParsedParts::from_results(
+            parts
+                .iter()
+                .map(|(_, text)| Parser::parse_sql(&dialect, text.trim()))
+                .collect(),
+        )
+    }
+
+    /// From each part's parse result, in part order.
+    pub(crate) fn from_results(results: Vec<Result<Vec<Statement>, ParserError>>) -> ParsedParts {
+        let mut out = ParsedParts {
+            stmts: Vec::new(),
+            to_part: Vec::new(),
+            errors: Vec::with_capacity(results.len()),
+        };
+        for (part_idx, result) in results.into_iter().enumerate() {
+            match result {
+                Ok(stmts) => {
+                    out.to_part.extend(std::iter::repeat_n(part_idx, stmts.len()));
+                    out.stmts.extend(stmts);
+                    out.errors.push(None);
+                }
+                Err(e) => out.errors.push(Some(e)),
+            }
+        }
+        out
+    }
+
+    /// The range of `stmts` that came from part `part_idx` (empty if it did not parse).
+    pub(crate) fn range_of(&self, part_idx: usize) -> std::ops::Range<usize> {
+        let start = self.to_part.partition_point(|&p| p < part_idx);
+        let end = self.to_part.partition_point(|&p| p <= part_idx);
+        start..end
+    }
+}
+
 /// Re-parse each part into statements, tracking which part each statement
 /// came from. Statements from un-parseable parts are dropped silently — the
 /// per-statement loop in `lint_sql` / `fix_sql` reports those as `ParseError`
 /// against the original text, so swallowing here is correct.
 pub(crate) fn parse_parts(parts: &[(usize, String)]) -> (Vec<Statement>, Vec<usize>) {
-    let dialect = PostgreSqlDialect {};
-    let mut parsed: Vec<Statement> = Vec::new();
-    let mut parsed_to_part: Vec<usize> = Vec::new();
-    for (part_idx, (_, text)) in parts.iter().enumerate() {
-        if let Ok(stmts) = Parser::parse_sql(&dialect, text.trim()) {
-            for stmt in stmts {
-                parsed.push(stmt);
-                parsed_to_part.push(part_idx);
-            }
-        }
-    }
-    (parsed, parsed_to_part)
+    let parsed = ParsedParts::of(parts);
+    (parsed.stmts, parsed.to_part)
 }
 
 /// Drop `indices` from `parts`. Sorts and dedups first, then removes in

@@ -50,7 +50,7 @@ use super::identity_idiom::auto_sequence_name;
 use crate::lint::{Diagnostic, FixResult, LintRule};
 use crate::rules::name_match::{
     drop_parts, fold_ident, normalize_dotted_identifier, normalize_object_name, parse_parts,
-    pick_best_match, refs_match, NameRef,
+    pick_best_match, refs_match, NameRef, ParsedParts,
 };
 
 /// A detected pg_dump SERIAL idiom: a CREATE TABLE column whose auto-increment
@@ -224,10 +224,14 @@ fn idiom_message(column: &str) -> String {
 /// statements.
 /// `fix_sql` emits ONLY this finding because `fix_serial_idioms` removes the
 /// constituent statements before the per-statement loop runs.
-pub(crate) fn check_serial_idioms(parts: &[(usize, String)], diagnostics: &mut Vec<Diagnostic>) {
-    let (parsed, parsed_to_part) = parse_parts(parts);
+pub(crate) fn check_serial_idioms(
+    parts: &[(usize, String)],
+    parsed: &ParsedParts,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let parsed_to_part = &parsed.to_part;
 
-    for idiom in detect_serial_idioms(&parsed) {
+    for idiom in detect_serial_idioms(&parsed.stmts) {
         let create_table_part = parsed_to_part[idiom.create_table_index];
         let (line, statement) = (
             parts[create_table_part].0,
