@@ -10,8 +10,11 @@ use super::index::terms;
 use super::library::{Library, Target};
 use super::markdown;
 
+/// Results `dsql_search_documentation` returns when the call gives no `limit`.
 pub const DEFAULT_SEARCH_LIMIT: usize = 10;
+/// The largest `limit` a search honours (larger values are clamped to it).
 pub const MAX_SEARCH_LIMIT: usize = 50;
+/// Characters `dsql_read_documentation` returns per page when the call gives no `max_length`.
 pub const DEFAULT_READ_LENGTH: usize = 10_000;
 const SNIPPET_CHARS: usize = 240;
 

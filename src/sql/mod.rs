@@ -86,6 +86,7 @@ impl fmt::Display for RulesMode {
 pub struct Policy {
     /// `--allow-writes`: transact may change data and schema.
     pub allow_writes: bool,
+    /// `--rules`: whether DSQL rule violations refuse, warn or are not checked.
     pub rules: RulesMode,
     /// `--tenant-column NAME`.
     pub tenant_column: Option<String>,
@@ -96,13 +97,16 @@ pub struct Policy {
 /// Which MCP tool is calling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Tool {
+    /// `readonly_query` (and every other single read): one statement, the read-only guard.
     ReadonlyQuery,
+    /// `transact`: a statement list as one transaction, writes allowed only with `--allow-writes`.
     Transact,
 }
 
 /// One statement as the caller gave it.
 #[derive(Debug, Clone, Copy)]
 pub struct StatementInput<'a> {
+    /// The statement's text as the caller wrote it.
     pub sql: &'a str,
     /// Number of bound parameters; `None` when the caller gave no params (then `%` keeps its SQL meaning).
     pub param_count: Option<usize>,
@@ -117,6 +121,7 @@ pub struct PreparedStatement {
     pub text: String,
     /// PostgreSQL command tag verb(s) this statement will produce.
     pub command: String,
+    /// Read, DML, DDL or other, with DSQL's notion of DDL (one per transaction).
     pub class: StatementClass,
     /// Relations it reads/writes (lowercased, as written, schema-qualified when written so).
     pub tables: Vec<String>,
@@ -133,7 +138,9 @@ pub struct PreparedStatement {
 /// Result of [`check`]: the statements to send, and warnings to return with the result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checked {
+    /// The statements to send, in order, as they will be sent.
     pub statements: Vec<PreparedStatement>,
+    /// Findings that did not refuse the call (`--rules warn`, advisories), returned with its result.
     pub warnings: Vec<Finding>,
 }
 

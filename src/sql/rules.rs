@@ -15,9 +15,11 @@ pub struct Rule {
     pub slug: &'static str,
     /// What the rule is, in one line.
     pub title: &'static str,
+    /// DSQL's SQLSTATE for this refusal, when recorded (a constant of `crate::sqlstate`).
     pub sqlstate: Option<&'static str>,
     /// DSQL's exact error message, when recorded; `{}` stands for the part DSQL fills in (a type, a function…).
     pub message: Option<&'static str>,
+    /// What to do instead, as an agent can act on it (often runnable SQL).
     pub fix: &'static str,
     /// Date DSQL last changed this rule (YYYY-MM-DD), when known.
     pub since: Option<&'static str>,
