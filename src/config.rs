@@ -290,7 +290,7 @@ pub fn region_from_endpoint(endpoint: &str) -> Option<String> {
 /// The user's data directory, as XDG says; root gets a system directory the `postgres` user can reach
 /// (PostgreSQL refuses to run as root, and /root is private).
 fn default_local_dir(env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
-    if crate::pool::sandbox::running_as_root() {
+    if crate::emulation::sandbox::running_as_root() {
         return PathBuf::from("/var/lib/aurora-dsql-mcp-server/local");
     }
     let base = env("XDG_DATA_HOME").map(PathBuf::from).unwrap_or_else(|| {

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod docs;
+pub mod emulation;
 pub mod exec;
 pub mod migrate;
 pub mod pool;

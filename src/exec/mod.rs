@@ -13,8 +13,6 @@ pub mod deadline;
 pub mod dpu;
 pub mod encode;
 pub mod errors;
-pub mod local_dsql;
-pub mod local_quota;
 pub mod message_size;
 pub mod params;
 mod pipeline;
@@ -32,6 +30,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use tokio_postgres::types::ToSql;
 
+use crate::emulation::adapt as local_dsql;
 use crate::pool::Database;
 use deadline::Deadline;
 pub use errors::{ErrorContext, ExecError};
@@ -194,8 +193,8 @@ struct Attempt<'a> {
     /// The database has session state a call can leave behind (PostgreSQL, not DSQL): the end of the
     /// transaction resets it ([`pristine`]).
     reset_session: bool,
-    /// Where the DSQL emulation's async jobs submitted by this attempt are recorded (`pool::async_jobs`).
-    jobs: Option<&'a crate::pool::async_jobs::AsyncJobs>,
+    /// Where the DSQL emulation's async jobs submitted by this attempt are recorded (`emulation::async_jobs`).
+    jobs: Option<&'a crate::emulation::async_jobs::AsyncJobs>,
 }
 
 impl<'a> Attempt<'a> {
@@ -444,14 +443,14 @@ async fn attempts(
     }
 }
 
-/// Complete the emulated async jobs that are due before this call runs (see `pool::async_jobs`): one round trip,
+/// Complete the emulated async jobs that are due before this call runs (see `emulation::async_jobs`): one round trip,
 /// only when there are any. A failure (a row another session holds) leaves them for the next call.
 async fn complete_due_jobs(db: &Database, client: &tokio_postgres::Client, attempt: &Attempt<'_>) {
     let due = db.jobs.take_due(attempt.statements.iter().map(|st| st.text.as_str()));
     if due.is_empty() {
         return;
     }
-    if let Err(e) = client.batch_execute(&crate::pool::async_jobs::complete_sql(&due, db.jobs.delay())).await {
+    if let Err(e) = client.batch_execute(&crate::emulation::async_jobs::complete_sql(&due, db.jobs.delay())).await {
         if client.batch_execute("ROLLBACK").await.is_err() {
             attempt.poisoned.store(true, Ordering::Relaxed);
         }

@@ -30,7 +30,8 @@ use super::batch::{self, Batch, BatchDone};
 use super::params::TextParam;
 use super::plans::{self, Kept};
 use super::rows::{Collected, Collector};
-use super::{Attempt, ExecError, Failure, Outcome, Statement, StatementReport, TxMode, local_dsql};
+use super::{Attempt, ExecError, Failure, Outcome, Statement, StatementReport, TxMode};
+use crate::emulation::adapt as local_dsql;
 
 /// Poll `futures` in order until all are done; their outputs in the same order.
 pub(super) async fn in_order<F: Future + Unpin>(mut futures: Vec<F>) -> Vec<F::Output> {

@@ -10,7 +10,8 @@ use tokio_postgres::{Client, Error};
 
 use super::pipeline::{StatementDone, run_one, text_to_send};
 use super::rows::Collector;
-use super::{Attempt, ExecError, Failure, Outcome, Statement, local_dsql, local_quota};
+use super::{Attempt, ExecError, Failure, Outcome, Statement};
+use crate::emulation::{adapt as local_dsql, quota_counts as local_quota};
 
 pub(super) async fn attempt(client: &Client, a: &Attempt<'_>) -> Result<Outcome, Failure> {
     let started = std::time::Instant::now();
@@ -111,7 +112,7 @@ async fn rollback(client: &Client, a: &Attempt<'_>, lost: bool, failure: Failure
 }
 
 /// Record a submitted async job in `sys.jobs` and return its `job_id` row (the statement's answer on DSQL). It
-/// completes when waited on or after a delay (`pool::async_jobs`); until then its index is not valid (X12).
+/// completes when waited on or after a delay (`emulation::async_jobs`); until then its index is not valid (X12).
 async fn record_job(
     client: &Client,
     id: &str,

@@ -14,7 +14,7 @@ use super::apply::run_step;
 use super::plan::Plan;
 use super::{Ctx, Reporter, internal, quote_ident};
 use crate::pool::Database;
-use crate::pool::sandbox::Sandbox;
+use crate::emulation::sandbox::Sandbox;
 
 /// Most sample rows copied per table.
 pub const MAX_SAMPLE: usize = 1000;

@@ -1,12 +1,7 @@
 //! Database connections: one pool per server, whichever the target (local sandbox, a PostgreSQL URL, or Aurora DSQL),
 //! plus what is needed to cancel a running query on it.
 
-pub mod async_jobs;
 pub mod dsql;
-pub mod pgbin;
-pub mod roles;
-pub mod sandbox;
-pub mod sys_schema;
 pub mod tls;
 mod user_types;
 
@@ -16,7 +11,8 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::{CancelToken, NoTls};
 
-use sandbox::Sandbox;
+use crate::emulation::sandbox::Sandbox;
+use crate::emulation::{async_jobs, roles, sys_schema};
 
 /// `application_name` this server sets on every connection.
 pub fn application_name() -> String {
@@ -262,11 +258,6 @@ impl Database {
         if let Err(e) = result {
             tracing::warn!("cancel request failed: {e}");
         }
-    }
-
-    /// The local sandbox's major PostgreSQL version, if this is one.
-    pub fn sandbox_dir(&self) -> Option<std::path::PathBuf> {
-        self.sandbox.lock().ok()?.as_ref().map(|s| s.dir().to_path_buf())
     }
 
     /// Close connections and leave the sandbox (stopping it if this was its last user).

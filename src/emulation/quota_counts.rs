@@ -147,8 +147,8 @@ async fn one(client: &tokio_postgres::Client, check: &QuotaCheck) -> Result<Opti
             })
         }
         QuotaCheck::IndexReady { table, index } => {
-            // The index's async build job (recorded with the index's oid, see `exec::stepwise`) has not completed
-            // yet (`pool::async_jobs`): the index is not valid. A job of a dropped index names no index any more.
+            // The index's async build job (recorded with the index's oid, see `exec::stepwise` and `emulation::adapt`) has not completed
+            // yet (`emulation::async_jobs`): the index is not valid. A job of a dropped index names no index any more.
             let sql = "SELECT j.job_id FROM sys.jobs j JOIN pg_catalog.pg_index i ON i.indexrelid = j.object_id \
                        JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid \
                        WHERE j.job_type = 'INDEX_BUILD' AND j.status = 'submitted' \

@@ -1,6 +1,6 @@
 //! Making the local sandbox answer like Aurora DSQL where the answer depends on running the statement:
 //! `CREATE INDEX ASYNC` / `ALTER TABLE ASYNC … VALIDATE CONSTRAINT`
-//! returning a `job_id` recorded in `sys.jobs` (created by `pool::sys_schema`), `AWS IAM GRANT/REVOKE` kept as
+//! returning a `job_id` recorded in `sys.jobs` (created by `emulation::sys_schema`), `AWS IAM GRANT/REVOKE` kept as
 //! mappings in `sys.iam_pg_role_mappings`, bare `numeric` meaning numeric(18,6), the 3,000-row and 5-minute
 //! transaction limits, and
 //! optimistic-concurrency errors (`40001 … (OC000)`) instead of lock waits. Rules that need no database are checked
@@ -8,7 +8,7 @@
 //!
 //! What is approximate: index builds run synchronously inside the transaction (a UNIQUE build that fails fails at
 //! the statement, not later in the job), though the job stays `submitted` and the index not valid until the job
-//! completes (`pool::async_jobs`, catalog X12; `pg_index.indisvalid` only where the `sys` owner is a superuser); a write-write
+//! completes (`emulation::async_jobs`, catalog X12; `pg_index.indisvalid` only where the `sys` owner is a superuser); a write-write
 //! conflict fails the second WRITER after a 100 ms lock wait, where DSQL fails the second COMMITTER; OC001 is
 //! reported for DDL that waits on a lock held by a running transaction.
 
@@ -158,8 +158,8 @@ pub fn new_job_id() -> String {
 }
 
 /// DSQL's answer when a transaction modified more than [`ROW_LIMIT`] rows (statement `index` of `count`).
-pub fn row_limit_error(index: usize, count: usize, rows_modified: u64) -> super::ExecError {
-    super::ExecError::Db {
+pub fn row_limit_error(index: usize, count: usize, rows_modified: u64) -> crate::exec::ExecError {
+    crate::exec::ExecError::Db {
         sqlstate: Some("54000".into()),
         text: format!(
             "ERROR 54000: transaction row limit exceeded\nIN: statement {} of {count} (this transaction modified \
@@ -172,8 +172,8 @@ pub fn row_limit_error(index: usize, count: usize, rows_modified: u64) -> super:
 }
 
 /// DSQL's answer when a transaction ran longer than [`AGE_LIMIT`].
-pub fn age_limit_error() -> super::ExecError {
-    super::ExecError::Db {
+pub fn age_limit_error() -> crate::exec::ExecError {
+    crate::exec::ExecError::Db {
         sqlstate: Some("54000".into()),
         text: "ERROR 54000: transaction age limit of 300s exceeded\nWHAT TO DO: DSQL transactions may last at most \
                5 minutes; use smaller transactions. Nothing was committed."
