@@ -12,15 +12,7 @@
 //! conflict fails the second WRITER after a 100 ms lock wait, where DSQL fails the second COMMITTER; OC001 is
 //! reported for DDL that waits on a lock held by a running transaction.
 
-use std::time::Duration;
-
 use rand::RngCore;
-
-/// DSQL's per-transaction limits.
-pub const ROW_LIMIT: u64 = 3000;
-pub const AGE_LIMIT: Duration = Duration::from_secs(300);
-/// How long a local statement may wait for a row lock before it is reported as an OCC conflict.
-pub const LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '100ms'";
 
 /// An asynchronous DDL statement, rewritten for PostgreSQL.
 #[derive(Debug, Clone, PartialEq)]
@@ -155,44 +147,6 @@ pub fn new_job_id() -> String {
     rand::rng().fill_bytes(&mut bytes);
     let value = u128::from_be_bytes(bytes);
     (0..26).map(|i| ALPHABET[((value >> (125 - 5 * i).max(0)) & 31) as usize] as char).collect()
-}
-
-/// DSQL's answer when a transaction modified more than [`ROW_LIMIT`] rows (statement `index` of `count`).
-pub fn row_limit_error(index: usize, count: usize, rows_modified: u64) -> crate::exec::ExecError {
-    crate::exec::ExecError::Db {
-        sqlstate: Some("54000".into()),
-        text: format!(
-            "ERROR 54000: transaction row limit exceeded\nIN: statement {} of {count} (this transaction modified \
-             {rows_modified} rows; DSQL allows {ROW_LIMIT})\nWHAT TO DO: split the work into batches of at most \
-             3,000 modified rows (e.g. 1,000), one transact call per batch. The transaction was rolled back: \
-             nothing from this call was committed.",
-            index + 1
-        ),
-    }
-}
-
-/// DSQL's answer when a transaction ran longer than [`AGE_LIMIT`].
-pub fn age_limit_error() -> crate::exec::ExecError {
-    crate::exec::ExecError::Db {
-        sqlstate: Some("54000".into()),
-        text: "ERROR 54000: transaction age limit of 300s exceeded\nWHAT TO DO: DSQL transactions may last at most \
-               5 minutes; use smaller transactions. Nothing was committed."
-            .into(),
-    }
-}
-
-/// Is this command tag one that modifies rows (counted toward DSQL's 3,000-row limit)?
-pub fn counts_rows(command: &str) -> bool {
-    matches!(command, "INSERT" | "UPDATE" | "DELETE" | "MERGE")
-}
-
-/// Rewrite PostgreSQL's answer to a write conflict as DSQL's.
-pub fn occ_message(sqlstate: &str, is_ddl: bool) -> Option<&'static str> {
-    match (sqlstate, is_ddl) {
-        ("40001" | "55P03" | "40P01", false) => Some("change conflicts with another transaction (OC000)"),
-        ("55P03" | "40001", true) => Some("schema has been updated by another transaction, please retry: (OC001)"),
-        _ => None,
-    }
 }
 
 /// The first `n` words (identifiers and keywords, lower-cased unless quoted) of `sql`, with their byte ranges,

@@ -71,6 +71,7 @@ impl ExecError {
 }
 
 /// Context for error text: which statement failed, and whether writes are allowed.
+#[derive(Clone, Copy)]
 pub struct ErrorContext<'a> {
     pub statement: Option<(usize, usize, &'a str)>,
     pub allow_writes: bool,

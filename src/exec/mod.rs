@@ -4,8 +4,10 @@
 //! Against a cluster a call costs its network round trips, so a call is ONE round trip on a warm connection:
 //! `BEGIN`, every statement and the end (`COMMIT`, or `ROLLBACK` after reads) are written together
 //! ([`pipeline`]); runs of lexically plain statements go as one simple query, answered with one flush ([`batch`]).
-//! The local DSQL emulation of writes checks row counts and quotas between statements, so it runs
-//! them one by one ([`stepwise`]); its socket costs microseconds.
+//! A database made to answer like DSQL (`crate::emulation`) is asked through [`hooks`] wherever its answer differs:
+//! it adapts each statement once per call, chooses how a write is sent (its answers looked at before COMMIT, or
+//! one statement at a time, [`stepwise`], when it needs the catalog between statements; its socket costs
+//! microseconds), and maps errors.
 
 mod batch;
 pub mod cancel;
@@ -13,6 +15,7 @@ pub mod deadline;
 pub mod dpu;
 pub mod encode;
 pub mod errors;
+pub mod hooks;
 pub mod message_size;
 pub mod params;
 mod pipeline;
@@ -30,10 +33,10 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use tokio_postgres::types::ToSql;
 
-use crate::emulation::adapt as local_dsql;
 use crate::pool::Database;
 use deadline::Deadline;
 pub use errors::{ErrorContext, ExecError};
+use hooks::{Emulation, Emulator, Sending};
 use params::BinaryParam;
 pub use rows::{Limit, type_name};
 
@@ -161,12 +164,40 @@ enum Failure {
     Held,
 }
 
-/// Roll back a looked-at call its judge held; a connection that cannot even do that is not reused.
-async fn held(client: &tokio_postgres::Client, a: &Attempt<'_>) -> Failure {
-    if pristine::rollback(client, a).await.is_err() {
+/// End the transaction with ROLLBACK after `failure` (a looked-at call its judge held, a refused statement, an
+/// emulated limit); a connection that was `lost`, or that cannot even roll back, is not reused.
+async fn roll_back(client: &tokio_postgres::Client, a: &Attempt<'_>, lost: bool, failure: Failure) -> Failure {
+    if lost || pristine::rollback(client, a).await.is_err() {
         a.poisoned.store(true, Ordering::Relaxed);
     }
-    Failure::Held
+    failure
+}
+
+/// A write whose statements all answered and whose end is not sent yet: the emulation's checks before COMMIT, the
+/// look's judge, then COMMIT, or ROLLBACK when one of them says no. `started`: when the transaction began.
+async fn commit(
+    client: &tokio_postgres::Client,
+    a: &Attempt<'_>,
+    done: Vec<pipeline::StatementDone>,
+    started: Instant,
+) -> Result<Outcome, Failure> {
+    if let Some(emulation) = &a.emulation {
+        let reports: Vec<StatementReport> = done.iter().map(|(report, _)| report.clone()).collect();
+        if let Err(refused) = emulation.before_commit(&reports, started.elapsed()) {
+            return Err(roll_back(client, a, false, Failure::Final(refused)).await);
+        }
+    }
+    if !a.judged(&done) {
+        return Err(roll_back(client, a, false, Failure::Held).await);
+    }
+    if let Err(e) = pristine::end(client, a).await {
+        if e.as_db_error().is_none() {
+            a.poisoned.store(true, Ordering::Relaxed);
+            return Err(Failure::Final(ExecError::CommitUnknown { detail: crate::pool::dsql::error_chain(&e) }));
+        }
+        return Err(end_failure(&e, a));
+    }
+    Ok(outcome_from(client, done, a).await)
 }
 
 /// What one attempt needs.
@@ -176,8 +207,8 @@ struct Attempt<'a> {
     limits: Limits,
     ctx: &'a ErrorContext<'a>,
     on_statement_done: &'a (dyn Fn(usize, usize) + Sync),
-    /// Answer like DSQL where PostgreSQL differs (the local sandbox).
-    emulate: bool,
+    /// The emulation's view of this call, when the database is made to answer like DSQL ([`hooks`]).
+    emulation: Option<Box<dyn Emulation + 'a>>,
     /// Return every statement's rows, not only the last one's.
     all_rows: bool,
     /// Set when the connection saw something other than a database's answer: it is not reused.
@@ -193,8 +224,6 @@ struct Attempt<'a> {
     /// The database has session state a call can leave behind (PostgreSQL, not DSQL): the end of the
     /// transaction resets it ([`pristine`]).
     reset_session: bool,
-    /// Where the DSQL emulation's async jobs submitted by this attempt are recorded (`emulation::async_jobs`).
-    jobs: Option<&'a crate::emulation::async_jobs::AsyncJobs>,
 }
 
 impl<'a> Attempt<'a> {
@@ -213,14 +242,28 @@ impl<'a> Attempt<'a> {
             limits,
             ctx,
             on_statement_done,
-            emulate: db.emulates_dsql(),
+            emulation: db.emulation().map(|e| e.call(statements)),
             all_rows: false,
             poisoned: AtomicBool::new(false),
             keep_prepared: false,
             largest_message: Default::default(),
             look: None,
             reset_session: db.kind != crate::pool::BackendKind::Dsql,
-            jobs: db.emulates_dsql().then_some(&db.jobs),
+        }
+    }
+
+    /// The text sent for statement `i`: as the emulation adapted it, or as written.
+    fn text(&self, i: usize) -> &str {
+        self.emulation.as_ref().and_then(|e| e.text(i)).unwrap_or(&self.statements[i].text)
+    }
+
+    /// How this attempt's statements are sent: as the emulation says; otherwise in one flight, or, for a looked-at
+    /// write, with COMMIT held back until the judge has seen the answers.
+    fn sending(&self) -> Sending {
+        match &self.emulation {
+            Some(emulation) => emulation.sending(self.mode),
+            None if self.look.is_some() => Sending::ThenCommit,
+            None => Sending::Pipelined,
         }
     }
 
@@ -370,21 +413,15 @@ fn copy_has_no_stream(i: usize, n: usize) -> String {
          does not have; nothing was sent. Read rows with SELECT (readonly_query); write them with INSERT … VALUES \
          (transact, values bound with params_list; at most {} rows per transaction in DSQL), or run COPY from psql \
          (\\copy) outside the agent.",
-        local_dsql::ROW_LIMIT
+        crate::emulation::transactions::ROW_LIMIT
     )
 }
 
 async fn run_attempts(db: &Database, attempt: &Attempt<'_>) -> Result<Outcome, ExecError> {
     // DSQL drops the connection without a word on a message over 10 MiB (C12): refuse it before anything is sent.
     // The emulation's rewrites at most double a text, so only a long one is rewritten to be measured.
-    let largest = message_size::check(attempt.statements, |st| {
-        if attempt.emulate && st.text.len() > message_size::MAX_MESSAGE_BYTES / 2 {
-            std::borrow::Cow::Owned(local_dsql::adapt(&st.text).text)
-        } else {
-            std::borrow::Cow::Borrowed(st.text.as_str())
-        }
-    })
-    .map_err(ExecError::Input)?;
+    // The text measured is the one sent (as the emulation adapted it, once per call).
+    let largest = message_size::check(attempt.statements, |i| attempt.text(i)).map_err(ExecError::Input)?;
     attempt.largest_message.store(largest, Ordering::Relaxed);
     let started = Instant::now();
     let mut deadline = Deadline::new(tokio::time::Instant::now() + attempt.limits.timeout);
@@ -443,33 +480,6 @@ async fn attempts(
     }
 }
 
-/// Complete the emulated async jobs that are due before this call runs (see `emulation::async_jobs`): one round trip,
-/// only when there are any. A failure (a row another session holds) leaves them for the next call.
-async fn complete_due_jobs(db: &Database, client: &tokio_postgres::Client, attempt: &Attempt<'_>) {
-    let due = db.jobs.take_due(attempt.statements.iter().map(|st| st.text.as_str()));
-    if due.is_empty() {
-        return;
-    }
-    if let Err(e) = client.batch_execute(&crate::emulation::async_jobs::complete_sql(&due, db.jobs.delay())).await {
-        if client.batch_execute("ROLLBACK").await.is_err() {
-            attempt.poisoned.store(true, Ordering::Relaxed);
-        }
-        // A row another session holds: the next call tries again. Anything else (a `sys` made by an older
-        // version, without the procedure) would fail at every call: those jobs complete when waited for instead.
-        let busy = e.code().is_some_and(|c| matches!(c.code(), "55P03" | "40001" | "40P01"));
-        if busy {
-            tracing::debug!("completing async jobs waits for another session; left for the next call: {e}");
-            db.jobs.retry(due);
-        } else {
-            tracing::warn!(
-                "cannot complete async jobs in the background ({}); they complete when waited for with CALL \
-                 sys.wait_for_job",
-                crate::pool::dsql::error_chain(&e)
-            );
-        }
-    }
-}
-
 fn failure_clone(e: &ExecError) -> ExecError {
     match e {
         ExecError::Db { sqlstate, text } => ExecError::Db { sqlstate: sqlstate.clone(), text: text.clone() },
@@ -494,23 +504,19 @@ async fn attempt_once(
         _ = deadline.reached() => return Err(Failure::Final(timeout())),
         _ = cancel::stopped(stop) => return Err(Failure::Final(ExecError::Cancelled)),
     };
-    if attempt.emulate {
-        complete_due_jobs(db, &client, attempt).await;
+    if let Some(emulation) = &attempt.emulation
+        && !emulation.before_attempt(&client).await
+    {
+        attempt.poisoned.store(true, Ordering::Relaxed);
     }
     let cancel_token = client.cancel_token();
-    // One round trip, unless the DSQL emulation must look at a write before COMMIT (two round trips), or
-    // needs the catalog or a job record between statements (one per statement).
-    let needs_catalog = |st: &Statement| !st.quota.is_empty() || local_dsql::adapt(&st.text).job.is_some();
-    let pipelined = attempt.mode == TxMode::ReadOnly || (!attempt.emulate && attempt.look.is_none());
-    let stepwise = !pipelined && attempt.emulate && attempt.statements.iter().any(needs_catalog);
+    let sending = attempt.sending();
     let (result, unanswered, stopped) = {
         let work = async {
-            if pipelined {
-                pipeline::attempt(&client, attempt).await
-            } else if stepwise {
-                stepwise::attempt(&client, attempt).await
-            } else {
-                pipeline::attempt_then_commit(&client, attempt).await
+            match (sending, &attempt.emulation) {
+                (Sending::Stepwise, Some(emulation)) => stepwise::attempt(&client, attempt, emulation.as_ref()).await,
+                (Sending::ThenCommit | Sending::Stepwise, _) => pipeline::attempt_then_commit(&client, attempt).await,
+                (Sending::Pipelined, _) => pipeline::attempt(&client, attempt).await,
             }
         };
         tokio::pin!(work);
@@ -531,7 +537,7 @@ async fn attempt_once(
                     // It finished before the cancel reached it: the result is complete and true.
                     Ok(Ok(outcome)) => (Ok(outcome), false, false),
                     Ok(Err(_)) => (Err(Failure::Final(interrupted)), false, true),
-                    Err(_) if attempt.mode == TxMode::ReadWrite && !stepwise => {
+                    Err(_) if attempt.mode == TxMode::ReadWrite && sending != Sending::Stepwise => {
                         let detail = "the database did not answer after the call was stopped".to_string();
                         (Err(Failure::Final(ExecError::CommitUnknown { detail })), true, false)
                     }
@@ -616,22 +622,6 @@ async fn convert_pending(
     }
 }
 
-/// PostgreSQL's answer to a write conflict (a serialization failure, or a lock wait cut short), as DSQL's.
-fn local_conflict(e: &tokio_postgres::Error, command: &str) -> Option<ExecError> {
-    let db = e.as_db_error()?;
-    let is_ddl = ["CREATE", "ALTER", "DROP"].iter().any(|k| command.starts_with(k));
-    let message = local_dsql::occ_message(db.code().code(), is_ddl)?;
-    Some(ExecError::Db {
-        sqlstate: Some("40001".into()),
-        text: format!(
-            "ERROR 40001: {message}\nWHAT TO DO: another transaction changed the same {} first. Retry the WHOLE transaction with exponential backoff and jitter. Nothing from this call was committed. (Local emulation: PostgreSQL said {}: {}.)",
-            if is_ddl { "objects" } else { "rows" },
-            db.code().code(),
-            untrusted::DbText(db.message())
-        ),
-    })
-}
-
 /// A statement's database error as the caller sees it, and whether running the transaction again may succeed.
 fn statement_failure(e: &tokio_postgres::Error, st: &Statement, index: usize, attempt: &Attempt<'_>) -> Failure {
     statement_failure_at(e, st, index, attempt, errors::position(e))
@@ -654,8 +644,8 @@ fn statement_failure_at(
         allow_writes: attempt.ctx.allow_writes,
         tool: attempt.ctx.tool,
     };
-    let err = match attempt.emulate.then(|| local_conflict(e, &st.command)).flatten() {
-        Some(conflict) => conflict,
+    let err = match attempt.emulation.as_ref().and_then(|emulation| emulation.map_error(e, &st.command)) {
+        Some(mapped) => mapped,
         None => errors::from_pg_at(e, &ctx, position),
     };
     classify(err, e, attempt.mode)
@@ -681,10 +671,18 @@ fn classify(err: ExecError, e: &tokio_postgres::Error, mode: TxMode) -> Failure 
     if retry { Failure::Retry(err) } else { Failure::Final(err) }
 }
 
-/// The database refused the end of the transaction. For a write, `XX000` on COMMIT leaves the outcome unknown
-/// (catalog T13: DSQL's "server unavailable" can come after the commit took effect), so it is reported as such
-/// and never run again; anything else is classified as a statement's error.
-fn end_failure(err: ExecError, e: &tokio_postgres::Error, mode: TxMode) -> Failure {
+/// The database refused the end of the transaction (COMMIT, or the final ROLLBACK): nothing was committed. DSQL
+/// reports most conflicts here.
+fn end_failure(e: &tokio_postgres::Error, a: &Attempt<'_>) -> Failure {
+    let ctx = ErrorContext { statement: None, ..*a.ctx };
+    let mapped = a.emulation.as_ref().and_then(|emulation| emulation.map_error(e, "COMMIT"));
+    end_failure_of(mapped.unwrap_or_else(|| errors::from_pg(e, &ctx)), e, a.mode)
+}
+
+/// For a write, `XX000` on COMMIT leaves the outcome unknown (catalog T13: DSQL's "server unavailable" can come
+/// after the commit took effect), so it is reported as such and never run again; anything else is classified as a
+/// statement's error.
+fn end_failure_of(err: ExecError, e: &tokio_postgres::Error, mode: TxMode) -> Failure {
     if mode == TxMode::ReadWrite && err.sqlstate().is_some_and(retry::is_transient_for_reads) {
         let said = e.as_db_error().map_or_else(|| e.to_string(), |db| db.message().to_string());
         return Failure::Final(ExecError::CommitUnknown {

@@ -31,7 +31,6 @@ use super::params::TextParam;
 use super::plans::{self, Kept};
 use super::rows::{Collected, Collector};
 use super::{Attempt, ExecError, Failure, Outcome, Statement, StatementReport, TxMode};
-use crate::emulation::adapt as local_dsql;
 
 /// Poll `futures` in order until all are done; their outputs in the same order.
 pub(super) async fn in_order<F: Future + Unpin>(mut futures: Vec<F>) -> Vec<F::Output> {
@@ -89,11 +88,6 @@ pub(super) async fn run_one(
     Ok((report, collector.finish()))
 }
 
-/// The text sent for a statement: in the local sandbox, DSQL-only syntax rewritten for PostgreSQL.
-pub(super) fn text_to_send(st: &Statement, emulate: bool) -> String {
-    if emulate { local_dsql::adapt(&st.text).text } else { st.text.clone() }
-}
-
 enum Step<'b> {
     Begin(Result<(), Error>),
     Statement(usize, Result<StatementDone, Error>),
@@ -114,49 +108,15 @@ pub(super) async fn attempt(client: &ClientWrapper, a: &Attempt<'_>) -> Result<O
     Ok(super::outcome_from(client, done, a).await)
 }
 
-/// Writes under the DSQL emulation without catalog quotas or async jobs: BEGIN, the lock timeout and every
-/// statement in one round trip; then DSQL's row and age limits are checked on the answers, and COMMIT (or
-/// ROLLBACK) is the second round trip.
+/// A write whose answers must be seen before it ends (a look's judge, the emulation's limits): BEGIN and every
+/// statement in one round trip; then COMMIT (or ROLLBACK) is the second ([`super::commit`]).
 pub(super) async fn attempt_then_commit(client: &Client, a: &Attempt<'_>) -> Result<Outcome, Failure> {
     let started = std::time::Instant::now();
-    let done = match send(client, None, a, false).await {
-        Ok(done) => done,
-        Err(failure) => {
-            // No end was sent with the statements: end the (aborted) transaction before the connection is reused.
-            if super::pristine::rollback(client, a).await.is_err() {
-                a.poisoned.store(true, Ordering::Relaxed);
-            }
-            return Err(failure);
-        }
-    };
-    let n = done.len();
-    let mut rows_modified = 0u64;
-    for (i, (report, _)) in done.iter().enumerate().filter(|_| a.emulate) {
-        if local_dsql::counts_rows(&report.command) {
-            rows_modified += report.rows_affected.unwrap_or(0);
-            if rows_modified > local_dsql::ROW_LIMIT {
-                let _ = super::pristine::rollback(client, a).await;
-                return Err(Failure::Final(local_dsql::row_limit_error(i, n, rows_modified)));
-            }
-        }
+    match send(client, None, a, false).await {
+        Ok(done) => super::commit(client, a, done, started).await,
+        // No end was sent with the statements: end the (aborted) transaction before the connection is reused.
+        Err(failure) => Err(super::roll_back(client, a, false, failure).await),
     }
-    if a.emulate && started.elapsed() > local_dsql::AGE_LIMIT {
-        let _ = super::pristine::rollback(client, a).await;
-        return Err(Failure::Final(local_dsql::age_limit_error()));
-    }
-    if !a.judged(&done) {
-        return Err(super::held(client, a).await);
-    }
-    if let Err(e) = super::pristine::end(client, a).await {
-        if e.as_db_error().is_none() {
-            a.poisoned.store(true, Ordering::Relaxed);
-            return Err(Failure::Final(ExecError::CommitUnknown { detail: crate::pool::dsql::error_chain(&e) }));
-        }
-        let ctx = super::ErrorContext { statement: None, allow_writes: a.ctx.allow_writes, tool: a.ctx.tool };
-        let err = super::local_conflict(&e, "COMMIT").unwrap_or_else(|| super::errors::from_pg(&e, &ctx));
-        return Err(super::end_failure(err, &e, a.mode));
-    }
-    Ok(super::outcome_from(client, done, a).await)
 }
 
 /// Write BEGIN, the statements (runs of plain ones as batches) and (with `end`) the end of the transaction together;
@@ -174,13 +134,13 @@ async fn send(
         )));
     }
     let n = a.statements.len();
-    let texts: Vec<String> = a.statements.iter().map(|st| text_to_send(st, a.emulate)).collect();
+    let texts: Vec<&str> = (0..n).map(|i| a.text(i)).collect();
     // Rare: a JSON array value needs its parameter's type to be encoded; only then is the statement described
     // first (one more round trip).
     let mut prepared: Vec<Option<tokio_postgres::Statement>> = Vec::with_capacity(n);
     for (i, st) in a.statements.iter().enumerate() {
         prepared.push(if st.params.iter().any(Value::is_array) {
-            Some(client.prepare(&texts[i]).await.map_err(|e| super::statement_failure(&e, st, i, a))?)
+            Some(client.prepare(texts[i]).await.map_err(|e| super::statement_failure(&e, st, i, a))?)
         } else {
             None
         });
@@ -205,9 +165,8 @@ async fn send(
     let batches = batches(a, &texts, &prepared);
     let mut steps: Vec<BoxFuture<'_, Step<'_>>> = Vec::with_capacity(n + 2);
     steps.push(Box::pin(async { Step::Begin(client.batch_execute(a.mode.begin()).await) }));
-    if a.emulate && a.mode == TxMode::ReadWrite {
-        // DSQL never waits for a row lock: a conflicting writer fails fast (reported as OC000).
-        steps.push(Box::pin(async { Step::Begin(client.batch_execute(local_dsql::LOCK_TIMEOUT).await) }));
+    if let Some(after_begin) = a.emulation.as_ref().and_then(|e| e.after_begin(a.mode)) {
+        steps.push(Box::pin(async move { Step::Begin(client.batch_execute(after_begin).await) }));
     }
     // Batches come in statement order: walk them alongside the statements.
     let mut next_batch = batches.iter().peekable();
@@ -226,7 +185,7 @@ async fn send(
         }
         let st = &a.statements[i];
         let collector = a.collector(i);
-        let (text, prepared) = (&texts[i], prepared[i].as_ref());
+        let (text, prepared) = (texts[i], prepared[i].as_ref());
         let index = i;
         steps.push(Box::pin(async move {
             let done = run_one(client, text, st, prepared, collector).await;
@@ -345,13 +304,13 @@ async fn send(
                  changed"
             ))),
             TxMode::ReadWrite => match &end {
-                Err(commit) if !lost(commit) => commit_failure(commit, a),
+                Err(commit) if !lost(commit) => super::end_failure(commit, a),
                 _ => Failure::Final(ExecError::CommitUnknown { detail }),
             },
         });
     }
     if let Err(commit) = &end {
-        return Err(commit_failure(commit, a));
+        return Err(super::end_failure(commit, a));
     }
 
     Ok(answers
@@ -366,7 +325,7 @@ async fn send(
 /// Runs of two or more consecutive statements that can go as one simple query: plain text, no bound values, and
 /// not the last statement (its rows are returned, typed, so it goes by the extended protocol). Catalog reads that
 /// return every statement's rows are never batched.
-fn batches(a: &Attempt<'_>, texts: &[String], prepared: &[Option<tokio_postgres::Statement>]) -> Vec<Batch> {
+fn batches(a: &Attempt<'_>, texts: &[&str], prepared: &[Option<tokio_postgres::Statement>]) -> Vec<Batch> {
     if a.all_rows {
         return Vec::new();
     }
@@ -378,20 +337,14 @@ fn batches(a: &Attempt<'_>, texts: &[String], prepared: &[Option<tokio_postgres:
             && !a.is_probe(i)
             && a.statements[i].params.is_empty()
             && prepared[i].is_none()
-            && batch::plain(&texts[i])
+            && batch::plain(texts[i])
     };
-    let lens: Vec<usize> = texts.iter().map(String::len).collect();
+    let lens: Vec<usize> = texts.iter().map(|t| t.len()).collect();
     batch::runs(&lens, joinable, batch::MAX_BYTES)
         .into_iter()
         .map(|run| {
-            let texts: Vec<&str> = texts[run.clone()].iter().map(String::as_str).collect();
-            Batch::new(run.start, &texts)
+            Batch::new(run.start, &texts[run.clone()])
         })
         .collect()
 }
 
-/// COMMIT (or the final ROLLBACK) was refused: nothing was committed. DSQL reports most conflicts here.
-fn commit_failure(e: &Error, a: &Attempt<'_>) -> Failure {
-    let ctx = super::ErrorContext { statement: None, allow_writes: a.ctx.allow_writes, tool: a.ctx.tool };
-    super::end_failure(super::errors::from_pg(e, &ctx), e, a.mode)
-}
