@@ -1,18 +1,19 @@
-//! Making the local sandbox answer like Aurora DSQL where the answer depends on running the statement:
-//! `CREATE INDEX ASYNC` / `ALTER TABLE ASYNC … VALIDATE CONSTRAINT`
-//! returning a `job_id` recorded in `sys.jobs` (created by `emulation::sys_schema`), `AWS IAM GRANT/REVOKE` kept as
-//! mappings in `sys.iam_pg_role_mappings`, bare `numeric` meaning numeric(18,6), the 3,000-row and 5-minute
-//! transaction limits, and
-//! optimistic-concurrency errors (`40001 … (OC000)`) instead of lock waits. Rules that need no database are checked
-//! before sending by the `sql` module, in every mode.
+//! Each statement rewritten, once per call, for PostgreSQL where DSQL's syntax differs: `CREATE INDEX ASYNC` /
+//! `ALTER TABLE ASYNC … VALIDATE CONSTRAINT` without the keyword (the job it starts is recorded in `sys.jobs`, made
+//! by `emulation::sys_schema`, and answered with its `job_id` by `emulation::hooks`), `AWS IAM GRANT/REVOKE` as
+//! calls that keep the mappings in `sys.iam_pg_role_mappings`, bare `numeric` as numeric(18,6), `STORAGE` in
+//! `ADD COLUMN`. DSQL's transaction limits and conflicts are in `emulation::transactions`; rules that need no
+//! database are checked before sending by the `sql` module, in every mode.
 //!
 //! What is approximate: index builds run synchronously inside the transaction (a UNIQUE build that fails fails at
 //! the statement, not later in the job), though the job stays `submitted` and the index not valid until the job
-//! completes (`emulation::async_jobs`, catalog X12; `pg_index.indisvalid` only where the `sys` owner is a superuser); a write-write
-//! conflict fails the second WRITER after a 100 ms lock wait, where DSQL fails the second COMMITTER; OC001 is
-//! reported for DDL that waits on a lock held by a running transaction.
+//! completes (`emulation::async_jobs`, catalog X12; `pg_index.indisvalid` only where the `sys` owner is a
+//! superuser); a write-write conflict fails the second WRITER after a 100 ms lock wait, where DSQL fails the second
+//! COMMITTER; OC001 is reported for DDL that waits on a lock held by a running transaction.
 
 use rand::RngCore;
+
+use crate::sql::async_ddl::{self, AsyncDdl, leading_words};
 
 /// An asynchronous DDL statement, rewritten for PostgreSQL.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,19 +41,10 @@ pub fn adapt(sql: &str) -> Adapted {
     let word = |i: usize| {
         tokens.get(i).filter(|(w, r)| !sql[r.clone()].starts_with('"') && !w.is_empty()).map(|(w, _)| w.as_str())
     };
-    let validates = tokens.iter().skip(3).any(|(w, r)| w == "validate" && !sql[r.clone()].starts_with('"'));
     let mut job = None;
     let mut text = sql.to_string();
-    let async_at = match (word(0), word(1), word(2), word(3)) {
-        (Some("create"), Some("index"), Some("async"), _) => Some((2, "INDEX_BUILD")),
-        (Some("create"), Some("unique"), Some("index"), Some("async")) => Some((3, "INDEX_BUILD")),
-        // `ALTER TABLE async ADD COLUMN …` alters a table named async; only the VALIDATE form is asynchronous.
-        (Some("alter"), Some("table"), Some("async"), _) if validates => Some((2, "VALIDATE_CONSTRAINT")),
-        _ => None,
-    };
-    if let Some((i, job_type)) = async_at {
-        let (_, range) = &tokens[i];
-        text = format!("{}{}", &sql[..range.start], &sql[range.end..]);
+    if let Some(AsyncDdl { job_type, keyword }) = async_ddl::async_ddl(sql) {
+        text = format!("{}{}", &sql[..keyword.start], &sql[keyword.end..]);
         let object_name = if job_type == "INDEX_BUILD" { index_name(&leading_words(&text, 12)) } else { None };
         job = Some(AsyncJob { job_type, object_name });
     }
@@ -147,70 +139,6 @@ pub fn new_job_id() -> String {
     rand::rng().fill_bytes(&mut bytes);
     let value = u128::from_be_bytes(bytes);
     (0..26).map(|i| ALPHABET[((value >> (125 - 5 * i).max(0)) & 31) as usize] as char).collect()
-}
-
-/// The first `n` words (identifiers and keywords, lower-cased unless quoted) of `sql`, with their byte ranges,
-/// skipping whitespace and comments; stops at anything else.
-fn leading_words(sql: &str, n: usize) -> Vec<(String, std::ops::Range<usize>)> {
-    let b = sql.as_bytes();
-    let mut i = 0;
-    let mut out = Vec::new();
-    while out.len() < n && i < b.len() {
-        match b[i] {
-            c if c.is_ascii_whitespace() => i += 1,
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                let mut depth = 0;
-                while i < b.len() {
-                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-                        depth += 1;
-                        i += 2;
-                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-                        depth -= 1;
-                        i += 2;
-                        if depth == 0 {
-                            break;
-                        }
-                    } else {
-                        i += 1;
-                    }
-                }
-            }
-            b'"' => {
-                let start = i;
-                i += 1;
-                let mut word = String::new();
-                while i < b.len() {
-                    if b[i] == b'"' {
-                        if b.get(i + 1) == Some(&b'"') {
-                            word.push('"');
-                            i += 2;
-                            continue;
-                        }
-                        i += 1;
-                        break;
-                    }
-                    let ch = sql[i..].chars().next().unwrap_or('"');
-                    word.push(ch);
-                    i += ch.len_utf8();
-                }
-                out.push((word, start..i));
-            }
-            c if c.is_ascii_alphanumeric() || c == b'_' || c == b'.' => {
-                let start = i;
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] == b'.') {
-                    i += 1;
-                }
-                out.push((sql[start..i].to_ascii_lowercase(), start..i));
-            }
-            _ => break,
-        }
-    }
-    out
 }
 
 /// `amount numeric` → `amount numeric(18,6)`; leaves `numeric(p,s)`, casts (`::numeric`) and literals alone.

@@ -112,7 +112,9 @@ pub async fn setup(client: &tokio_postgres::Client, cluster: bool) -> Result<(),
 /// Whether a failed housekeeping connection says that [`SYS_ROLE`] does not exist: a sandbox made by an earlier
 /// version, whose `admin` is the bootstrap superuser.
 pub fn is_missing_sys_role(e: &tokio_postgres::Error) -> bool {
-    e.as_db_error().is_some_and(|db| db.code().code() == "28000" && db.message().contains(SYS_ROLE))
+    e.as_db_error().is_some_and(|db| {
+        db.code().code() == crate::sqlstate::INVALID_AUTHORIZATION_SPECIFICATION && db.message().contains(SYS_ROLE)
+    })
 }
 
 /// The refusal for a sandbox made by an earlier version, with the commands that keep its data.

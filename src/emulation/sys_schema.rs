@@ -152,7 +152,7 @@ pub async fn install_for_url(client: &tokio_postgres::Client, label: &str) -> Re
         .unwrap_or(false);
     match install(client).await {
         // Made by another role (the sandbox's housekeeping role, a DBA): in place, and not ours to update.
-        Err(e) if existed && e.code().is_some_and(|c| c.code() == "42501") => {
+        Err(e) if existed && e.code().is_some_and(|c| c.code() == crate::sqlstate::INSUFFICIENT_PRIVILEGE) => {
             tracing::info!("DSQL emulation on {label}: schema sys is in place (owned by another role, left as is)");
             return Ok(());
         }

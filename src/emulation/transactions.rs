@@ -45,8 +45,12 @@ pub fn counts_rows(command: &str) -> bool {
 /// Rewrite PostgreSQL's answer to a write conflict as DSQL's.
 pub fn occ_message(code: &str, is_ddl: bool) -> Option<&'static str> {
     match (code, is_ddl) {
-        (sqlstate::SERIALIZATION_FAILURE | sqlstate::LOCK_NOT_AVAILABLE | sqlstate::DEADLOCK_DETECTED, false) => Some("change conflicts with another transaction (OC000)"),
-        (sqlstate::LOCK_NOT_AVAILABLE | sqlstate::SERIALIZATION_FAILURE, true) => Some("schema has been updated by another transaction, please retry: (OC001)"),
+        (sqlstate::SERIALIZATION_FAILURE | sqlstate::LOCK_NOT_AVAILABLE | sqlstate::DEADLOCK_DETECTED, false) => {
+            Some("change conflicts with another transaction (OC000)")
+        }
+        (sqlstate::LOCK_NOT_AVAILABLE | sqlstate::SERIALIZATION_FAILURE, true) => {
+            Some("schema has been updated by another transaction, please retry: (OC001)")
+        }
         _ => None,
     }
 }

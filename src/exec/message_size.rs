@@ -45,10 +45,7 @@ fn value_bytes(v: &Value) -> usize {
 
 /// The largest message of `statements`, or the refusal for the first one whose message would be over
 /// [`MAX_MESSAGE_BYTES`], before anything is sent. `text_of`: a statement's text as it will be sent.
-pub fn check<'s>(
-    statements: &'s [Statement],
-    text_of: impl Fn(usize) -> &'s str,
-) -> Result<usize, String> {
+pub fn check<'s>(statements: &'s [Statement], text_of: impl Fn(usize) -> &'s str) -> Result<usize, String> {
     let n = statements.len();
     let mut largest = 0;
     for (i, st) in statements.iter().enumerate() {

@@ -34,6 +34,7 @@ use serde_json::{Map, Value};
 use tokio_postgres::types::ToSql;
 
 use crate::pool::Database;
+use crate::sqlstate;
 use deadline::Deadline;
 pub use errors::{ErrorContext, ExecError};
 use hooks::{Emulation, Emulator, Sending};
@@ -162,6 +163,14 @@ enum Failure {
     Final(ExecError),
     /// A looked-at call its judge did not let commit: rolled back, nothing to report but that.
     Held,
+}
+
+impl Failure {
+    /// An attempt of a transaction in `mode` that failed with `err`, run again when the error says it may
+    /// ([`ExecError::retry`]) or the connection closed under it before it could commit.
+    fn of(err: ExecError, mode: TxMode, connection_closed: bool) -> Failure {
+        if connection_closed || err.retry(mode).is_some() { Failure::Retry(err) } else { Failure::Final(err) }
+    }
 }
 
 /// End the transaction with ROLLBACK after `failure` (a looked-at call its judge held, a refused statement, an
@@ -458,7 +467,7 @@ async fn attempts(
             attempts: tries,
             elapsed_ms: started.elapsed().as_millis() as u64,
             reason,
-            last: Box::new(failure_clone(&failure)),
+            last: Box::new(failure.clone()),
         };
         if tries > attempt.limits.max_retries {
             return Err(exhausted("--max-retries reached"));
@@ -477,13 +486,6 @@ async fn attempts(
             _ = cancel::stopped(stop) => return Err(ExecError::Cancelled),
         }
         tries += 1;
-    }
-}
-
-fn failure_clone(e: &ExecError) -> ExecError {
-    match e {
-        ExecError::Db { sqlstate, text } => ExecError::Db { sqlstate: sqlstate.clone(), text: text.clone() },
-        other => ExecError::Db { sqlstate: other.sqlstate().map(str::to_string), text: other.to_string() },
     }
 }
 
@@ -639,11 +641,7 @@ fn statement_failure_at(
     // A looked-at call numbers the caller's statements, not the server's reads around them (an error in one of
     // those is put on the nearest statement of the caller's).
     let (index, n) = attempt.callers_position(index);
-    let ctx = ErrorContext {
-        statement: Some((index, n, &st.text)),
-        allow_writes: attempt.ctx.allow_writes,
-        tool: attempt.ctx.tool,
-    };
+    let ctx = ErrorContext { statement: Some((index, n, &st.text)), ..*attempt.ctx };
     let err = match attempt.emulation.as_ref().and_then(|emulation| emulation.map_error(e, &st.command)) {
         Some(mapped) => mapped,
         None => errors::from_pg_at(e, &ctx, position),
@@ -653,22 +651,17 @@ fn statement_failure_at(
 
 /// A lost connection as an error: `08006`, so it is recognised as a session that ended.
 fn connection_lost(what: String) -> ExecError {
-    ExecError::Db { sqlstate: Some("08006".into()), text: what }
+    ExecError::Db { sqlstate: Some(sqlstate::CONNECTION_FAILURE.into()), text: what }
 }
 
-/// Retry conflicts and sessions the server ended before the transaction could commit, and — in a read-only
-/// transaction only — DSQL's transient `XX000` (catalog T13, project decision of 2026-12-07: a write's `XX000`
-/// is reported, never replayed); report everything else.
+/// An attempt whose connection was lost before anything could commit: run again ([`retry::Retry::SessionEnded`]).
+fn lost_before_commit(what: String, mode: TxMode) -> Failure {
+    Failure::of(connection_lost(what), mode, true)
+}
+
+/// A statement's or the end's database error as a failed attempt: retried as the error says ([`Failure::of`]).
 fn classify(err: ExecError, e: &tokio_postgres::Error, mode: TxMode) -> Failure {
-    let retry = match err.sqlstate() {
-        Some(code) => {
-            retry::is_conflict(code)
-                || retry::is_session_ended(code)
-                || (mode == TxMode::ReadOnly && retry::is_transient_for_reads(code))
-        }
-        None => false,
-    } || (e.as_db_error().is_none() && e.is_closed());
-    if retry { Failure::Retry(err) } else { Failure::Final(err) }
+    Failure::of(err, mode, e.as_db_error().is_none() && e.is_closed())
 }
 
 /// The database refused the end of the transaction (COMMIT, or the final ROLLBACK): nothing was committed. DSQL
@@ -683,7 +676,7 @@ fn end_failure(e: &tokio_postgres::Error, a: &Attempt<'_>) -> Failure {
 /// after the commit took effect), so it is reported as such and never run again; anything else is classified as a
 /// statement's error.
 fn end_failure_of(err: ExecError, e: &tokio_postgres::Error, mode: TxMode) -> Failure {
-    if mode == TxMode::ReadWrite && err.sqlstate().is_some_and(retry::is_transient_for_reads) {
+    if mode == TxMode::ReadWrite && err.sqlstate() == Some(sqlstate::INTERNAL_ERROR) {
         let said = e.as_db_error().map_or_else(|| e.to_string(), |db| db.message().to_string());
         return Failure::Final(ExecError::CommitUnknown {
             detail: format!("COMMIT was answered with XX000 {said}, which on DSQL does not say whether it committed"),
@@ -705,7 +698,12 @@ fn after_large_message(failure: Failure, largest: usize) -> Failure {
         largest as f64 / (1024.0 * 1024.0)
     );
     match failure {
-        Failure::Retry(err) if matches!(err.sqlstate(), None | Some("08006" | "08003")) => {
+        Failure::Retry(err)
+            if matches!(
+                err.sqlstate(),
+                None | Some(sqlstate::CONNECTION_FAILURE | sqlstate::CONNECTION_DOES_NOT_EXIST)
+            ) =>
+        {
             Failure::Final(ExecError::Db {
                 sqlstate: err.sqlstate().map(str::to_string),
                 text: format!("{err}\nNOTE: {note}."),
@@ -756,4 +754,78 @@ async fn outcome_from(client: &tokio_postgres::Client, done: Vec<pipeline::State
         }
     }
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A client of a "server" that accepts the connection (trust, ready for a query) and then goes away, so every
+    /// request after that fails: a ROLLBACK that cannot reach the database.
+    async fn client_of_a_server_that_went_away() -> tokio_postgres::Client {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut len = [0u8; 4];
+            socket.read_exact(&mut len).await.unwrap();
+            let mut startup = vec![0u8; u32::from_be_bytes(len) as usize - 4];
+            socket.read_exact(&mut startup).await.unwrap();
+            // AuthenticationOk, then ReadyForQuery (idle); then the socket closes.
+            socket.write_all(&[b'R', 0, 0, 0, 8, 0, 0, 0, 0, b'Z', 0, 0, 0, 5, b'I']).await.unwrap();
+        });
+        let (client, connection) = tokio_postgres::Config::new()
+            .host("127.0.0.1")
+            .port(port)
+            .user("u")
+            .connect(tokio_postgres::NoTls)
+            .await
+            .expect("the handshake");
+        server.await.unwrap();
+        tokio::spawn(connection);
+        client
+    }
+
+    fn attempt<'a>(
+        statements: &'a [Statement],
+        ctx: &'a ErrorContext<'a>,
+        reset_session: bool,
+        on_done: &'a (dyn Fn(usize, usize) + Sync),
+    ) -> Attempt<'a> {
+        let limits = Limits { max_rows: 10, max_bytes: 1000, timeout: Duration::from_secs(5), max_retries: 0 };
+        Attempt {
+            statements,
+            mode: TxMode::ReadWrite,
+            limits,
+            ctx,
+            on_statement_done: on_done,
+            emulation: None,
+            all_rows: false,
+            poisoned: AtomicBool::new(false),
+            keep_prepared: false,
+            largest_message: Default::default(),
+            look: None,
+            reset_session,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_connection_whose_rollback_failed_is_not_reused() {
+        let statements =
+            [Statement { text: "SELECT 1".into(), command: "SELECT".into(), params: vec![], quota: vec![] }];
+        let ctx = ErrorContext::default();
+        // Both ends: a bare ROLLBACK (DSQL) and the ROLLBACK with the session reset (PostgreSQL).
+        for reset_session in [false, true] {
+            let client = client_of_a_server_that_went_away().await;
+            let a = attempt(&statements, &ctx, reset_session, &|_, _| {});
+            let refused = ExecError::Input("refused".into());
+            let failure = roll_back(&client, &a, false, Failure::Final(refused)).await;
+            assert!(matches!(failure, Failure::Final(ExecError::Input(_))), "{failure:?}");
+            assert!(
+                a.poisoned.load(Ordering::Relaxed),
+                "reset_session {reset_session}: the connection would be reused"
+            );
+        }
+    }
 }

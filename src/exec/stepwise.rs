@@ -13,10 +13,13 @@ use super::{Attempt, Failure, Outcome, StatementReport};
 pub(super) async fn attempt(client: &Client, a: &Attempt<'_>, emulation: &dyn Emulation) -> Result<Outcome, Failure> {
     let started = std::time::Instant::now();
     let lost_before_commit = |e: &Error| {
-        Failure::Retry(super::connection_lost(format!(
-            "the database connection was lost before COMMIT was sent ({}); nothing was committed",
-            crate::pool::dsql::error_chain(e)
-        )))
+        super::lost_before_commit(
+            format!(
+                "the database connection was lost before COMMIT was sent ({}); nothing was committed",
+                crate::pool::dsql::error_chain(e)
+            ),
+            a.mode,
+        )
     };
     let setup = async {
         client.batch_execute(a.mode.begin()).await?;

@@ -50,15 +50,7 @@ pub struct Database {
 impl Database {
     /// A database with no sandbox (the local one attaches its own) and no warm-up running.
     fn new(pool: Pool, kind: BackendKind, label: String, cancel_tls: CancelTls, emulation: Option<Dsql>) -> Database {
-        Database {
-            pool,
-            kind,
-            label,
-            cancel_tls,
-            sandbox: Default::default(),
-            emulation,
-            warming: Default::default(),
-        }
+        Database { pool, kind, label, cancel_tls, sandbox: Default::default(), emulation, warming: Default::default() }
     }
 
     /// Start (or join) the local sandbox in `dir` and pool connections to it.
