@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aurora_dsql_mcp_server::pool::sandbox::Sandbox;
+use aurora_dsql_mcp_server::emulation::sandbox::Sandbox;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod docs;
+pub mod emulation;
 pub mod error_chain;
 pub mod exec;
 pub mod explain;

@@ -1,4 +1,4 @@
-//! The background rule of emulated async jobs in local mode (`pool::async_jobs`), in a test binary of its own: a
+//! The background rule of emulated async jobs in local mode (`emulation::async_jobs`), in a test binary of its own: a
 //! server whose job delay is 0 completes, at its start, every job still submitted in the sandbox, which would
 //! race the tests that watch a job stay `submitted` (they live in `local_dsql.rs`, with another sandbox).
 

@@ -143,7 +143,7 @@ fn missing_postgres_binaries_name_the_install_command_and_the_variable() {
     let out = call(&["readonly_query", r#"{"sql":"SELECT 1"}"#, &local], &[("AURORA_DSQL_PG_BINDIR", &bindir)]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    let hint = aurora_dsql_mcp_server::pool::pgbin::install_hint();
+    let hint = aurora_dsql_mcp_server::emulation::pgbin::install_hint();
     assert!(err.contains(&format!("AURORA_DSQL_PG_BINDIR={bindir}")), "{err}");
     assert!(err.contains(&hint), "the message should give this platform's install command ({hint}):\n{err}");
     if std::fs::read_to_string("/etc/os-release").unwrap_or_default().contains("ID=debian") {
@@ -155,7 +155,7 @@ fn missing_postgres_binaries_name_the_install_command_and_the_variable() {
 /// a PATH without the programs. Needs root (CI and the dev machines run as root).
 #[test]
 fn missing_postgres_binaries_when_nothing_is_installed() {
-    if !aurora_dsql_mcp_server::pool::sandbox::running_as_root() {
+    if !aurora_dsql_mcp_server::emulation::sandbox::running_as_root() {
         eprintln!("not root: cannot hide /usr/lib/postgresql; the AURORA_DSQL_PG_BINDIR test covers the message");
         return;
     }
@@ -176,7 +176,7 @@ fn missing_postgres_binaries_when_nothing_is_installed() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("were not found"), "{err}");
-    assert!(err.contains(&aurora_dsql_mcp_server::pool::pgbin::install_hint()), "{err}");
+    assert!(err.contains(&aurora_dsql_mcp_server::emulation::pgbin::install_hint()), "{err}");
     assert!(err.contains("AURORA_DSQL_PG_BINDIR"), "{err}");
 }
 

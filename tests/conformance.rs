@@ -238,7 +238,7 @@ fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-const USER_SCHEMAS: &str = aurora_dsql_mcp_server::exec::local_quota::USER_SCHEMA;
+const USER_SCHEMAS: &str = aurora_dsql_mcp_server::emulation::quota_counts::USER_SCHEMA;
 
 /// Fills the database up to a database-wide quota before its trigger runs; returns the statements that undo it.
 fn fill_quota(id: &str, s: &mut Server, seeder: &mut Server) -> Vec<String> {
@@ -549,7 +549,7 @@ fn conformance_table_is_current() {
     let december = revision(DECEMBER, [&mut local, &mut remote], &mut out, &mut differs);
     let (n_ok, n_all) = (november.0 + december.0, november.1 + december.1);
     out.push_str(
-        "\nApproximations (by design, see `src/exec/local_dsql.rs`): async index builds run synchronously; their job \
+        "\nApproximations (by design, see `src/emulation/adapt.rs`): async index builds run synchronously; their job \
          stays `submitted`, and the index not valid (X12), until `CALL sys.wait_for_job` or the first call 10 s \
          after it was submitted (`AURORA_DSQL_LOCAL_JOB_SECONDS`), and a UNIQUE build refuses duplicates at once, \
          not later in the job (with `--database-url` as a non-superuser, `pg_index.indisvalid` is true meanwhile \

@@ -10,7 +10,7 @@ mod common;
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 
-use aurora_dsql_mcp_server::pool::sandbox;
+use aurora_dsql_mcp_server::emulation::sandbox;
 use common::{BIN, Server, sandbox_dir, table, url, url_database};
 use serde_json::{Value, json};
 
@@ -431,7 +431,7 @@ fn a_sandbox_whose_admin_is_the_superuser_is_refused_with_the_fix() {
     let data = base.join("data");
     std::fs::create_dir_all(&base).unwrap();
     let as_root = unsafe_euid_is_root();
-    let bindir = aurora_dsql_mcp_server::pool::pgbin::PgBinaries::find().expect("PostgreSQL binaries").bindir;
+    let bindir = aurora_dsql_mcp_server::emulation::pgbin::PgBinaries::find().expect("PostgreSQL binaries").bindir;
     if as_root {
         assert!(Command::new("chown").args(["-R", "postgres:postgres"]).arg(&base).status().unwrap().success());
     }

@@ -174,7 +174,7 @@ struct Types {
 
 impl Types {
     fn connect(dir: &Path) -> Types {
-        use aurora_dsql_mcp_server::pool::sandbox;
+        use aurora_dsql_mcp_server::emulation::sandbox;
         let socket = sandbox::socket_dir_for(&dir.canonicalize().expect("sandbox dir"));
         let conninfo = format!(
             "host={} port={} user={} dbname=postgres",

@@ -8,7 +8,7 @@ mod common;
 use common::{Server, count, seed};
 use serde_json::json;
 
-const USER_SCHEMAS: &str = aurora_dsql_mcp_server::exec::local_quota::USER_SCHEMA;
+const USER_SCHEMAS: &str = aurora_dsql_mcp_server::emulation::quota_counts::USER_SCHEMA;
 
 #[test]
 fn schemas_tables_and_views_are_capped_as_on_dsql() {

@@ -5,10 +5,13 @@
 
 use tokio_postgres::error::{DbError, ErrorPosition};
 
+use super::TxMode;
+use super::retry::Retry;
 use super::untrusted::DbText;
+use crate::sqlstate;
 
 /// Why a call failed.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum ExecError {
     /// The database refused or failed a statement.
     Db { sqlstate: Option<String>, text: String },
@@ -63,18 +66,33 @@ impl ExecError {
     pub fn sqlstate(&self) -> Option<&str> {
         match self {
             ExecError::Db { sqlstate, .. } => sqlstate.as_deref(),
-            ExecError::Timeout { .. } | ExecError::Cancelled => Some("57014"),
+            ExecError::Timeout { .. } | ExecError::Cancelled => Some(sqlstate::QUERY_CANCELED),
             ExecError::Exhausted { last, .. } => last.sqlstate(),
+            _ => None,
+        }
+    }
+
+    /// Whether the transaction (in `mode`) that failed with this error may run again, and why
+    /// ([`Retry::of`]). Only a database's answer can say so: a timeout, a cancel, an unknown outcome never.
+    pub fn retry(&self, mode: TxMode) -> Option<Retry> {
+        match self {
+            ExecError::Db { sqlstate: Some(code), .. } => Retry::of(code, mode),
             _ => None,
         }
     }
 }
 
-/// Context for error text: which statement failed, and whether writes are allowed.
+/// Context for error text, given by the caller: which statement failed, and what the agent should be told
+/// besides the database's answer. The default says nothing more.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ErrorContext<'a> {
+    /// (index, count, text) of the statement that failed.
     pub statement: Option<(usize, usize, &'a str)>,
-    pub allow_writes: bool,
-    pub tool: &'a str,
+    /// The caller's write was rolled back: say that nothing from the call was committed.
+    pub says_rolled_back: bool,
+    /// The call came through a tool that only reads (a write it refused with 25006 is pointed to `transact`),
+    /// not through a server started read-only.
+    pub read_only_tool: bool,
 }
 
 pub fn from_pg(err: &tokio_postgres::Error, ctx: &ErrorContext<'_>) -> ExecError {
@@ -126,7 +144,7 @@ fn describe(db: &DbError, ctx: &ErrorContext<'_>, position: Option<u32>) -> Stri
     if let Some(advice) = advice(code, db.message(), ctx) {
         s.push_str(&format!("\nWHAT TO DO: {advice}"));
     }
-    if ctx.tool == "transact" && ctx.allow_writes {
+    if ctx.says_rolled_back {
         s.push_str("\nThe transaction was rolled back: nothing from this call was committed.");
     }
     s
@@ -143,48 +161,68 @@ fn around(sql: &str, pos: usize) -> String {
 
 fn advice(code: &str, message: &str, ctx: &ErrorContext<'_>) -> Option<String> {
     Some(match code {
-        "40001" if message.contains("OC000") => "an optimistic-concurrency conflict (OC000): another transaction \
+        sqlstate::SERIALIZATION_FAILURE if message.contains("OC000") => {
+            "an optimistic-concurrency conflict (OC000): another transaction \
             changed the same rows and committed first. Retry the WHOLE transaction, with exponential backoff and \
             jitter (e.g. 5 attempts from 50 ms). Do not retry 23xxx constraint errors."
-            .into(),
-        "40001" if message.contains("OC001") => "a schema conflict (OC001): the tables this transaction used were \
+                .into()
+        }
+        sqlstate::SERIALIZATION_FAILURE if message.contains("OC001") => {
+            "a schema conflict (OC001): the tables this transaction used were \
             changed by concurrent DDL (or an async index finished). Retry the whole transaction."
-            .into(),
-        "40001" => "a serialization conflict with a concurrent transaction. Retry the whole transaction.".into(),
-        "25006" if ctx.tool == "readonly_query" => {
+                .into()
+        }
+        sqlstate::SERIALIZATION_FAILURE => {
+            "a serialization conflict with a concurrent transaction. Retry the whole transaction.".into()
+        }
+        sqlstate::READ_ONLY_SQL_TRANSACTION if ctx.read_only_tool => {
             "readonly_query only runs reads. Use `transact` for writes (the server must be started with \
              --allow-writes)."
                 .into()
         }
-        "25006" => "this server is read-only: every call runs in a READ ONLY transaction. Restart it with \
+        sqlstate::READ_ONLY_SQL_TRANSACTION => {
+            "this server is read-only: every call runs in a READ ONLY transaction. Restart it with \
             --allow-writes to change data or schema."
-            .into(),
-        "54000" if message.contains("row limit") => "DSQL allows at most 3,000 modified rows per transaction. Split \
+                .into()
+        }
+        sqlstate::PROGRAM_LIMIT_EXCEEDED if message.contains("row limit") => {
+            "DSQL allows at most 3,000 modified rows per transaction. Split \
             the work into batches of at most 3,000 rows (e.g. 1,000), one transact call per batch."
-            .into(),
-        "54000" if message.contains("age limit") => "DSQL transactions may last at most 5 minutes. Use smaller \
+                .into()
+        }
+        sqlstate::PROGRAM_LIMIT_EXCEEDED if message.contains("age limit") => {
+            "DSQL transactions may last at most 5 minutes. Use smaller \
             transactions."
-            .into(),
-        "57014" => "the statement was cancelled (statement timeout). Narrow the query or raise \
+                .into()
+        }
+        sqlstate::QUERY_CANCELED => "the statement was cancelled (statement timeout). Narrow the query or raise \
             --statement-timeout."
             .into(),
-        "42P01" => "check the table name: list tables with `SELECT table_schema, table_name FROM \
+        sqlstate::UNDEFINED_TABLE => "check the table name: list tables with `SELECT table_schema, table_name FROM \
             information_schema.tables WHERE table_schema NOT IN ('pg_catalog','information_schema')`, or use \
             get_schema."
             .into(),
-        "42703" => "check the column name with get_schema(table_name).".into(),
-        "0A000" => "DSQL (or its local emulation) does not support this. Run dsql_lint on the SQL for a \
+        sqlstate::UNDEFINED_COLUMN => "check the column name with get_schema(table_name).".into(),
+        sqlstate::FEATURE_NOT_SUPPORTED => {
+            "DSQL (or its local emulation) does not support this. Run dsql_lint on the SQL for a \
             DSQL-compatible form, or search the documentation with dsql_search_documentation."
-            .into(),
-        "23505" => "a row with the same key already exists. Use INSERT … ON CONFLICT, or a different key.".into(),
-        "23503" => "a foreign-key check failed: the referenced parent row does not exist, or dependent rows still \
+                .into()
+        }
+        sqlstate::UNIQUE_VIOLATION => {
+            "a row with the same key already exists. Use INSERT … ON CONFLICT, or a different key.".into()
+        }
+        sqlstate::FOREIGN_KEY_VIOLATION => {
+            "a foreign-key check failed: the referenced parent row does not exist, or dependent rows still \
             reference it. Insert the parent first, or delete the dependents first."
-            .into(),
-        "28000" | "28P01" => "authentication failed. On DSQL: the IAM identity needs dsql:DbConnectAdmin (user \
+                .into()
+        }
+        sqlstate::INVALID_AUTHORIZATION_SPECIFICATION | sqlstate::INVALID_PASSWORD => {
+            "authentication failed. On DSQL: the IAM identity needs dsql:DbConnectAdmin (user \
             admin) or dsql:DbConnect (other roles, which must be mapped with AWS IAM GRANT), and the token must not \
             have expired."
-            .into(),
-        "XX000" if message.contains("server unavailable") => {
+                .into()
+        }
+        sqlstate::INTERNAL_ERROR if message.contains("server unavailable") => {
             "DSQL was briefly unavailable; retry the whole transaction.".into()
         }
         _ => return None,

@@ -4,8 +4,10 @@
 //! Against a cluster a call costs its network round trips, so a call is ONE round trip on a warm connection:
 //! `BEGIN`, every statement and the end (`COMMIT`, or `ROLLBACK` after reads) are written together
 //! ([`pipeline`]); runs of lexically plain statements go as one simple query, answered with one flush ([`batch`]).
-//! The local DSQL emulation of writes checks row counts and quotas between statements, so it runs
-//! them one by one ([`stepwise`]); its socket costs microseconds.
+//! A database made to answer like DSQL (`crate::emulation`) is asked through [`hooks`] wherever its answer differs:
+//! it adapts each statement once per call, chooses how a write is sent (its answers looked at before COMMIT, or
+//! one statement at a time, [`stepwise`], when it needs the catalog between statements; its socket costs
+//! microseconds), and maps errors.
 
 mod batch;
 pub mod cancel;
@@ -13,8 +15,7 @@ pub mod deadline;
 pub mod dpu;
 pub mod encode;
 pub mod errors;
-pub mod local_dsql;
-pub mod local_quota;
+pub mod hooks;
 pub mod message_size;
 pub mod params;
 mod pipeline;
@@ -33,8 +34,10 @@ use serde_json::{Map, Value};
 use tokio_postgres::types::ToSql;
 
 use crate::pool::Database;
+use crate::sqlstate;
 use deadline::Deadline;
 pub use errors::{ErrorContext, ExecError};
+use hooks::{Emulation, Emulator, Sending};
 use params::BinaryParam;
 pub use rows::{Limit, type_name};
 
@@ -162,12 +165,48 @@ enum Failure {
     Held,
 }
 
-/// Roll back a looked-at call its judge held; a connection that cannot even do that is not reused.
-async fn held(client: &tokio_postgres::Client, a: &Attempt<'_>) -> Failure {
-    if pristine::rollback(client, a).await.is_err() {
+impl Failure {
+    /// An attempt of a transaction in `mode` that failed with `err`, run again when the error says it may
+    /// ([`ExecError::retry`]) or the connection closed under it before it could commit.
+    fn of(err: ExecError, mode: TxMode, connection_closed: bool) -> Failure {
+        if connection_closed || err.retry(mode).is_some() { Failure::Retry(err) } else { Failure::Final(err) }
+    }
+}
+
+/// End the transaction with ROLLBACK after `failure` (a looked-at call its judge held, a refused statement, an
+/// emulated limit); a connection that was `lost`, or that cannot even roll back, is not reused.
+async fn roll_back(client: &tokio_postgres::Client, a: &Attempt<'_>, lost: bool, failure: Failure) -> Failure {
+    if lost || pristine::rollback(client, a).await.is_err() {
         a.poisoned.store(true, Ordering::Relaxed);
     }
-    Failure::Held
+    failure
+}
+
+/// A write whose statements all answered and whose end is not sent yet: the emulation's checks before COMMIT, the
+/// look's judge, then COMMIT, or ROLLBACK when one of them says no. `started`: when the transaction began.
+async fn commit(
+    client: &tokio_postgres::Client,
+    a: &Attempt<'_>,
+    done: Vec<pipeline::StatementDone>,
+    started: Instant,
+) -> Result<Outcome, Failure> {
+    if let Some(emulation) = &a.emulation {
+        let reports: Vec<StatementReport> = done.iter().map(|(report, _)| report.clone()).collect();
+        if let Err(refused) = emulation.before_commit(&reports, started.elapsed()) {
+            return Err(roll_back(client, a, false, Failure::Final(refused)).await);
+        }
+    }
+    if !a.judged(&done) {
+        return Err(roll_back(client, a, false, Failure::Held).await);
+    }
+    if let Err(e) = pristine::end(client, a).await {
+        if e.as_db_error().is_none() {
+            a.poisoned.store(true, Ordering::Relaxed);
+            return Err(Failure::Final(ExecError::CommitUnknown { detail: crate::pool::dsql::error_chain(&e) }));
+        }
+        return Err(end_failure(&e, a));
+    }
+    Ok(outcome_from(client, done, a).await)
 }
 
 /// What one attempt needs.
@@ -177,8 +216,8 @@ struct Attempt<'a> {
     limits: Limits,
     ctx: &'a ErrorContext<'a>,
     on_statement_done: &'a (dyn Fn(usize, usize) + Sync),
-    /// Answer like DSQL where PostgreSQL differs (the local sandbox).
-    emulate: bool,
+    /// The emulation's view of this call, when the database is made to answer like DSQL ([`hooks`]).
+    emulation: Option<Box<dyn Emulation + 'a>>,
     /// Return every statement's rows, not only the last one's.
     all_rows: bool,
     /// Set when the connection saw something other than a database's answer: it is not reused.
@@ -194,8 +233,6 @@ struct Attempt<'a> {
     /// The database has session state a call can leave behind (PostgreSQL, not DSQL): the end of the
     /// transaction resets it ([`pristine`]).
     reset_session: bool,
-    /// Where the DSQL emulation's async jobs submitted by this attempt are recorded (`pool::async_jobs`).
-    jobs: Option<&'a crate::pool::async_jobs::AsyncJobs>,
 }
 
 impl<'a> Attempt<'a> {
@@ -214,14 +251,28 @@ impl<'a> Attempt<'a> {
             limits,
             ctx,
             on_statement_done,
-            emulate: db.emulates_dsql(),
+            emulation: db.emulation().map(|e| e.call(statements)),
             all_rows: false,
             poisoned: AtomicBool::new(false),
             keep_prepared: false,
             largest_message: Default::default(),
             look: None,
             reset_session: db.kind != crate::pool::BackendKind::Dsql,
-            jobs: db.emulates_dsql().then_some(&db.jobs),
+        }
+    }
+
+    /// The text sent for statement `i`: as the emulation adapted it, or as written.
+    fn text(&self, i: usize) -> &str {
+        self.emulation.as_ref().and_then(|e| e.text(i)).unwrap_or(&self.statements[i].text)
+    }
+
+    /// How this attempt's statements are sent: as the emulation says; otherwise in one flight, or, for a looked-at
+    /// write, with COMMIT held back until the judge has seen the answers.
+    fn sending(&self) -> Sending {
+        match &self.emulation {
+            Some(emulation) => emulation.sending(self.mode),
+            None if self.look.is_some() => Sending::ThenCommit,
+            None => Sending::Pipelined,
         }
     }
 
@@ -371,21 +422,15 @@ fn copy_has_no_stream(i: usize, n: usize) -> String {
          does not have; nothing was sent. Read rows with SELECT (readonly_query); write them with INSERT … VALUES \
          (transact, values bound with params_list; at most {} rows per transaction in DSQL), or run COPY from psql \
          (\\copy) outside the agent.",
-        local_dsql::ROW_LIMIT
+        crate::emulation::transactions::ROW_LIMIT
     )
 }
 
 async fn run_attempts(db: &Database, attempt: &Attempt<'_>) -> Result<Outcome, ExecError> {
     // DSQL drops the connection without a word on a message over 10 MiB (C12): refuse it before anything is sent.
     // The emulation's rewrites at most double a text, so only a long one is rewritten to be measured.
-    let largest = message_size::check(attempt.statements, |st| {
-        if attempt.emulate && st.text.len() > message_size::MAX_MESSAGE_BYTES / 2 {
-            std::borrow::Cow::Owned(local_dsql::adapt(&st.text).text)
-        } else {
-            std::borrow::Cow::Borrowed(st.text.as_str())
-        }
-    })
-    .map_err(ExecError::Input)?;
+    // The text measured is the one sent (as the emulation adapted it, once per call).
+    let largest = message_size::check(attempt.statements, |i| attempt.text(i)).map_err(ExecError::Input)?;
     attempt.largest_message.store(largest, Ordering::Relaxed);
     let started = Instant::now();
     let mut deadline = Deadline::new(tokio::time::Instant::now() + attempt.limits.timeout);
@@ -422,7 +467,7 @@ async fn attempts(
             attempts: tries,
             elapsed_ms: started.elapsed().as_millis() as u64,
             reason,
-            last: Box::new(failure_clone(&failure)),
+            last: Box::new(failure.clone()),
         };
         if tries > attempt.limits.max_retries {
             return Err(exhausted("--max-retries reached"));
@@ -444,40 +489,6 @@ async fn attempts(
     }
 }
 
-/// Complete the emulated async jobs that are due before this call runs (see `pool::async_jobs`): one round trip,
-/// only when there are any. A failure (a row another session holds) leaves them for the next call.
-async fn complete_due_jobs(db: &Database, client: &tokio_postgres::Client, attempt: &Attempt<'_>) {
-    let due = db.jobs.take_due(attempt.statements.iter().map(|st| st.text.as_str()));
-    if due.is_empty() {
-        return;
-    }
-    if let Err(e) = client.batch_execute(&crate::pool::async_jobs::complete_sql(&due, db.jobs.delay())).await {
-        if client.batch_execute("ROLLBACK").await.is_err() {
-            attempt.poisoned.store(true, Ordering::Relaxed);
-        }
-        // A row another session holds: the next call tries again. Anything else (a `sys` made by an older
-        // version, without the procedure) would fail at every call: those jobs complete when waited for instead.
-        let busy = e.code().is_some_and(|c| matches!(c.code(), "55P03" | "40001" | "40P01"));
-        if busy {
-            tracing::debug!("completing async jobs waits for another session; left for the next call: {e}");
-            db.jobs.retry(due);
-        } else {
-            tracing::warn!(
-                "cannot complete async jobs in the background ({}); they complete when waited for with CALL \
-                 sys.wait_for_job",
-                crate::pool::dsql::error_chain(&e)
-            );
-        }
-    }
-}
-
-fn failure_clone(e: &ExecError) -> ExecError {
-    match e {
-        ExecError::Db { sqlstate, text } => ExecError::Db { sqlstate: sqlstate.clone(), text: text.clone() },
-        other => ExecError::Db { sqlstate: other.sqlstate().map(str::to_string), text: other.to_string() },
-    }
-}
-
 /// One attempt on one pooled connection, stopped by the deadline or the client. A stopped attempt gets a cancel
 /// request and is then driven to its end, so the connection's state is known: back to the pool clean, or
 /// dropped.
@@ -495,23 +506,19 @@ async fn attempt_once(
         _ = deadline.reached() => return Err(Failure::Final(timeout())),
         _ = cancel::stopped(stop) => return Err(Failure::Final(ExecError::Cancelled)),
     };
-    if attempt.emulate {
-        complete_due_jobs(db, &client, attempt).await;
+    if let Some(emulation) = &attempt.emulation
+        && !emulation.before_attempt(&client).await
+    {
+        attempt.poisoned.store(true, Ordering::Relaxed);
     }
     let cancel_token = client.cancel_token();
-    // One round trip, unless the DSQL emulation must look at a write before COMMIT (two round trips), or
-    // needs the catalog or a job record between statements (one per statement).
-    let needs_catalog = |st: &Statement| !st.quota.is_empty() || local_dsql::adapt(&st.text).job.is_some();
-    let pipelined = attempt.mode == TxMode::ReadOnly || (!attempt.emulate && attempt.look.is_none());
-    let stepwise = !pipelined && attempt.emulate && attempt.statements.iter().any(needs_catalog);
+    let sending = attempt.sending();
     let (result, unanswered, stopped) = {
         let work = async {
-            if pipelined {
-                pipeline::attempt(&client, attempt).await
-            } else if stepwise {
-                stepwise::attempt(&client, attempt).await
-            } else {
-                pipeline::attempt_then_commit(&client, attempt).await
+            match (sending, &attempt.emulation) {
+                (Sending::Stepwise, Some(emulation)) => stepwise::attempt(&client, attempt, emulation.as_ref()).await,
+                (Sending::ThenCommit | Sending::Stepwise, _) => pipeline::attempt_then_commit(&client, attempt).await,
+                (Sending::Pipelined, _) => pipeline::attempt(&client, attempt).await,
             }
         };
         tokio::pin!(work);
@@ -532,7 +539,7 @@ async fn attempt_once(
                     // It finished before the cancel reached it: the result is complete and true.
                     Ok(Ok(outcome)) => (Ok(outcome), false, false),
                     Ok(Err(_)) => (Err(Failure::Final(interrupted)), false, true),
-                    Err(_) if attempt.mode == TxMode::ReadWrite && !stepwise => {
+                    Err(_) if attempt.mode == TxMode::ReadWrite && sending != Sending::Stepwise => {
                         let detail = "the database did not answer after the call was stopped".to_string();
                         (Err(Failure::Final(ExecError::CommitUnknown { detail })), true, false)
                     }
@@ -617,22 +624,6 @@ async fn convert_pending(
     }
 }
 
-/// PostgreSQL's answer to a write conflict (a serialization failure, or a lock wait cut short), as DSQL's.
-fn local_conflict(e: &tokio_postgres::Error, command: &str) -> Option<ExecError> {
-    let db = e.as_db_error()?;
-    let is_ddl = ["CREATE", "ALTER", "DROP"].iter().any(|k| command.starts_with(k));
-    let message = local_dsql::occ_message(db.code().code(), is_ddl)?;
-    Some(ExecError::Db {
-        sqlstate: Some("40001".into()),
-        text: format!(
-            "ERROR 40001: {message}\nWHAT TO DO: another transaction changed the same {} first. Retry the WHOLE transaction with exponential backoff and jitter. Nothing from this call was committed. (Local emulation: PostgreSQL said {}: {}.)",
-            if is_ddl { "objects" } else { "rows" },
-            db.code().code(),
-            untrusted::DbText(db.message())
-        ),
-    })
-}
-
 /// A statement's database error as the caller sees it, and whether running the transaction again may succeed.
 fn statement_failure(e: &tokio_postgres::Error, st: &Statement, index: usize, attempt: &Attempt<'_>) -> Failure {
     statement_failure_at(e, st, index, attempt, errors::position(e))
@@ -650,13 +641,9 @@ fn statement_failure_at(
     // A looked-at call numbers the caller's statements, not the server's reads around them (an error in one of
     // those is put on the nearest statement of the caller's).
     let (index, n) = attempt.callers_position(index);
-    let ctx = ErrorContext {
-        statement: Some((index, n, &st.text)),
-        allow_writes: attempt.ctx.allow_writes,
-        tool: attempt.ctx.tool,
-    };
-    let err = match attempt.emulate.then(|| local_conflict(e, &st.command)).flatten() {
-        Some(conflict) => conflict,
+    let ctx = ErrorContext { statement: Some((index, n, &st.text)), ..*attempt.ctx };
+    let err = match attempt.emulation.as_ref().and_then(|emulation| emulation.map_error(e, &st.command)) {
+        Some(mapped) => mapped,
         None => errors::from_pg_at(e, &ctx, position),
     };
     classify(err, e, attempt.mode)
@@ -664,29 +651,32 @@ fn statement_failure_at(
 
 /// A lost connection as an error: `08006`, so it is recognised as a session that ended.
 fn connection_lost(what: String) -> ExecError {
-    ExecError::Db { sqlstate: Some("08006".into()), text: what }
+    ExecError::Db { sqlstate: Some(sqlstate::CONNECTION_FAILURE.into()), text: what }
 }
 
-/// Retry conflicts and sessions the server ended before the transaction could commit, and — in a read-only
-/// transaction only — DSQL's transient `XX000` (catalog T13, project decision of 2026-12-07: a write's `XX000`
-/// is reported, never replayed); report everything else.
+/// An attempt whose connection was lost before anything could commit: run again ([`retry::Retry::SessionEnded`]).
+fn lost_before_commit(what: String, mode: TxMode) -> Failure {
+    Failure::of(connection_lost(what), mode, true)
+}
+
+/// A statement's or the end's database error as a failed attempt: retried as the error says ([`Failure::of`]).
 fn classify(err: ExecError, e: &tokio_postgres::Error, mode: TxMode) -> Failure {
-    let retry = match err.sqlstate() {
-        Some(code) => {
-            retry::is_conflict(code)
-                || retry::is_session_ended(code)
-                || (mode == TxMode::ReadOnly && retry::is_transient_for_reads(code))
-        }
-        None => false,
-    } || (e.as_db_error().is_none() && e.is_closed());
-    if retry { Failure::Retry(err) } else { Failure::Final(err) }
+    Failure::of(err, mode, e.as_db_error().is_none() && e.is_closed())
 }
 
-/// The database refused the end of the transaction. For a write, `XX000` on COMMIT leaves the outcome unknown
-/// (catalog T13: DSQL's "server unavailable" can come after the commit took effect), so it is reported as such
-/// and never run again; anything else is classified as a statement's error.
-fn end_failure(err: ExecError, e: &tokio_postgres::Error, mode: TxMode) -> Failure {
-    if mode == TxMode::ReadWrite && err.sqlstate().is_some_and(retry::is_transient_for_reads) {
+/// The database refused the end of the transaction (COMMIT, or the final ROLLBACK): nothing was committed. DSQL
+/// reports most conflicts here.
+fn end_failure(e: &tokio_postgres::Error, a: &Attempt<'_>) -> Failure {
+    let ctx = ErrorContext { statement: None, ..*a.ctx };
+    let mapped = a.emulation.as_ref().and_then(|emulation| emulation.map_error(e, "COMMIT"));
+    end_failure_of(mapped.unwrap_or_else(|| errors::from_pg(e, &ctx)), e, a.mode)
+}
+
+/// For a write, `XX000` on COMMIT leaves the outcome unknown (catalog T13: DSQL's "server unavailable" can come
+/// after the commit took effect), so it is reported as such and never run again; anything else is classified as a
+/// statement's error.
+fn end_failure_of(err: ExecError, e: &tokio_postgres::Error, mode: TxMode) -> Failure {
+    if mode == TxMode::ReadWrite && err.sqlstate() == Some(sqlstate::INTERNAL_ERROR) {
         let said = e.as_db_error().map_or_else(|| e.to_string(), |db| db.message().to_string());
         return Failure::Final(ExecError::CommitUnknown {
             detail: format!("COMMIT was answered with XX000 {said}, which on DSQL does not say whether it committed"),
@@ -708,7 +698,12 @@ fn after_large_message(failure: Failure, largest: usize) -> Failure {
         largest as f64 / (1024.0 * 1024.0)
     );
     match failure {
-        Failure::Retry(err) if matches!(err.sqlstate(), None | Some("08006" | "08003")) => {
+        Failure::Retry(err)
+            if matches!(
+                err.sqlstate(),
+                None | Some(sqlstate::CONNECTION_FAILURE | sqlstate::CONNECTION_DOES_NOT_EXIST)
+            ) =>
+        {
             Failure::Final(ExecError::Db {
                 sqlstate: err.sqlstate().map(str::to_string),
                 text: format!("{err}\nNOTE: {note}."),
@@ -759,4 +754,78 @@ async fn outcome_from(client: &tokio_postgres::Client, done: Vec<pipeline::State
         }
     }
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A client of a "server" that accepts the connection (trust, ready for a query) and then goes away, so every
+    /// request after that fails: a ROLLBACK that cannot reach the database.
+    async fn client_of_a_server_that_went_away() -> tokio_postgres::Client {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut len = [0u8; 4];
+            socket.read_exact(&mut len).await.unwrap();
+            let mut startup = vec![0u8; u32::from_be_bytes(len) as usize - 4];
+            socket.read_exact(&mut startup).await.unwrap();
+            // AuthenticationOk, then ReadyForQuery (idle); then the socket closes.
+            socket.write_all(&[b'R', 0, 0, 0, 8, 0, 0, 0, 0, b'Z', 0, 0, 0, 5, b'I']).await.unwrap();
+        });
+        let (client, connection) = tokio_postgres::Config::new()
+            .host("127.0.0.1")
+            .port(port)
+            .user("u")
+            .connect(tokio_postgres::NoTls)
+            .await
+            .expect("the handshake");
+        server.await.unwrap();
+        tokio::spawn(connection);
+        client
+    }
+
+    fn attempt<'a>(
+        statements: &'a [Statement],
+        ctx: &'a ErrorContext<'a>,
+        reset_session: bool,
+        on_done: &'a (dyn Fn(usize, usize) + Sync),
+    ) -> Attempt<'a> {
+        let limits = Limits { max_rows: 10, max_bytes: 1000, timeout: Duration::from_secs(5), max_retries: 0 };
+        Attempt {
+            statements,
+            mode: TxMode::ReadWrite,
+            limits,
+            ctx,
+            on_statement_done: on_done,
+            emulation: None,
+            all_rows: false,
+            poisoned: AtomicBool::new(false),
+            keep_prepared: false,
+            largest_message: Default::default(),
+            look: None,
+            reset_session,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_connection_whose_rollback_failed_is_not_reused() {
+        let statements =
+            [Statement { text: "SELECT 1".into(), command: "SELECT".into(), params: vec![], quota: vec![] }];
+        let ctx = ErrorContext::default();
+        // Both ends: a bare ROLLBACK (DSQL) and the ROLLBACK with the session reset (PostgreSQL).
+        for reset_session in [false, true] {
+            let client = client_of_a_server_that_went_away().await;
+            let a = attempt(&statements, &ctx, reset_session, &|_, _| {});
+            let refused = ExecError::Input("refused".into());
+            let failure = roll_back(&client, &a, false, Failure::Final(refused)).await;
+            assert!(matches!(failure, Failure::Final(ExecError::Input(_))), "{failure:?}");
+            assert!(
+                a.poisoned.load(Ordering::Relaxed),
+                "reset_session {reset_session}: the connection would be reused"
+            );
+        }
+    }
 }

@@ -30,7 +30,7 @@ use super::batch::{self, Batch, BatchDone};
 use super::params::TextParam;
 use super::plans::{self, Kept};
 use super::rows::{Collected, Collector};
-use super::{Attempt, ExecError, Failure, Outcome, Statement, StatementReport, TxMode, local_dsql};
+use super::{Attempt, ExecError, Failure, Outcome, Statement, StatementReport, TxMode};
 
 /// Poll `futures` in order until all are done; their outputs in the same order.
 pub(super) async fn in_order<F: Future + Unpin>(mut futures: Vec<F>) -> Vec<F::Output> {
@@ -88,11 +88,6 @@ pub(super) async fn run_one(
     Ok((report, collector.finish()))
 }
 
-/// The text sent for a statement: in the local sandbox, DSQL-only syntax rewritten for PostgreSQL.
-pub(super) fn text_to_send(st: &Statement, emulate: bool) -> String {
-    if emulate { local_dsql::adapt(&st.text).text } else { st.text.clone() }
-}
-
 enum Step<'b> {
     Begin(Result<(), Error>),
     Statement(usize, Result<StatementDone, Error>),
@@ -113,49 +108,15 @@ pub(super) async fn attempt(client: &ClientWrapper, a: &Attempt<'_>) -> Result<O
     Ok(super::outcome_from(client, done, a).await)
 }
 
-/// Writes under the DSQL emulation without catalog quotas or async jobs: BEGIN, the lock timeout and every
-/// statement in one round trip; then DSQL's row and age limits are checked on the answers, and COMMIT (or
-/// ROLLBACK) is the second round trip.
+/// A write whose answers must be seen before it ends (a look's judge, the emulation's limits): BEGIN and every
+/// statement in one round trip; then COMMIT (or ROLLBACK) is the second ([`super::commit`]).
 pub(super) async fn attempt_then_commit(client: &Client, a: &Attempt<'_>) -> Result<Outcome, Failure> {
     let started = std::time::Instant::now();
-    let done = match send(client, None, a, false).await {
-        Ok(done) => done,
-        Err(failure) => {
-            // No end was sent with the statements: end the (aborted) transaction before the connection is reused.
-            if super::pristine::rollback(client, a).await.is_err() {
-                a.poisoned.store(true, Ordering::Relaxed);
-            }
-            return Err(failure);
-        }
-    };
-    let n = done.len();
-    let mut rows_modified = 0u64;
-    for (i, (report, _)) in done.iter().enumerate().filter(|_| a.emulate) {
-        if local_dsql::counts_rows(&report.command) {
-            rows_modified += report.rows_affected.unwrap_or(0);
-            if rows_modified > local_dsql::ROW_LIMIT {
-                let _ = super::pristine::rollback(client, a).await;
-                return Err(Failure::Final(local_dsql::row_limit_error(i, n, rows_modified)));
-            }
-        }
+    match send(client, None, a, false).await {
+        Ok(done) => super::commit(client, a, done, started).await,
+        // No end was sent with the statements: end the (aborted) transaction before the connection is reused.
+        Err(failure) => Err(super::roll_back(client, a, false, failure).await),
     }
-    if a.emulate && started.elapsed() > local_dsql::AGE_LIMIT {
-        let _ = super::pristine::rollback(client, a).await;
-        return Err(Failure::Final(local_dsql::age_limit_error()));
-    }
-    if !a.judged(&done) {
-        return Err(super::held(client, a).await);
-    }
-    if let Err(e) = super::pristine::end(client, a).await {
-        if e.as_db_error().is_none() {
-            a.poisoned.store(true, Ordering::Relaxed);
-            return Err(Failure::Final(ExecError::CommitUnknown { detail: crate::pool::dsql::error_chain(&e) }));
-        }
-        let ctx = super::ErrorContext { statement: None, allow_writes: a.ctx.allow_writes, tool: a.ctx.tool };
-        let err = super::local_conflict(&e, "COMMIT").unwrap_or_else(|| super::errors::from_pg(&e, &ctx));
-        return Err(super::end_failure(err, &e, a.mode));
-    }
-    Ok(super::outcome_from(client, done, a).await)
 }
 
 /// Write BEGIN, the statements (runs of plain ones as batches) and (with `end`) the end of the transaction together;
@@ -168,45 +129,87 @@ async fn send(
     end_too: bool,
 ) -> Result<Vec<StatementDone>, Failure> {
     if client.is_closed() {
-        return Err(Failure::Retry(super::connection_lost(
+        return Err(super::lost_before_commit(
             "the pooled connection had closed before anything was sent; nothing was committed".into(),
-        )));
+            a.mode,
+        ));
     }
     let n = a.statements.len();
-    let texts: Vec<String> = a.statements.iter().map(|st| text_to_send(st, a.emulate)).collect();
-    // Rare: a JSON array value needs its parameter's type to be encoded; only then is the statement described
-    // first (one more round trip).
+    let texts: Vec<&str> = (0..n).map(|i| a.text(i)).collect();
+    let mut prepared = describe_arrays(client, a, &texts).await?;
+    let (kept, keeping) = match cache.filter(|_| a.keep_prepared) {
+        Some(cache) => keep_prepared(cache, client, &texts, &mut prepared),
+        None => (vec![false; n], Vec::new()),
+    };
+    let batches = batches(a, &texts, &prepared);
+    let mut steps = flight(client, a, &texts, &prepared, &batches, end_too);
+    for future in keeping {
+        steps.push(Box::pin(async move { Step::Kept(future.await) }));
+    }
+    let answers = Answers::read(in_order(steps).await, a);
+    answers.settle(a, cache, &kept, end_too)
+}
+
+/// Rare: a JSON array value needs its parameter's type to be encoded; only then is the statement described first
+/// (one more round trip). Per statement: its description, when it needed one.
+async fn describe_arrays(
+    client: &Client,
+    a: &Attempt<'_>,
+    texts: &[&str],
+) -> Result<Vec<Option<tokio_postgres::Statement>>, Failure> {
+    let n = a.statements.len();
     let mut prepared: Vec<Option<tokio_postgres::Statement>> = Vec::with_capacity(n);
     for (i, st) in a.statements.iter().enumerate() {
         prepared.push(if st.params.iter().any(Value::is_array) {
-            Some(client.prepare(&texts[i]).await.map_err(|e| super::statement_failure(&e, st, i, a))?)
+            Some(client.prepare(texts[i]).await.map_err(|e| super::statement_failure(&e, st, i, a))?)
         } else {
             None
         });
     }
-    let mut keeping: Vec<BoxFuture<'_, Result<tokio_postgres::Statement, Error>>> = Vec::new();
-    let mut kept = vec![false; n];
-    if let Some(cache) = cache.filter(|_| a.keep_prepared) {
-        for (i, text) in texts.iter().enumerate() {
-            if prepared[i].is_some() {
-                continue;
+    Ok(prepared)
+}
+
+/// The attempt's catalog reads bound to the statements kept on this connection ([`plans`]): per statement, whether
+/// it is one (its description put in `prepared`), and the futures that start keeping the others.
+#[allow(clippy::type_complexity)]
+fn keep_prepared<'b>(
+    cache: &'b StatementCache,
+    client: &'b Client,
+    texts: &[&'b str],
+    prepared: &mut [Option<tokio_postgres::Statement>],
+) -> (Vec<bool>, Vec<BoxFuture<'b, Result<tokio_postgres::Statement, Error>>>) {
+    let mut keeping: Vec<BoxFuture<'b, Result<tokio_postgres::Statement, Error>>> = Vec::new();
+    let mut kept = vec![false; texts.len()];
+    for (i, text) in texts.iter().enumerate() {
+        if prepared[i].is_some() {
+            continue;
+        }
+        match plans::keep(cache, client, text) {
+            Kept::Ready(statement) => {
+                prepared[i] = Some(statement);
+                kept[i] = true;
             }
-            match plans::keep(cache, client, text) {
-                Kept::Ready(statement) => {
-                    prepared[i] = Some(statement);
-                    kept[i] = true;
-                }
-                Kept::Preparing(future) => keeping.push(future),
-            }
+            Kept::Preparing(future) => keeping.push(future),
         }
     }
+    (kept, keeping)
+}
 
-    let batches = batches(a, &texts, &prepared);
-    let mut steps: Vec<BoxFuture<'_, Step<'_>>> = Vec::with_capacity(n + 2);
-    steps.push(Box::pin(async { Step::Begin(client.batch_execute(a.mode.begin()).await) }));
-    if a.emulate && a.mode == TxMode::ReadWrite {
-        // DSQL never waits for a row lock: a conflicting writer fails fast (reported as OC000).
-        steps.push(Box::pin(async { Step::Begin(client.batch_execute(local_dsql::LOCK_TIMEOUT).await) }));
+/// The requests of one flight, in the order they are written: BEGIN (and what the emulation sends after it), each
+/// statement or batch, and (with `end_too`) the end.
+fn flight<'a: 'b, 'b>(
+    client: &'b Client,
+    a: &'b Attempt<'a>,
+    texts: &'b [&'b str],
+    prepared: &'b [Option<tokio_postgres::Statement>],
+    batches: &'b [Batch],
+    end_too: bool,
+) -> Vec<BoxFuture<'b, Step<'b>>> {
+    let n = a.statements.len();
+    let mut steps: Vec<BoxFuture<'b, Step<'b>>> = Vec::with_capacity(n + 2);
+    steps.push(Box::pin(async move { Step::Begin(client.batch_execute(a.mode.begin()).await) }));
+    if let Some(after_begin) = a.emulation.as_ref().and_then(|e| e.after_begin(a.mode)) {
+        steps.push(Box::pin(async move { Step::Begin(client.batch_execute(after_begin).await) }));
     }
     // Batches come in statement order: walk them alongside the statements.
     let mut next_batch = batches.iter().peekable();
@@ -225,7 +228,7 @@ async fn send(
         }
         let st = &a.statements[i];
         let collector = a.collector(i);
-        let (text, prepared) = (&texts[i], prepared[i].as_ref());
+        let (text, prepared) = (texts[i], prepared[i].as_ref());
         let index = i;
         steps.push(Box::pin(async move {
             let done = run_one(client, text, st, prepared, collector).await;
@@ -237,135 +240,167 @@ async fn send(
         i += 1;
     }
     if end_too {
-        steps.push(Box::pin(async { Step::End(super::pristine::end(client, a).await) }));
+        steps.push(Box::pin(async move { Step::End(super::pristine::end(client, a).await) }));
     }
-    for future in keeping {
-        steps.push(Box::pin(async move { Step::Kept(future.await) }));
-    }
+    steps
+}
 
-    let mut begin = Ok(());
-    let mut end = Ok(());
-    // Per statement: its answer; a statement after a failure in its batch never ran and has none.
-    let mut answers: Vec<Option<Answer>> = (0..n).map(|_| None).collect();
-    let mut miscounted = None;
-    for step in in_order(steps).await {
-        match step {
-            Step::Begin(r) => begin = begin.and(r),
-            Step::Statement(i, Ok(done)) => answers[i] = Some(Answer::Done(done)),
-            Step::Statement(i, Err(e)) => {
-                let position = super::errors::position(&e);
-                answers[i] = Some(Answer::Failed(e, position));
-            }
-            Step::Batch(batch, done) => {
-                for (k, rows) in done.counts.iter().take(batch.range.len()).enumerate() {
-                    let i = batch.range.start + k;
-                    let report =
-                        StatementReport { command: a.statements[i].command.clone(), rows_affected: Some(*rows) };
-                    answers[i] = Some(Answer::Done((report, Collected::default())));
+/// What the database answered to one flight.
+struct Answers {
+    begin: Result<(), Error>,
+    end: Result<(), Error>,
+    /// Per statement: its answer; a statement after a failure in its batch never ran and has none.
+    statements: Vec<Option<Answer>>,
+    /// A batch answered with a different number of statements than it held: (sent, answered).
+    miscounted: Option<(usize, usize)>,
+}
+
+impl Answers {
+    fn read(steps: Vec<Step<'_>>, a: &Attempt<'_>) -> Answers {
+        let n = a.statements.len();
+        let mut begin = Ok(());
+        let mut end = Ok(());
+        let mut answers: Vec<Option<Answer>> = (0..n).map(|_| None).collect();
+        let mut miscounted = None;
+        for step in steps {
+            match step {
+                Step::Begin(r) => begin = begin.and(r),
+                Step::Statement(i, Ok(done)) => answers[i] = Some(Answer::Done(done)),
+                Step::Statement(i, Err(e)) => {
+                    let position = super::errors::position(&e);
+                    answers[i] = Some(Answer::Failed(e, position));
                 }
-                match done.error {
-                    Some(e) => {
-                        let (i, position) = batch.failed_at(done.counts.len(), &e);
-                        answers[i] = Some(Answer::Failed(e, position));
+                Step::Batch(batch, done) => {
+                    for (k, rows) in done.counts.iter().take(batch.range.len()).enumerate() {
+                        let i = batch.range.start + k;
+                        let report =
+                            StatementReport { command: a.statements[i].command.clone(), rows_affected: Some(*rows) };
+                        answers[i] = Some(Answer::Done((report, Collected::default())));
                     }
-                    // Never expected: plain texts cannot hold more or fewer statements than were joined.
-                    None if done.counts.len() != batch.range.len() => {
-                        miscounted = Some((batch.range.len(), done.counts.len()));
+                    match done.error {
+                        Some(e) => {
+                            let (i, position) = batch.failed_at(done.counts.len(), &e);
+                            answers[i] = Some(Answer::Failed(e, position));
+                        }
+                        // Never expected: plain texts cannot hold more or fewer statements than were joined.
+                        None if done.counts.len() != batch.range.len() => {
+                            miscounted = Some((batch.range.len(), done.counts.len()));
+                        }
+                        None => {}
                     }
-                    None => {}
                 }
+                Step::End(r) => end = r,
+                // Kept for the next call when it succeeded; a failure only means the next call tries again.
+                Step::Kept(Err(e)) => tracing::debug!("could not keep a catalog read prepared: {e}"),
+                Step::Kept(Ok(_)) => {}
             }
-            Step::End(r) => end = r,
-            // Kept for the next call when it succeeded; a failure only means the next call tries again.
-            Step::Kept(Err(e)) => tracing::debug!("could not keep a catalog read prepared: {e}"),
-            Step::Kept(Ok(_)) => {}
         }
-    }
-    let failed = || {
-        answers.iter().enumerate().filter_map(|(i, a)| match a {
-            Some(Answer::Failed(e, position)) => Some((i, e, *position)),
-            _ => None,
-        })
-    };
-    let lost = |e: &Error| e.as_db_error().is_none();
-    if [&begin, &end].into_iter().any(|r| r.as_ref().is_err_and(lost)) || failed().any(|(_, e, _)| lost(e)) {
-        a.poisoned.store(true, Ordering::Relaxed);
-    }
-    if let Some((sent, answered)) = miscounted {
-        a.poisoned.store(true, Ordering::Relaxed);
-        let detail = format!("PostgreSQL answered {answered} statements to a batch of {sent}");
-        return Err(Failure::Final(match a.mode {
-            TxMode::ReadWrite if end_too && end.is_ok() => ExecError::CommitUnknown { detail },
-            _ => ExecError::Db { sqlstate: None, text: format!("internal error: {detail}; nothing was committed") },
-        }));
+        Answers { begin, end, statements: answers, miscounted }
     }
 
-    if let Err(e) = &begin
-        && !lost(e)
-    {
-        // BEGIN itself was refused (it should never be): the statements may have run outside a transaction.
-        let ran = answers.iter().any(|a| matches!(a, Some(Answer::Done(_))));
-        if a.mode == TxMode::ReadWrite && ran {
-            return Err(Failure::Final(ExecError::CommitUnknown {
-                detail: format!("BEGIN failed ({e}), so the statements may have run without a transaction"),
+    /// The statements' answers, or how the attempt failed: the first thing the database refused, a lost
+    /// connection, or an end that was refused.
+    fn settle(
+        self,
+        a: &Attempt<'_>,
+        cache: Option<&StatementCache>,
+        kept: &[bool],
+        end_too: bool,
+    ) -> Result<Vec<StatementDone>, Failure> {
+        let Answers { begin, end, statements: answers, miscounted } = self;
+        let failed = || {
+            answers.iter().enumerate().filter_map(|(i, a)| match a {
+                Some(Answer::Failed(e, position)) => Some((i, e, *position)),
+                _ => None,
+            })
+        };
+        let lost = |e: &Error| e.as_db_error().is_none();
+        if [&begin, &end].into_iter().any(|r| r.as_ref().is_err_and(lost)) || failed().any(|(_, e, _)| lost(e)) {
+            a.poisoned.store(true, Ordering::Relaxed);
+        }
+        if let Some((sent, answered)) = miscounted {
+            a.poisoned.store(true, Ordering::Relaxed);
+            let detail = format!("PostgreSQL answered {answered} statements to a batch of {sent}");
+            return Err(Failure::Final(match a.mode {
+                TxMode::ReadWrite if end_too && end.is_ok() => ExecError::CommitUnknown { detail },
+                _ => ExecError::Db { sqlstate: None, text: format!("internal error: {detail}; nothing was committed") },
             }));
         }
-        return Err(Failure::Final(super::errors::from_pg(e, a.ctx)));
-    }
-    // The first statement the database refused; the rest answered 25P02 (or, in its batch, never ran) and COMMIT
-    // answered ROLLBACK.
-    if let Some((i, e, position)) = failed().find(|(_, e, _)| !lost(e)) {
-        if kept[i]
-            && e.code() == Some(&SqlState::INVALID_SQL_STATEMENT_NAME)
-            && let Some(cache) = cache
-        {
-            // Something deallocated the kept statements (nothing we send does): forget them and read again,
-            // unnamed. Only catalog reads are kept, so nothing was changed.
-            cache.clear();
-            return Err(Failure::Retry(super::connection_lost(format!(
-                "a kept catalog read was gone from the session ({e}); reading again"
-            ))));
-        }
-        return Err(super::statement_failure_at(e, &a.statements[i], i, a, position));
-    }
-    let lost_error = [&begin, &end]
-        .into_iter()
-        .filter_map(|r| r.as_ref().err())
-        .chain(failed().map(|(_, e, _)| e))
-        .find(|e| lost(e));
-    if let Some(e) = lost_error {
-        let detail = crate::pool::dsql::error_chain(e);
-        return Err(match a.mode {
-            TxMode::ReadWrite if !end_too => Failure::Retry(super::connection_lost(format!(
-                "the database connection was lost before COMMIT was sent ({detail}); nothing was committed"
-            ))),
-            TxMode::ReadOnly => Failure::Retry(super::connection_lost(format!(
-                "the database connection was lost ({detail}); this was a read-only transaction, so nothing was \
-                 changed"
-            ))),
-            TxMode::ReadWrite => match &end {
-                Err(commit) if !lost(commit) => commit_failure(commit, a),
-                _ => Failure::Final(ExecError::CommitUnknown { detail }),
-            },
-        });
-    }
-    if let Err(commit) = &end {
-        return Err(commit_failure(commit, a));
-    }
 
-    Ok(answers
-        .into_iter()
-        .map(|a| match a {
-            Some(Answer::Done(done)) => done,
-            _ => unreachable!("every statement answered, or an error was returned above"),
-        })
-        .collect())
+        if let Err(e) = &begin
+            && !lost(e)
+        {
+            // BEGIN itself was refused (it should never be): the statements may have run outside a transaction.
+            let ran = answers.iter().any(|a| matches!(a, Some(Answer::Done(_))));
+            if a.mode == TxMode::ReadWrite && ran {
+                return Err(Failure::Final(ExecError::CommitUnknown {
+                    detail: format!("BEGIN failed ({e}), so the statements may have run without a transaction"),
+                }));
+            }
+            return Err(Failure::Final(super::errors::from_pg(e, a.ctx)));
+        }
+        // The first statement the database refused; the rest answered 25P02 (or, in its batch, never ran) and COMMIT
+        // answered ROLLBACK.
+        if let Some((i, e, position)) = failed().find(|(_, e, _)| !lost(e)) {
+            if kept[i]
+                && e.code() == Some(&SqlState::INVALID_SQL_STATEMENT_NAME)
+                && let Some(cache) = cache
+            {
+                // Something deallocated the kept statements (nothing we send does): forget them and read again,
+                // unnamed. Only catalog reads are kept, so nothing was changed.
+                cache.clear();
+                return Err(super::lost_before_commit(
+                    format!("a kept catalog read was gone from the session ({e}); reading again"),
+                    a.mode,
+                ));
+            }
+            return Err(super::statement_failure_at(e, &a.statements[i], i, a, position));
+        }
+        let lost_error = [&begin, &end]
+            .into_iter()
+            .filter_map(|r| r.as_ref().err())
+            .chain(failed().map(|(_, e, _)| e))
+            .find(|e| lost(e));
+        if let Some(e) = lost_error {
+            let detail = crate::pool::dsql::error_chain(e);
+            return Err(match a.mode {
+                TxMode::ReadWrite if !end_too => super::lost_before_commit(
+                    format!(
+                        "the database connection was lost before COMMIT was sent ({detail}); nothing was committed"
+                    ),
+                    a.mode,
+                ),
+                TxMode::ReadOnly => super::lost_before_commit(
+                    format!(
+                        "the database connection was lost ({detail}); this was a read-only transaction, so nothing \
+                         was changed"
+                    ),
+                    a.mode,
+                ),
+                TxMode::ReadWrite => match &end {
+                    Err(commit) if !lost(commit) => super::end_failure(commit, a),
+                    _ => Failure::Final(ExecError::CommitUnknown { detail }),
+                },
+            });
+        }
+        if let Err(commit) = &end {
+            return Err(super::end_failure(commit, a));
+        }
+
+        Ok(answers
+            .into_iter()
+            .map(|a| match a {
+                Some(Answer::Done(done)) => done,
+                _ => unreachable!("every statement answered, or an error was returned above"),
+            })
+            .collect())
+    }
 }
 
 /// Runs of two or more consecutive statements that can go as one simple query: plain text, no bound values, and
 /// not the last statement (its rows are returned, typed, so it goes by the extended protocol). Catalog reads that
 /// return every statement's rows are never batched.
-fn batches(a: &Attempt<'_>, texts: &[String], prepared: &[Option<tokio_postgres::Statement>]) -> Vec<Batch> {
+fn batches(a: &Attempt<'_>, texts: &[&str], prepared: &[Option<tokio_postgres::Statement>]) -> Vec<Batch> {
     if a.all_rows {
         return Vec::new();
     }
@@ -377,20 +412,11 @@ fn batches(a: &Attempt<'_>, texts: &[String], prepared: &[Option<tokio_postgres:
             && !a.is_probe(i)
             && a.statements[i].params.is_empty()
             && prepared[i].is_none()
-            && batch::plain(&texts[i])
+            && batch::plain(texts[i])
     };
-    let lens: Vec<usize> = texts.iter().map(String::len).collect();
+    let lens: Vec<usize> = texts.iter().map(|t| t.len()).collect();
     batch::runs(&lens, joinable, batch::MAX_BYTES)
         .into_iter()
-        .map(|run| {
-            let texts: Vec<&str> = texts[run.clone()].iter().map(String::as_str).collect();
-            Batch::new(run.start, &texts)
-        })
+        .map(|run| Batch::new(run.start, &texts[run.clone()]))
         .collect()
-}
-
-/// COMMIT (or the final ROLLBACK) was refused: nothing was committed. DSQL reports most conflicts here.
-fn commit_failure(e: &Error, a: &Attempt<'_>) -> Failure {
-    let ctx = super::ErrorContext { statement: None, allow_writes: a.ctx.allow_writes, tool: a.ctx.tool };
-    super::end_failure(super::errors::from_pg(e, &ctx), e, a.mode)
 }

@@ -6,27 +6,44 @@ use std::time::Duration;
 
 use rand::Rng;
 
+use super::TxMode;
+use crate::sqlstate;
+
 /// First backoff before the second attempt; doubles each time up to [`BACKOFF_CAP`].
 pub const BACKOFF_BASE: Duration = Duration::from_millis(20);
 pub const BACKOFF_CAP: Duration = Duration::from_secs(2);
 
-/// Is this SQLSTATE a conflict that DSQL (or its emulation) expects the client to retry? `OC000`/`OC001` are
-/// accepted as codes too, as AWS's connectors do.
-pub fn is_conflict(sqlstate: &str) -> bool {
-    matches!(sqlstate, "40001" | "OC000" | "OC001")
+/// Why a failed transaction may run again: every case proves that nothing was committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// An optimistic-concurrency conflict (`40001`; `OC000`/`OC001` accepted as codes too, as AWS's connectors do):
+    /// DSQL expects the client to run the transaction again.
+    Conflict,
+    /// The server ended the session before the transaction could commit (an administrator terminated the
+    /// backend, the server is shutting down or crashed, the connection was lost before COMMIT was sent).
+    SessionEnded,
+    /// DSQL's transient `XX000 server unavailable` (catalog T13) in a read-only transaction. Retried for reads only
+    /// (project decision of 2026-12-07, where AWS's guidance conflicts): a transaction that wrote is reported, and
+    /// an `XX000` on its COMMIT leaves the outcome unknown.
+    TransientRead,
 }
 
-/// Does this SQLSTATE say the server ended the session before the transaction could commit (an administrator
-/// terminated the backend, the server is shutting down or crashed)? The transaction was not committed.
-pub fn is_session_ended(sqlstate: &str) -> bool {
-    matches!(sqlstate, "57P01" | "57P02" | "57P03" | "08006" | "08003")
-}
-
-/// Is this SQLSTATE DSQL's transient failure (`XX000 server unavailable`, catalog T13)? Retried automatically
-/// only for read-only transactions (project decision of 2026-12-07, where AWS's guidance conflicts): a transaction
-/// that wrote is reported, and an `XX000` on its COMMIT leaves the outcome unknown.
-pub fn is_transient_for_reads(sqlstate: &str) -> bool {
-    sqlstate == "XX000"
+impl Retry {
+    /// The one decision: whether a transaction in `mode` that failed with `sqlstate` may run again, and why.
+    pub fn of(sqlstate: &str, mode: TxMode) -> Option<Retry> {
+        match sqlstate {
+            sqlstate::SERIALIZATION_FAILURE | sqlstate::DSQL_DATA_CONFLICT | sqlstate::DSQL_SCHEMA_CONFLICT => {
+                Some(Retry::Conflict)
+            }
+            sqlstate::ADMIN_SHUTDOWN
+            | sqlstate::CRASH_SHUTDOWN
+            | sqlstate::CANNOT_CONNECT_NOW
+            | sqlstate::CONNECTION_FAILURE
+            | sqlstate::CONNECTION_DOES_NOT_EXIST => Some(Retry::SessionEnded),
+            sqlstate::INTERNAL_ERROR if mode == TxMode::ReadOnly => Some(Retry::TransientRead),
+            _ => None,
+        }
+    }
 }
 
 /// "Full jitter" exponential backoff before attempt `next` (2, 3, …): a random wait in [base·2^(next-2) / 2,
@@ -54,9 +71,28 @@ mod tests {
     }
 
     #[test]
-    fn conflicts_and_ended_sessions_are_recognised() {
-        assert!(is_conflict("40001") && is_conflict("OC000") && !is_conflict("23505"));
-        assert!(is_session_ended("57P01") && !is_session_ended("57014"));
-        assert!(is_transient_for_reads("XX000") && !is_transient_for_reads("40001") && !is_conflict("XX000"));
+    fn conflicts_and_ended_sessions_are_retried_in_any_transaction() {
+        for mode in [TxMode::ReadOnly, TxMode::ReadWrite] {
+            for code in ["40001", "OC000", "OC001"] {
+                assert_eq!(Retry::of(code, mode), Some(Retry::Conflict), "{code}");
+            }
+            for code in ["57P01", "57P02", "57P03", "08006", "08003"] {
+                assert_eq!(Retry::of(code, mode), Some(Retry::SessionEnded), "{code}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_transient_internal_error_is_retried_for_reads_only() {
+        assert_eq!(Retry::of("XX000", TxMode::ReadOnly), Some(Retry::TransientRead));
+        assert_eq!(Retry::of("XX000", TxMode::ReadWrite), None);
+    }
+
+    #[test]
+    fn everything_else_is_reported() {
+        for code in ["23505", "57014", "25006", "54000", "40P01", "55P03", "42601", "0A000", ""] {
+            assert_eq!(Retry::of(code, TxMode::ReadOnly), None, "{code}");
+            assert_eq!(Retry::of(code, TxMode::ReadWrite), None, "{code}");
+        }
     }
 }

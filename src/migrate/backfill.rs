@@ -168,7 +168,7 @@ impl BackfillSpec {
         })?;
         let p = c.statements.into_iter().next().ok_or_else(|| MigrateError::Invalid("no statement".into()))?;
         let st = [Statement { text: p.text, command: p.command, params: Vec::new(), quota: Vec::new() }];
-        let ectx = crate::exec::ErrorContext { statement: None, allow_writes: false, tool: ctx.tool };
+        let ectx = crate::exec::ErrorContext::default();
         let out = crate::exec::run_all_rows(ctx.db, &st, ctx.limits.unbounded_rows(), &ectx)
             .await
             .map_err(|e| MigrateError::Database(format!("the backfill's rows cannot be counted: {e}")))?;

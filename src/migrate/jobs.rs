@@ -14,9 +14,9 @@ pub const WAIT_LIMIT: Duration = Duration::from_secs(3600);
 /// Wait until job `id` is completed. `on_look(status)` after every look at `sys.jobs`.
 pub async fn wait(ctx: &Ctx<'_>, id: &str, on_look: &(dyn Fn(&str) + Sync)) -> Result<(), MigrateError> {
     let started = Instant::now();
-    // The DSQL emulation finishes a job when it is waited for (`pool::async_jobs`): the next look completes it.
-    if ctx.db.emulates_dsql() {
-        ctx.db.jobs.waited_on(id);
+    // The DSQL emulation finishes a job when it is waited for (`emulation::async_jobs`): the next look completes it.
+    if let Some(dsql) = ctx.db.emulation() {
+        dsql.jobs.waited_on(id);
     }
     let mut pause = Duration::from_millis(100);
     loop {

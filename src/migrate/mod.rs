@@ -39,14 +39,14 @@ impl Ctx<'_> {
     /// One internal read (catalog, history), not subject to the statement checks.
     pub async fn read(&self, sql: &str, params: Vec<Value>) -> Result<Outcome, ExecError> {
         let st = [Statement { text: sql.to_string(), command: "SELECT".into(), params, quota: Vec::new() }];
-        let ctx = ErrorContext { statement: None, allow_writes: false, tool: self.tool };
+        let ctx = ErrorContext::default();
         exec::run(self.db, &st, TxMode::ReadOnly, self.limits.unbounded_rows(), &ctx, &|_, _| {}).await
     }
 
     /// One read-write transaction (`exec::run` runs it again on conflicts, 40001); returns the outcome and the
     /// attempts it took.
     pub async fn write(&self, statements: &[Statement]) -> Result<(Outcome, u32), ExecError> {
-        let ctx = ErrorContext { statement: None, allow_writes: true, tool: self.tool };
+        let ctx = ErrorContext::default();
         let outcome =
             exec::run(self.db, statements, TxMode::ReadWrite, self.limits.unbounded_rows(), &ctx, &|_, _| {}).await?;
         let attempts = outcome.attempts.max(1);

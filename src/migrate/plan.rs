@@ -193,7 +193,7 @@ pub fn plan(sql: &str, fix: bool, policy: &sql::Policy) -> Result<Plan, MigrateE
                     continue;
                 }
                 group_rows = rows;
-                let starts_async_job = crate::exec::local_dsql::adapt(&text).job.is_some();
+                let starts_async_job = crate::sql::async_ddl::starts_async_job(&text);
                 let kind = if is_data { StepKind::Dml } else { StepKind::Ddl };
                 let on = if tables.is_empty() { String::new() } else { format!(" on {}", tables.join(", ")) };
                 let description = if starts_async_job {

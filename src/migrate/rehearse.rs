@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use super::apply::run_step;
 use super::plan::Plan;
 use super::{Ctx, MigrateError, Reporter, internal, quote_ident};
+use crate::emulation::sandbox::Sandbox;
 use crate::pool::Database;
-use crate::pool::sandbox::Sandbox;
 
 /// Most sample rows copied per table.
 pub const MAX_SAMPLE: usize = 1000;

@@ -1,12 +1,7 @@
 //! Database connections: one pool per server, whichever the target (local sandbox, a PostgreSQL URL, or Aurora DSQL),
 //! plus what is needed to cancel a running query on it.
 
-pub mod async_jobs;
 pub mod dsql;
-pub mod pgbin;
-pub mod roles;
-pub mod sandbox;
-pub mod sys_schema;
 pub mod tls;
 mod user_types;
 
@@ -16,7 +11,8 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::{CancelToken, NoTls};
 
-use sandbox::Sandbox;
+use crate::emulation::sandbox::Sandbox;
+use crate::emulation::{Dsql, async_jobs, roles, sys_schema};
 
 /// `application_name` this server sets on every connection.
 pub fn application_name() -> String {
@@ -50,28 +46,17 @@ pub struct Database {
     pub label: String,
     cancel_tls: CancelTls,
     sandbox: std::sync::Arc<std::sync::Mutex<Option<Sandbox>>>,
-    /// The database is made to answer like DSQL (see [`Database::emulates_dsql`]).
-    emulate: bool,
+    /// The database is made to answer like DSQL (see [`Database::emulation`]).
+    emulation: Option<Dsql>,
     /// Held while [`Database::warm_up`] opens the first connection: a call arriving meanwhile waits for that
     /// connection instead of opening a second one (which would cost the same handshakes, started later).
     warming: tokio::sync::Mutex<()>,
-    /// The DSQL emulation's async jobs this server submitted and has not completed yet.
-    pub jobs: async_jobs::AsyncJobs,
 }
 
 impl Database {
     /// A database with no sandbox (the local one attaches its own) and no warm-up running.
-    fn new(pool: Pool, kind: BackendKind, label: String, cancel_tls: CancelTls, emulate: bool) -> Database {
-        Database {
-            pool,
-            kind,
-            label,
-            cancel_tls,
-            sandbox: Default::default(),
-            emulate,
-            warming: Default::default(),
-            jobs: Default::default(),
-        }
+    fn new(pool: Pool, kind: BackendKind, label: String, cancel_tls: CancelTls, emulation: Option<Dsql>) -> Database {
+        Database { pool, kind, label, cancel_tls, sandbox: Default::default(), emulation, warming: Default::default() }
     }
 
     /// Start (or join) the local sandbox in `dir` and pool connections to it.
@@ -80,7 +65,7 @@ impl Database {
         pool_size: usize,
         report: impl Fn(&str) + Send + 'static,
     ) -> Result<Database, String> {
-        let jobs = async_jobs::AsyncJobs::from_env()?;
+        let job_delay = async_jobs::AsyncJobs::from_env()?.delay();
         let dir = dir.to_path_buf();
         let sandbox = tokio::task::spawn_blocking(move || Sandbox::start(&dir, &report))
             .await
@@ -89,7 +74,7 @@ impl Database {
         let cfg = sandbox.pg_config(&application_name());
         let sys_cfg = sandbox.sys_config(&application_name());
         let label = format!("local sandbox in {} (PostgreSQL {})", sandbox.dir().display(), sandbox.major_version());
-        if let Err(e) = housekeeping(&sys_cfg, true, jobs.delay()).await {
+        if let Err(e) = housekeeping(&sys_cfg, true, job_delay).await {
             return Err(if roles::is_missing_sys_role(&e) {
                 roles::old_sandbox_message(sandbox.dir(), sandbox.socket_dir())
             } else {
@@ -97,7 +82,6 @@ impl Database {
             });
         }
         let mut db = Database::local_database(cfg, None, pool_size, label).await?;
-        db.jobs = jobs;
         db.sandbox = std::sync::Arc::new(std::sync::Mutex::new(Some(sandbox)));
         Ok(db)
     }
@@ -121,9 +105,7 @@ impl Database {
         let pool = plain_pool(cfg, pool_size)?;
         let client = pool.get().await.map_err(|e| format!("cannot connect to {label}: {e}"))?;
         drop(client);
-        let mut db = Database::new(pool, BackendKind::Local, label, CancelTls::Plain, true);
-        db.jobs = jobs;
-        Ok(db)
+        Ok(Database::new(pool, BackendKind::Local, label, CancelTls::Plain, Some(Dsql { jobs })))
     }
 
     /// Pool connections to an Aurora DSQL cluster: a fresh IAM token per connection, verified TLS, connections
@@ -131,7 +113,7 @@ impl Database {
     pub fn dsql(settings: dsql::DsqlPoolSettings) -> Result<Database, String> {
         let label = format!("Aurora DSQL {} as {}", settings.token.endpoint, settings.token.user);
         let built = dsql::build_pool(settings)?;
-        Ok(Database::new(built.pool, BackendKind::Dsql, label, CancelTls::Rustls(built.tls), false))
+        Ok(Database::new(built.pool, BackendKind::Dsql, label, CancelTls::Rustls(built.tls), None))
     }
 
     /// A pooled connection. The pool never hands out a connection that was closed underneath it. When the local
@@ -189,8 +171,8 @@ impl Database {
     /// Whether this database is made to answer like Aurora DSQL: async index jobs in `sys.jobs`, the 3,000-row and
     /// 5-minute limits, OCC answers, quotas, `AWS IAM GRANT`. True for the local sandbox, and for `--database-url`
     /// unless `--rules off` asked for plain PostgreSQL; never for a real cluster (DSQL answers for itself).
-    pub fn emulates_dsql(&self) -> bool {
-        self.emulate
+    pub fn emulation(&self) -> Option<&Dsql> {
+        self.emulation.as_ref()
     }
 
     /// An agent-actionable explanation of a failure to get a connection.
@@ -239,20 +221,20 @@ impl Database {
             cfg.options(&options);
         }
         let label = describe_config(&cfg);
-        let mut db = if cfg.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {
+        let emulation = if emulate { Some(Dsql { jobs: async_jobs::AsyncJobs::from_env()? }) } else { None };
+        let db = if cfg.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {
             let pool = finish_pool(plain_builder(cfg), pool_size, Some(&label))?;
-            Database::new(pool, BackendKind::Url, label, CancelTls::Plain, emulate)
+            Database::new(pool, BackendKind::Url, label, CancelTls::Plain, emulation)
         } else {
             let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls::client_config(root_cert)?);
             let mgr = Manager::from_config(cfg, tls.clone(), ManagerConfig { recycling_method: RecyclingMethod::Fast });
             let pool = finish_pool(Pool::builder(mgr), pool_size, Some(&label))?;
-            Database::new(pool, BackendKind::Url, label, CancelTls::Rustls(tls), emulate)
+            Database::new(pool, BackendKind::Url, label, CancelTls::Rustls(tls), emulation)
         };
-        if emulate {
-            db.jobs = async_jobs::AsyncJobs::from_env()?;
+        if let Some(dsql) = db.emulation() {
             let client = db.get().await?;
             sys_schema::install_for_url(&client, &db.label).await?;
-            if let Err(e) = client.batch_execute(&async_jobs::sweep_sql(db.jobs.delay())).await {
+            if let Err(e) = client.batch_execute(&async_jobs::sweep_sql(dsql.jobs.delay())).await {
                 tracing::warn!("DSQL emulation on {}: cannot complete old async jobs: {e}", db.label);
             }
         }
@@ -268,11 +250,6 @@ impl Database {
         if let Err(e) = result {
             tracing::warn!("cancel request failed: {e}");
         }
-    }
-
-    /// The local sandbox's major PostgreSQL version, if this is one.
-    pub fn sandbox_dir(&self) -> Option<std::path::PathBuf> {
-        self.sandbox.lock().ok()?.as_ref().map(|s| s.dir().to_path_buf())
     }
 
     /// Close connections and leave the sandbox (stopping it if this was its last user).

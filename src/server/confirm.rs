@@ -173,7 +173,7 @@ pub async fn stats_available(env: &Env, db: &Database) -> bool {
                         params: Vec::new(),
                         quota: Vec::new(),
                     }];
-                    let ctx = ErrorContext { statement: None, allow_writes: false, tool: "confirm" };
+                    let ctx = ErrorContext::default();
                     match exec::run_all_rows(db, &st, env.settings.limits.unbounded_rows(), &ctx).await {
                         Ok(o) => o.rows.first().and_then(|r| r.get("ok")).and_then(Value::as_bool).unwrap_or(false),
                         Err(_) => false,
@@ -277,7 +277,7 @@ async fn count_rows(env: &Env, db: &Database, tables: &[(String, String)]) -> Ve
             quota: Vec::new(),
         })
         .collect();
-    let ctx = ErrorContext { statement: None, allow_writes: false, tool: "confirm" };
+    let ctx = ErrorContext::default();
     match exec::run_all_rows(db, &statements, env.settings.limits.unbounded_rows(), &ctx).await {
         Ok(outcome) => outcome
             .all_rows

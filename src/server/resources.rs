@@ -26,7 +26,6 @@ const TABLE_ARGUMENT: &str = "table";
 const MIME: &str = super::render::DATABASE_RESOURCE_MIME;
 /// Most values one completion answer may carry (MCP's limit).
 const MAX_COMPLETIONS: usize = 100;
-const WHO: &str = "schema resource";
 
 /// FROM and WHERE of the user's relations: tables, views, materialized and foreign tables, outside PostgreSQL's
 /// own schemas and the `sys` schema (DSQL's, and the sandbox's emulation of it).
@@ -137,7 +136,7 @@ async fn tables(env: &Env) -> Result<Value, McpError> {
 async fn catalog(env: &Env, sql: &'static str) -> Result<Vec<Map<String, Value>>, McpError> {
     let db = env.database().await.map_err(|e| McpError::internal_error(e, None))?;
     let st = [Statement { text: sql.to_string(), command: "SELECT".into(), params: Vec::new(), quota: Vec::new() }];
-    let ctx = ErrorContext { statement: None, allow_writes: false, tool: WHO };
+    let ctx = ErrorContext::default();
     let outcome = exec::run_catalog_reads(&db, &st, env.settings.limits.unbounded_rows(), &ctx)
         .await
         .map_err(|e| McpError::internal_error(render::marked(&e.to_string()).into_owned(), None))?;

@@ -11,6 +11,7 @@
 // a Finding is a handful of Strings, and boxing it would only make every caller dereference.
 #![allow(clippy::result_large_err)]
 
+pub mod async_ddl;
 mod cache;
 mod classify;
 mod depth;
@@ -22,9 +23,8 @@ mod guard;
 mod history;
 mod lexer;
 pub mod lint;
-mod names;
+pub(crate) mod names;
 mod parse;
-mod quota;
 pub mod rules;
 mod script;
 mod tautology;
@@ -36,6 +36,10 @@ mod version;
 
 use std::fmt;
 use std::str::FromStr;
+
+// Which database-dependent limits a statement can hit is the DSQL emulation's knowledge; computed here, where
+// the parsed statement is.
+use crate::emulation::quota_checks as quota;
 
 pub use cache::CheckCache;
 pub use classify::StatementClass;

@@ -128,7 +128,7 @@ pub async fn call(env: &Env, args: Option<Map<String, Value>>) -> Result<Value, 
         params: vec![Value::String(names)],
         quota: Vec::new(),
     };
-    let ctx = ErrorContext { statement: None, allow_writes: env.settings.allow_writes, tool: NAME };
+    let ctx = ErrorContext::default();
     let limits = env.settings.limits.unbounded_rows();
     let mut warnings: Vec<String> = checked.warnings.iter().map(ToString::to_string).collect();
 

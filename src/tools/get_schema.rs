@@ -235,7 +235,7 @@ pub async fn describe(env: &Env, table_name: &str) -> Result<Value, DescribeErro
         statement(CONSTRAINTS.to_string(), by_name.clone()),
         statement(INDEXES.to_string(), by_name),
     ];
-    let ctx = ErrorContext { statement: None, allow_writes: false, tool: NAME };
+    let ctx = ErrorContext::default();
     let outcome = exec::run_catalog_reads(&db, &statements, env.settings.limits.unbounded_rows(), &ctx)
         .await
         .map_err(|e| DescribeError::Failed(e.to_string()))?;

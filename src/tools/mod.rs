@@ -121,7 +121,7 @@ pub async fn tenant_tables(env: &Env, db: &Database) -> Result<Option<crate::sql
         params: vec![Value::String(column.clone())],
         quota: Vec::new(),
     }];
-    let ctx = crate::exec::ErrorContext { statement: None, allow_writes: false, tool: "tenant scoping" };
+    let ctx = crate::exec::ErrorContext::default();
     let limits = env.settings.limits.unbounded_rows();
     let outcome = crate::exec::run(db, &st, crate::exec::TxMode::ReadOnly, limits, &ctx, &|_, _| {})
         .await

@@ -67,7 +67,7 @@ pub async fn call(env: &Env, args: Option<Map<String, Value>>) -> Result<Value, 
             quota: p.quota,
         })
         .collect();
-    let ctx = ErrorContext { statement: None, allow_writes: env.settings.allow_writes, tool: NAME };
+    let ctx = ErrorContext { read_only_tool: true, ..ErrorContext::default() };
     let outcome = exec::run(&db, &statements, TxMode::ReadOnly, env.settings.limits, &ctx, &|_, _| {})
         .await
         .map_err(|e| e.to_string())?;

@@ -165,7 +165,7 @@ pub async fn execute(
 ) -> Result<Value, ToolError> {
     let Prepared { db, statements, warnings, .. } = prepared;
     let mode = if env.settings.allow_writes { TxMode::ReadWrite } else { TxMode::ReadOnly };
-    let ctx = ErrorContext { statement: None, allow_writes: env.settings.allow_writes, tool: NAME };
+    let ctx = ErrorContext { says_rolled_back: env.settings.allow_writes, ..ErrorContext::default() };
     let outcome =
         exec::run(&db, &statements, mode, env.settings.limits, &ctx, progress).await.map_err(|e| e.to_string())?;
     types_changed(&db, &statements);
@@ -190,7 +190,7 @@ pub async fn execute_looked(
         commit
     };
     let look = exec::Look { before: probe.before(), after: probe.after(), judge: &judge };
-    let ctx = ErrorContext { statement: None, allow_writes: true, tool: NAME };
+    let ctx = ErrorContext { says_rolled_back: true, ..ErrorContext::default() };
     let outcome = exec::run_looked(&prepared.db, &prepared.statements, &look, env.settings.limits, &ctx, progress)
         .await
         .map_err(|e| e.to_string())?;

@@ -259,7 +259,7 @@ pub fn seed(seeder: &mut Server, statements: impl IntoIterator<Item = String>, b
 /// A connection string for a new, empty database in the shared sandbox (as a plain PostgreSQL reached with
 /// `--database-url`). Needs a running sandbox: call it while a `Server::local` that has run a query is alive.
 pub fn url_database(prefix: &str) -> String {
-    use aurora_dsql_mcp_server::pool::sandbox;
+    use aurora_dsql_mcp_server::emulation::sandbox;
     let name = table(prefix);
     let dir = sandbox_dir().canonicalize().expect("sandbox dir");
     let socket = sandbox::socket_dir_for(&dir);

@@ -7,6 +7,7 @@
 //! live cluster and the documentation says otherwise, the measured value: 256 columns, not 255).
 
 use crate::sql::{QuotaCheck, rules};
+use crate::sqlstate;
 
 pub const MAX_INDEXES_PER_TABLE: i64 = 24;
 pub const MAX_COLUMNS_PER_TABLE: i64 = rules::MAX_COLUMNS_PER_TABLE as i64;
@@ -108,7 +109,7 @@ async fn one(client: &tokio_postgres::Client, check: &QuotaCheck) -> Result<Opti
                 arg: None,
                 detail: format!("{table} already has {n} extended-statistics objects"),
                 message: Some(rules::STATISTICS_COUNT_MESSAGE.into()),
-                sqlstate: Some("54000"),
+                sqlstate: Some(sqlstate::PROGRAM_LIMIT_EXCEEDED),
             })
         }
         QuotaCheck::NewSequence { name } => {
@@ -147,8 +148,8 @@ async fn one(client: &tokio_postgres::Client, check: &QuotaCheck) -> Result<Opti
             })
         }
         QuotaCheck::IndexReady { table, index } => {
-            // The index's async build job (recorded with the index's oid, see `exec::stepwise`) has not completed
-            // yet (`pool::async_jobs`): the index is not valid. A job of a dropped index names no index any more.
+            // The index's async build job (recorded with the index's oid, see `exec::stepwise` and `emulation::adapt`) has not completed
+            // yet (`emulation::async_jobs`): the index is not valid. A job of a dropped index names no index any more.
             let sql = "SELECT j.job_id FROM sys.jobs j JOIN pg_catalog.pg_index i ON i.indexrelid = j.object_id \
                        JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid \
                        WHERE j.job_type = 'INDEX_BUILD' AND j.status = 'submitted' \
@@ -229,7 +230,7 @@ pub fn error_text(e: &Exceeded, index: usize, count: usize) -> (Option<String>, 
     let state = finding.sqlstate.clone();
     let text = format!(
         "ERROR {}: {}\nIN: statement {} of {count} ({})\nWHAT TO DO: {}. The transaction was rolled back: nothing from this call was committed.",
-        state.as_deref().unwrap_or("0A000"),
+        state.as_deref().unwrap_or(sqlstate::FEATURE_NOT_SUPPORTED),
         finding.message,
         index + 1,
         e.detail,

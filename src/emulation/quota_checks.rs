@@ -5,7 +5,7 @@
 
 use sqlparser::ast::{AlterColumnOperation, AlterTableOperation, Expr, SchemaName, Statement, TableConstraint};
 
-use super::names;
+use crate::sql::names;
 
 /// A limit to check against the database before running a statement.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,26 +1,19 @@
-//! Making the local sandbox answer like Aurora DSQL where the answer depends on running the statement:
-//! `CREATE INDEX ASYNC` / `ALTER TABLE ASYNC … VALIDATE CONSTRAINT`
-//! returning a `job_id` recorded in `sys.jobs` (created by `pool::sys_schema`), `AWS IAM GRANT/REVOKE` kept as
-//! mappings in `sys.iam_pg_role_mappings`, bare `numeric` meaning numeric(18,6), the 3,000-row and 5-minute
-//! transaction limits, and
-//! optimistic-concurrency errors (`40001 … (OC000)`) instead of lock waits. Rules that need no database are checked
-//! before sending by the `sql` module, in every mode.
+//! Each statement rewritten, once per call, for PostgreSQL where DSQL's syntax differs: `CREATE INDEX ASYNC` /
+//! `ALTER TABLE ASYNC … VALIDATE CONSTRAINT` without the keyword (the job it starts is recorded in `sys.jobs`, made
+//! by `emulation::sys_schema`, and answered with its `job_id` by `emulation::hooks`), `AWS IAM GRANT/REVOKE` as
+//! calls that keep the mappings in `sys.iam_pg_role_mappings`, bare `numeric` as numeric(18,6), `STORAGE` in
+//! `ADD COLUMN`. DSQL's transaction limits and conflicts are in `emulation::transactions`; rules that need no
+//! database are checked before sending by the `sql` module, in every mode.
 //!
 //! What is approximate: index builds run synchronously inside the transaction (a UNIQUE build that fails fails at
 //! the statement, not later in the job), though the job stays `submitted` and the index not valid until the job
-//! completes (`pool::async_jobs`, catalog X12; `pg_index.indisvalid` only where the `sys` owner is a superuser); a write-write
-//! conflict fails the second WRITER after a 100 ms lock wait, where DSQL fails the second COMMITTER; OC001 is
-//! reported for DDL that waits on a lock held by a running transaction.
-
-use std::time::Duration;
+//! completes (`emulation::async_jobs`, catalog X12; `pg_index.indisvalid` only where the `sys` owner is a
+//! superuser); a write-write conflict fails the second WRITER after a 100 ms lock wait, where DSQL fails the second
+//! COMMITTER; OC001 is reported for DDL that waits on a lock held by a running transaction.
 
 use rand::RngCore;
 
-/// DSQL's per-transaction limits.
-pub const ROW_LIMIT: u64 = 3000;
-pub const AGE_LIMIT: Duration = Duration::from_secs(300);
-/// How long a local statement may wait for a row lock before it is reported as an OCC conflict.
-pub const LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '100ms'";
+use crate::sql::async_ddl::{self, AsyncDdl, leading_words};
 
 /// An asynchronous DDL statement, rewritten for PostgreSQL.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,19 +41,10 @@ pub fn adapt(sql: &str) -> Adapted {
     let word = |i: usize| {
         tokens.get(i).filter(|(w, r)| !sql[r.clone()].starts_with('"') && !w.is_empty()).map(|(w, _)| w.as_str())
     };
-    let validates = tokens.iter().skip(3).any(|(w, r)| w == "validate" && !sql[r.clone()].starts_with('"'));
     let mut job = None;
     let mut text = sql.to_string();
-    let async_at = match (word(0), word(1), word(2), word(3)) {
-        (Some("create"), Some("index"), Some("async"), _) => Some((2, "INDEX_BUILD")),
-        (Some("create"), Some("unique"), Some("index"), Some("async")) => Some((3, "INDEX_BUILD")),
-        // `ALTER TABLE async ADD COLUMN …` alters a table named async; only the VALIDATE form is asynchronous.
-        (Some("alter"), Some("table"), Some("async"), _) if validates => Some((2, "VALIDATE_CONSTRAINT")),
-        _ => None,
-    };
-    if let Some((i, job_type)) = async_at {
-        let (_, range) = &tokens[i];
-        text = format!("{}{}", &sql[..range.start], &sql[range.end..]);
+    if let Some(AsyncDdl { job_type, keyword }) = async_ddl::async_ddl(sql) {
+        text = format!("{}{}", &sql[..keyword.start], &sql[keyword.end..]);
         let object_name = if job_type == "INDEX_BUILD" { index_name(&leading_words(&text, 12)) } else { None };
         job = Some(AsyncJob { job_type, object_name });
     }
@@ -155,108 +139,6 @@ pub fn new_job_id() -> String {
     rand::rng().fill_bytes(&mut bytes);
     let value = u128::from_be_bytes(bytes);
     (0..26).map(|i| ALPHABET[((value >> (125 - 5 * i).max(0)) & 31) as usize] as char).collect()
-}
-
-/// DSQL's answer when a transaction modified more than [`ROW_LIMIT`] rows (statement `index` of `count`).
-pub fn row_limit_error(index: usize, count: usize, rows_modified: u64) -> super::ExecError {
-    super::ExecError::Db {
-        sqlstate: Some("54000".into()),
-        text: format!(
-            "ERROR 54000: transaction row limit exceeded\nIN: statement {} of {count} (this transaction modified \
-             {rows_modified} rows; DSQL allows {ROW_LIMIT})\nWHAT TO DO: split the work into batches of at most \
-             3,000 modified rows (e.g. 1,000), one transact call per batch. The transaction was rolled back: \
-             nothing from this call was committed.",
-            index + 1
-        ),
-    }
-}
-
-/// DSQL's answer when a transaction ran longer than [`AGE_LIMIT`].
-pub fn age_limit_error() -> super::ExecError {
-    super::ExecError::Db {
-        sqlstate: Some("54000".into()),
-        text: "ERROR 54000: transaction age limit of 300s exceeded\nWHAT TO DO: DSQL transactions may last at most \
-               5 minutes; use smaller transactions. Nothing was committed."
-            .into(),
-    }
-}
-
-/// Is this command tag one that modifies rows (counted toward DSQL's 3,000-row limit)?
-pub fn counts_rows(command: &str) -> bool {
-    matches!(command, "INSERT" | "UPDATE" | "DELETE" | "MERGE")
-}
-
-/// Rewrite PostgreSQL's answer to a write conflict as DSQL's.
-pub fn occ_message(sqlstate: &str, is_ddl: bool) -> Option<&'static str> {
-    match (sqlstate, is_ddl) {
-        ("40001" | "55P03" | "40P01", false) => Some("change conflicts with another transaction (OC000)"),
-        ("55P03" | "40001", true) => Some("schema has been updated by another transaction, please retry: (OC001)"),
-        _ => None,
-    }
-}
-
-/// The first `n` words (identifiers and keywords, lower-cased unless quoted) of `sql`, with their byte ranges,
-/// skipping whitespace and comments; stops at anything else.
-fn leading_words(sql: &str, n: usize) -> Vec<(String, std::ops::Range<usize>)> {
-    let b = sql.as_bytes();
-    let mut i = 0;
-    let mut out = Vec::new();
-    while out.len() < n && i < b.len() {
-        match b[i] {
-            c if c.is_ascii_whitespace() => i += 1,
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                let mut depth = 0;
-                while i < b.len() {
-                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-                        depth += 1;
-                        i += 2;
-                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-                        depth -= 1;
-                        i += 2;
-                        if depth == 0 {
-                            break;
-                        }
-                    } else {
-                        i += 1;
-                    }
-                }
-            }
-            b'"' => {
-                let start = i;
-                i += 1;
-                let mut word = String::new();
-                while i < b.len() {
-                    if b[i] == b'"' {
-                        if b.get(i + 1) == Some(&b'"') {
-                            word.push('"');
-                            i += 2;
-                            continue;
-                        }
-                        i += 1;
-                        break;
-                    }
-                    let ch = sql[i..].chars().next().unwrap_or('"');
-                    word.push(ch);
-                    i += ch.len_utf8();
-                }
-                out.push((word, start..i));
-            }
-            c if c.is_ascii_alphanumeric() || c == b'_' || c == b'.' => {
-                let start = i;
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] == b'.') {
-                    i += 1;
-                }
-                out.push((sql[start..i].to_ascii_lowercase(), start..i));
-            }
-            _ => break,
-        }
-    }
-    out
 }
 
 /// `amount numeric` → `amount numeric(18,6)`; leaves `numeric(p,s)`, casts (`::numeric`) and literals alone.

@@ -82,7 +82,7 @@ impl PgBinaries {
 /// The one command that installs PostgreSQL's server programs on the platform this process runs on.
 pub fn install_hint() -> String {
     let os_release = std::fs::read_to_string("/etc/os-release").ok();
-    install_hint_for(std::env::consts::OS, os_release.as_deref(), crate::pool::sandbox::running_as_root())
+    install_hint_for(std::env::consts::OS, os_release.as_deref(), super::sandbox::running_as_root())
 }
 
 /// [`install_hint`] for a given `std::env::consts::OS`, `/etc/os-release` text and privilege.

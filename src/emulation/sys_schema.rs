@@ -1,9 +1,9 @@
 //! The `sys` objects DSQL has and PostgreSQL lacks, created in the local sandbox at every start and in a
 //! `--database-url` database on first use (idempotently, so they survive restarts): `sys.jobs` and the procedures
-//! `sys.wait_for_job(job_id)` (which completes a `submitted` job, see `pool::async_jobs`) and
+//! `sys.wait_for_job(job_id)` (which completes a `submitted` job, see `emulation::async_jobs`) and
 //! `sys.complete_jobs(ids, older_than_seconds)` (the server's background completion), with a trigger that marks a
 //! submitted job's index not valid in `pg_index` until then (where the owner may: a superuser), the view `sys.iam_pg_role_mappings` that `AWS IAM GRANT/REVOKE` fill (through the
-//! procedures `sys.aws_iam_grant/revoke`, which `exec::local_dsql` translates those statements to), and the
+//! procedures `sys.aws_iam_grant/revoke`, which `emulation::adapt` translates those statements to), and the
 //! routine `sys.supported_datatypes()`. As on DSQL, `SELECT sys.wait_for_job(…)` fails with 42809 (it is a
 //! procedure) and a malformed id with 22P02. In the local sandbox the housekeeping role owns them: the tool role
 //! `admin` may read them and record jobs, and the job and IAM procedures run as their owner (`SECURITY DEFINER`, with a
@@ -152,7 +152,7 @@ pub async fn install_for_url(client: &tokio_postgres::Client, label: &str) -> Re
         .unwrap_or(false);
     match install(client).await {
         // Made by another role (the sandbox's housekeeping role, a DBA): in place, and not ours to update.
-        Err(e) if existed && e.code().is_some_and(|c| c.code() == "42501") => {
+        Err(e) if existed && e.code().is_some_and(|c| c.code() == crate::sqlstate::INSUFFICIENT_PRIVILEGE) => {
             tracing::info!("DSQL emulation on {label}: schema sys is in place (owned by another role, left as is)");
             return Ok(());
         }
