@@ -159,7 +159,7 @@ async fn complete_due_jobs(jobs: &AsyncJobs, client: &Client, statements: &[Stat
         tracing::warn!(
             "cannot complete async jobs in the background ({}); they complete when waited for with CALL \
              sys.wait_for_job",
-            crate::pool::dsql::error_chain(&e)
+            crate::error_chain::text(&e)
         );
     }
     clean

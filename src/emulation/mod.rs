@@ -7,8 +7,8 @@
 //! (`exec::hooks`), which [`Dsql`] implements ([`hooks`]).
 //!
 //! - [`adapt`]: DSQL-only syntax rewritten for PostgreSQL (`ASYNC`, `AWS IAM GRANT`, bare `numeric`, `STORAGE`).
-//! - [`quota_checks`] / [`quota_counts`]: which database-wide limits a statement can hit, and counting them in
-//!   the catalog before it runs.
+//! - [`quota_counts`]: counting in the catalog, before a statement runs, the database-wide limits it can hit
+//!   (which ones, a fact about DSQL's language, `sql::quota` decides while checking).
 //! - [`transactions`]: DSQL's transaction limits and optimistic-concurrency answers.
 //! - [`async_jobs`]: when emulated async jobs complete; [`sys_schema`]: the `sys` objects DSQL has.
 //! - [`sandbox`], [`pgbin`], [`roles`]: the local sandbox's PostgreSQL process, its binaries, who connects to it.
@@ -17,7 +17,6 @@ pub mod adapt;
 pub mod async_jobs;
 pub mod hooks;
 pub mod pgbin;
-pub mod quota_checks;
 pub mod quota_counts;
 pub mod roles;
 pub mod sandbox;

@@ -163,7 +163,7 @@ pub async fn install_for_url(client: &tokio_postgres::Client, label: &str) -> Re
             "cannot create the sys schema that DSQL emulation needs in {label}: {}. Give the user CREATE on the \
              database (or create the schema once as its owner), or start with --rules off to use it as plain \
              PostgreSQL (then nothing is created and nothing is emulated)",
-            crate::pool::dsql::error_chain(&e)
+            crate::error_chain::text(&e)
         )
     })?;
     if existed {

@@ -8,7 +8,7 @@ use crate::exec::{ExecError, StatementReport, untrusted};
 use crate::sqlstate;
 
 /// DSQL's per-transaction limits.
-pub const ROW_LIMIT: u64 = 3000;
+pub const ROW_LIMIT: u64 = crate::sql::txn::ROW_LIMIT as u64;
 pub const AGE_LIMIT: Duration = Duration::from_secs(300);
 /// How long a local statement may wait for a row lock before it is reported as an OCC conflict.
 pub const LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '100ms'";

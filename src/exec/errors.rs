@@ -114,7 +114,7 @@ pub(super) fn from_pg_at(err: &tokio_postgres::Error, ctx: &ErrorContext<'_>, po
         let text = if err.is_closed() {
             format!("the database connection was closed ({err}); nothing was committed. Retry the call.")
         } else {
-            format!("database error: {}", crate::pool::dsql::error_chain(err))
+            format!("database error: {}", crate::error_chain::text(err))
         };
         return ExecError::Db { sqlstate: err.code().map(|c| c.code().to_string()), text };
     };

@@ -202,7 +202,7 @@ async fn commit(
     if let Err(e) = pristine::end(client, a).await {
         if e.as_db_error().is_none() {
             a.poisoned.store(true, Ordering::Relaxed);
-            return Err(Failure::Final(ExecError::CommitUnknown { detail: crate::pool::dsql::error_chain(&e) }));
+            return Err(Failure::Final(ExecError::CommitUnknown { detail: crate::error_chain::text(&e) }));
         }
         return Err(end_failure(&e, a));
     }
@@ -422,7 +422,7 @@ fn copy_has_no_stream(i: usize, n: usize) -> String {
          does not have; nothing was sent. Read rows with SELECT (readonly_query); write them with INSERT … VALUES \
          (transact, values bound with params_list; at most {} rows per transaction in DSQL), or run COPY from psql \
          (\\copy) outside the agent.",
-        crate::emulation::transactions::ROW_LIMIT
+        crate::sql::txn::ROW_LIMIT
     )
 }
 

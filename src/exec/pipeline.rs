@@ -362,7 +362,7 @@ impl Answers {
             .chain(failed().map(|(_, e, _)| e))
             .find(|e| lost(e));
         if let Some(e) = lost_error {
-            let detail = crate::pool::dsql::error_chain(e);
+            let detail = crate::error_chain::text(e);
             return Err(match a.mode {
                 TxMode::ReadWrite if !end_too => super::lost_before_commit(
                     format!(

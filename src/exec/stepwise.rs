@@ -16,7 +16,7 @@ pub(super) async fn attempt(client: &Client, a: &Attempt<'_>, emulation: &dyn Em
         super::lost_before_commit(
             format!(
                 "the database connection was lost before COMMIT was sent ({}); nothing was committed",
-                crate::pool::dsql::error_chain(e)
+                crate::error_chain::text(e)
             ),
             a.mode,
         )

@@ -12,6 +12,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod async_ddl;
+pub mod quota;
 mod cache;
 mod classify;
 mod depth;
@@ -30,16 +31,13 @@ mod script;
 mod tautology;
 mod tenant;
 mod text;
-mod txn;
+pub mod txn;
 mod unicode;
 mod version;
 
 use std::fmt;
 use std::str::FromStr;
 
-// Which database-dependent limits a statement can hit is the DSQL emulation's knowledge; computed here, where
-// the parsed statement is.
-use crate::emulation::quota_checks as quota;
 
 pub use cache::CheckCache;
 pub use classify::StatementClass;

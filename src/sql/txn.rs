@@ -14,7 +14,7 @@ pub(crate) struct TxStatement {
 }
 
 /// Row limit per transaction (catalog T06).
-pub(crate) const ROW_LIMIT: usize = 3000;
+pub const ROW_LIMIT: usize = 3000;
 
 pub(crate) fn check(list: &[TxStatement]) -> Vec<Finding> {
     let mut out = Vec::new();
