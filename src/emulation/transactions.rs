@@ -7,8 +7,9 @@ use std::time::Duration;
 use crate::exec::{ExecError, StatementReport, untrusted};
 use crate::sqlstate;
 
-/// DSQL's per-transaction limits.
+/// DSQL's per-transaction limits: rows a transaction may modify,
 pub const ROW_LIMIT: u64 = 3000;
+/// and how long it may run, from BEGIN to COMMIT.
 pub const AGE_LIMIT: Duration = Duration::from_secs(300);
 /// How long a local statement may wait for a row lock before it is reported as an OCC conflict.
 pub const LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '100ms'";
