@@ -18,14 +18,18 @@ use crate::sql::async_ddl::{self, AsyncDdl, leading_words};
 /// An asynchronous DDL statement, rewritten for PostgreSQL.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AsyncJob {
+    /// The `sys.jobs.job_type` the job is recorded with, e.g. `INDEX_BUILD`.
     pub job_type: &'static str,
+    /// The index an `INDEX_BUILD` job builds, when the statement names it; `None` for other jobs.
     pub object_name: Option<String>,
 }
 
 /// A statement as the sandbox must run it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Adapted {
+    /// The text to send to PostgreSQL (the original when nothing needed rewriting).
     pub text: String,
+    /// The async job the statement starts, to be recorded in `sys.jobs` after it runs.
     pub job: Option<AsyncJob>,
 }
 

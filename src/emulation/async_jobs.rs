@@ -33,6 +33,7 @@ impl Default for AsyncJobs {
 }
 
 impl AsyncJobs {
+    /// No pending jobs; each job submitted later completes `delay` after its submission.
     pub fn new(delay: Duration) -> AsyncJobs {
         AsyncJobs { delay, pending: Mutex::new(Vec::new()) }
     }
@@ -47,6 +48,7 @@ impl AsyncJobs {
         }
     }
 
+    /// How long after submission a job completes, unless someone waits for it first.
     pub fn delay(&self) -> Duration {
         self.delay
     }

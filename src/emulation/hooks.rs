@@ -20,6 +20,7 @@ use crate::sqlstate;
 /// The DSQL emulation of one database: the async jobs this server submitted there and has not completed yet.
 #[derive(Debug, Default)]
 pub struct Dsql {
+    /// Jobs submitted through this server and not completed yet, with when each is due.
     pub jobs: AsyncJobs,
 }
 

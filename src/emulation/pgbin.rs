@@ -6,11 +6,14 @@ use std::process::Command;
 /// A directory holding PostgreSQL's server programs, and the major version they report.
 #[derive(Debug, Clone)]
 pub struct PgBinaries {
+    /// The directory holding `initdb`, `pg_ctl` and `postgres`.
     pub bindir: PathBuf,
+    /// The major version the programs report, e.g. 15.
     pub major: u32,
 }
 
 impl PgBinaries {
+    /// The path of server program `name` (e.g. `"pg_ctl"`) in [`bindir`](Self::bindir); not checked to exist.
     pub fn program(&self, name: &str) -> PathBuf {
         self.bindir.join(name)
     }

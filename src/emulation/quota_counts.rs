@@ -9,10 +9,15 @@
 use crate::sql::{QuotaCheck, rules};
 use crate::sqlstate;
 
+/// Indexes per table (catalog X06).
 pub const MAX_INDEXES_PER_TABLE: i64 = 24;
+/// Columns per table (catalog CT04, measured): the same figure the `sql` rules check before sending.
 pub const MAX_COLUMNS_PER_TABLE: i64 = rules::MAX_COLUMNS_PER_TABLE as i64;
+/// Tables per database (catalog CT06).
 pub const MAX_TABLES: i64 = 1000;
+/// Schemas per database (catalog CT07).
 pub const MAX_SCHEMAS: i64 = 10;
+/// Views per database (catalog V01).
 pub const MAX_VIEWS: i64 = 5000;
 /// Sequences per database (catalog Q10, 2026-12-07). Whether DSQL counts the sequences behind identity columns is
 /// not documented (catalog §5.17); they are counted here, so the sandbox refuses no later than DSQL would.
@@ -25,7 +30,9 @@ pub const USER_SCHEMA: &str = "n.nspname NOT IN ('pg_catalog', 'information_sche
 /// A limit the statement would exceed: catalog rule id and the value DSQL names in its message, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exceeded {
+    /// The catalog rule id, e.g. `"X06"`; selects the recorded message and SQLSTATE.
     pub rule: &'static str,
+    /// The value DSQL names in its message for this rule (e.g. the column), if it names one.
     pub arg: Option<String>,
     /// What the catalog holds now, for the explanation.
     pub detail: String,

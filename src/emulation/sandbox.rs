@@ -34,6 +34,7 @@ pub struct Sandbox {
     users_lock: Option<File>,
     /// How this instance found the sandbox: "initialised", "started" or "already running".
     pub how: &'static str,
+    /// How long starting or joining the sandbox took, for the startup log.
     pub startup: std::time::Duration,
 }
 
@@ -89,10 +90,12 @@ impl Sandbox {
         Ok(sandbox)
     }
 
+    /// The sandbox directory given with `--local`.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
+    /// The major version of the PostgreSQL the sandbox runs.
     pub fn major_version(&self) -> u32 {
         self.bins.major
     }

@@ -7,8 +7,9 @@ use std::time::Duration;
 use crate::exec::{ExecError, StatementReport, untrusted};
 use crate::sqlstate;
 
-/// DSQL's per-transaction limits.
+/// Rows a transaction may modify in DSQL (one limit for the whole crate: `sql::txn::ROW_LIMIT`).
 pub const ROW_LIMIT: u64 = crate::sql::txn::ROW_LIMIT as u64;
+/// How long a DSQL transaction may run, from BEGIN to COMMIT.
 pub const AGE_LIMIT: Duration = Duration::from_secs(300);
 /// How long a local statement may wait for a row lock before it is reported as an OCC conflict.
 pub const LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '100ms'";

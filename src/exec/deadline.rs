@@ -21,10 +21,12 @@ pub struct Deadline {
 }
 
 impl Deadline {
+    /// A deadline at `at`, its timer registered now.
     pub fn new(at: Instant) -> Deadline {
         Deadline { at, sleep: Box::pin(tokio::time::sleep_until(at)) }
     }
 
+    /// When the call's time is up.
     pub fn at(&self) -> Instant {
         self.at
     }

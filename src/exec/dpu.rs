@@ -22,6 +22,7 @@ pub struct DsqlExplainLines {
 /// The rows of a `Statement DPU Estimate:` block, in output order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DpuEstimate {
+    /// One entry per line of the block.
     pub components: Vec<DpuComponent>,
 }
 
@@ -30,6 +31,7 @@ pub struct DpuEstimate {
 pub struct DpuComponent {
     /// `Compute`, `Read`, `Write`, `Total`, or a name DSQL adds later.
     pub name: String,
+    /// The estimate, in DPUs.
     pub dpu: f64,
     /// The per-transaction minimum DSQL applies when the transaction reads or writes (not included in Total).
     #[serde(skip_serializing_if = "Option::is_none")]

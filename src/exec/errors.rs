@@ -14,20 +14,40 @@ use crate::sqlstate;
 #[derive(Debug, Clone)]
 pub enum ExecError {
     /// The database refused or failed a statement.
-    Db { sqlstate: Option<String>, text: String },
+    Db {
+        /// The SQLSTATE, when the database gave one.
+        sqlstate: Option<String>,
+        /// The whole explanation for the agent, ready to show.
+        text: String,
+    },
     /// No connection could be had.
     Connect(String),
     /// The call ran longer than --statement-timeout and was cancelled.
-    Timeout { secs: u64 },
+    Timeout {
+        /// The budget that ran out, in seconds.
+        secs: u64,
+    },
     /// The request itself was wrong (parameter count, …).
     Input(String),
     /// The client cancelled the call (or went away); the transaction was stopped in the database.
     Cancelled,
     /// The connection was lost after COMMIT was sent: the transaction may or may not have committed, so it is
     /// never run again by itself.
-    CommitUnknown { detail: String },
+    CommitUnknown {
+        /// What happened to the connection.
+        detail: String,
+    },
     /// The transaction was retried after conflicts (or lost connections) and the last attempt failed too.
-    Exhausted { attempts: u32, elapsed_ms: u64, reason: &'static str, last: Box<ExecError> },
+    Exhausted {
+        /// How many times the transaction ran.
+        attempts: u32,
+        /// Milliseconds from the first attempt to the last failure.
+        elapsed_ms: u64,
+        /// Why it was run again, in words for the agent (e.g. conflicts).
+        reason: &'static str,
+        /// The last attempt's error.
+        last: Box<ExecError>,
+    },
 }
 
 impl std::fmt::Display for ExecError {
@@ -63,6 +83,8 @@ impl std::fmt::Display for ExecError {
 }
 
 impl ExecError {
+    /// The SQLSTATE the agent is shown: the database's, 57014 for a timeout or cancel, the last attempt's after
+    /// retries; `None` when no database answered.
     pub fn sqlstate(&self) -> Option<&str> {
         match self {
             ExecError::Db { sqlstate, .. } => sqlstate.as_deref(),
@@ -95,6 +117,7 @@ pub struct ErrorContext<'a> {
     pub read_only_tool: bool,
 }
 
+/// A driver error as the agent should see it: the database's answer explained, with `ctx` and its position.
 pub fn from_pg(err: &tokio_postgres::Error, ctx: &ErrorContext<'_>) -> ExecError {
     from_pg_at(err, ctx, position(err))
 }

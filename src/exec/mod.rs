@@ -44,13 +44,17 @@ pub use rows::{Limit, type_name};
 /// One statement to run, after the checks: the text to send, its command tag verb and its bound values.
 #[derive(Debug, Clone)]
 pub struct Statement {
+    /// The SQL sent to the database (before emulation adapts it).
     pub text: String,
+    /// The command tag's verb, upper case (`SELECT`, `INSERT`, `COPY`, …): decides how it is sent.
     pub command: String,
+    /// Values for `$1`, `$2`, …, in order; bound as text.
     pub params: Vec<Value>,
     /// DSQL limits to check against the catalog first (local sandbox only).
     pub quota: Vec<crate::sql::QuotaCheck>,
 }
 
+/// The bounds on one call, from the command line.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Rows returned per call (`--max-rows`).
@@ -95,24 +99,33 @@ impl TxMode {
     }
 }
 
+/// A result column as the answer lists it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Column {
+    /// The column's name as the statement produced it.
     pub name: String,
+    /// PostgreSQL's name for its type ([`type_name`]), e.g. `int8` or `text[]`.
     #[serde(rename = "type")]
     pub type_name: String,
 }
 
+/// What one statement of a call did.
 #[derive(Debug, Clone, Serialize)]
 pub struct StatementReport {
+    /// The statement's command verb, as in [`Statement::command`].
     pub command: String,
+    /// Rows the command tag reports (inserted, updated, returned, …); `None` when it reports none.
     pub rows_affected: Option<u64>,
 }
 
 /// What a call produced: the last statement's rows, and a report per statement.
 #[derive(Debug, Default)]
 pub struct Outcome {
+    /// The last statement's columns (those returned, see `columns_cut`).
     pub columns: Vec<Column>,
+    /// The last statement's rows that fit the limits, one JSON object per row.
     pub rows: Vec<Map<String, Value>>,
+    /// Rows or values were left out to fit the limits.
     pub truncated: bool,
     /// Which limit cut the rows, if one did.
     pub stopped_by: Option<Limit>,
@@ -122,6 +135,7 @@ pub struct Outcome {
     pub values_cut: bool,
     /// The columns list did not fit in --max-result-bytes: (columns returned, columns the statement has).
     pub columns_cut: Option<(usize, usize)>,
+    /// One report per statement, in order.
     pub statements: Vec<StatementReport>,
     /// Every statement's rows, when asked for with [`run_all_rows`]; otherwise empty.
     pub all_rows: Vec<Vec<Map<String, Value>>>,

@@ -11,6 +11,7 @@ use tokio_postgres::types::{Format, IsNull, Kind, ToSql, Type, to_sql_checked};
 pub struct TextParam(pub Option<String>);
 
 impl TextParam {
+    /// The text PostgreSQL parses `value` from for a parameter of type `ty`.
     pub fn from_json(value: &Value, ty: &Type) -> TextParam {
         TextParam(match value {
             Value::Null => None,

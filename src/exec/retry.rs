@@ -11,6 +11,7 @@ use crate::sqlstate;
 
 /// First backoff before the second attempt; doubles each time up to [`BACKOFF_CAP`].
 pub const BACKOFF_BASE: Duration = Duration::from_millis(20);
+/// The longest backoff between two attempts.
 pub const BACKOFF_CAP: Duration = Duration::from_secs(2);
 
 /// Why a failed transaction may run again: every case proves that nothing was committed.

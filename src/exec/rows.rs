@@ -31,40 +31,53 @@ const VALUE_ROOM: usize = 64;
 /// Which limit stopped the rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
+    /// `--max-rows`, with its value.
     Rows(usize),
+    /// `--max-result-bytes`, with its value.
     Bytes(usize),
 }
 
 /// A value whose type has no native decoding, converted by the server after the transaction.
 #[derive(Debug)]
 pub struct Pending {
+    /// Index of the row in [`Collected::rows`].
     pub row: usize,
+    /// The row's key for the column.
     pub key: String,
+    /// The column's type, for the conversion.
     pub ty: Type,
+    /// The value as received, in binary format.
     pub bytes: Vec<u8>,
 }
 
 /// Rows of one statement, as collected.
 #[derive(Debug, Default)]
 pub struct Collected {
+    /// The columns returned (all, unless `columns_cut`).
     pub columns: Vec<Column>,
+    /// The rows kept, decoded to JSON (pending values null until converted).
     pub rows: Vec<Map<String, Value>>,
     /// Rows the statement produced, kept or not.
     pub seen: u64,
+    /// Which limit ended the rows kept, if one did.
     pub stopped_by: Option<Limit>,
     /// A single row was larger than the byte limit: its longest values were cut (and marked).
     pub values_cut: bool,
     /// The columns list did not fit: (columns returned, columns the statement has).
     pub columns_cut: Option<(usize, usize)>,
+    /// Values left for the server to convert to text ([`settle`]).
     pub pending: Vec<Pending>,
+    /// What the columns and rows kept cost in the answer so far (pending values estimated).
     pub bytes: usize,
-    /// `--max-result-bytes`, and the part of it the columns and rows may take.
+    /// `--max-result-bytes`.
     pub max_bytes: usize,
+    /// The part of `max_bytes` the columns and rows may take (the rest is [`ANSWER_ALLOWANCE`]).
     pub budget: usize,
     /// What the columns list costs (counted in `bytes`).
     pub columns_bytes: usize,
 }
 
+/// Decodes and keeps a statement's rows as they arrive, within `--max-rows` and `--max-result-bytes`.
 pub struct Collector {
     keep: bool,
     max_rows: usize,
@@ -103,6 +116,7 @@ impl Collector {
         self.out.bytes = self.out.columns_bytes;
     }
 
+    /// One more row from the statement: counted, and kept if the rows are kept and it fits.
     pub fn push(&mut self, row: &Row) {
         self.out.seen += 1;
         if !self.keep || self.out.stopped_by.is_some() {
@@ -176,6 +190,7 @@ impl Collector {
         (self.out.budget.saturating_sub(self.out.bytes + keys) / 2 / self.shown.max(1)).saturating_sub(48).max(16)
     }
 
+    /// The rows collected.
     pub fn finish(self) -> Collected {
         self.out
     }

@@ -12,7 +12,6 @@
 #![allow(clippy::result_large_err)]
 
 pub mod async_ddl;
-pub mod quota;
 mod cache;
 mod classify;
 mod depth;
@@ -26,6 +25,7 @@ mod lexer;
 pub mod lint;
 pub(crate) mod names;
 mod parse;
+pub mod quota;
 pub mod rules;
 mod script;
 mod tautology;
@@ -37,7 +37,6 @@ mod version;
 
 use std::fmt;
 use std::str::FromStr;
-
 
 pub use cache::CheckCache;
 pub use classify::StatementClass;

@@ -11,33 +11,81 @@ use crate::sql::names;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum QuotaCheck {
     /// `CREATE INDEX` on `table`: at most 24 indexes per table (X06).
-    NewIndex { table: String },
+    NewIndex {
+        /// The indexed table, as written.
+        table: String,
+    },
     /// `CREATE TABLE name` (no-op when it exists and `IF NOT EXISTS`): at most 1,000 tables (CT06).
-    NewTable { name: String },
+    NewTable {
+        /// The new table, as written.
+        name: String,
+    },
     /// `CREATE SCHEMA name`: at most 10 schemas (CT07).
-    NewSchema { name: String },
+    NewSchema {
+        /// The new schema, as written.
+        name: String,
+    },
     /// `CREATE VIEW name`: at most 5,000 views (V01).
-    NewView { name: String },
+    NewView {
+        /// The new view, as written.
+        name: String,
+    },
     /// `ALTER TABLE table ADD COLUMN` × `count`: at most 256 columns (CT04; documented 255, measured 256).
-    AddColumns { table: String, count: usize },
+    AddColumns {
+        /// The altered table, as written.
+        table: String,
+        /// How many columns the statement adds.
+        count: usize,
+    },
     /// `ALTER TABLE table DROP COLUMN …`: primary-key columns cannot be dropped (A04). Names as PostgreSQL
     /// stores them (unquoted names folded to lower case).
-    DropColumns { table: String, columns: Vec<String> },
+    DropColumns {
+        /// The altered table, as written.
+        table: String,
+        /// The columns dropped.
+        columns: Vec<String>,
+    },
     /// `ALTER TABLE table DROP CONSTRAINT name`: the primary-key constraint cannot be dropped (A04, 2026-11-28;
     /// other constraints can). Name as PostgreSQL stores it.
-    DropConstraint { table: String, name: String },
+    DropConstraint {
+        /// The altered table, as written.
+        table: String,
+        /// The constraint dropped.
+        name: String,
+    },
     /// `ALTER TABLE table ALTER COLUMN column ADD GENERATED … AS IDENTITY`: only on a bigint column (Q06, Q04).
-    AddIdentity { table: String, column: String },
+    AddIdentity {
+        /// The altered table, as written.
+        table: String,
+        /// The column made an identity column.
+        column: String,
+    },
     /// `CREATE STATISTICS … FROM table`: at most 5 extended-statistics objects per table (V05, 2026-12-07).
-    NewStatistics { table: String },
+    NewStatistics {
+        /// The table the statistics are on, as written.
+        table: String,
+    },
     /// `CREATE SEQUENCE name`: at most 5,000 sequences per database (Q10, 2026-12-07).
-    NewSequence { name: String },
+    NewSequence {
+        /// The new sequence, as written.
+        name: String,
+    },
     /// `CREATE INDEX … ON table (columns)`: the declared sizes of the key columns at most 2,000 bytes (X08,
     /// 2026-12-07). Plain column keys only, names as PostgreSQL stores them; expressions are not counted.
-    IndexKeySize { table: String, columns: Vec<String> },
+    IndexKeySize {
+        /// The indexed table, as written.
+        table: String,
+        /// The plain key columns.
+        columns: Vec<String>,
+    },
     /// `ALTER TABLE … ADD CONSTRAINT … {UNIQUE | PRIMARY KEY} USING INDEX index`: the index must be valid, i.e. its
     /// async build job completed (X12, 2026-12-07). Index name as PostgreSQL stores it.
-    IndexReady { table: String, index: String },
+    IndexReady {
+        /// The altered table, as written.
+        table: String,
+        /// The index the constraint would use.
+        index: String,
+    },
 }
 
 /// The database-dependent limits `stmt` can hit.
