@@ -171,9 +171,14 @@ pub(crate) fn estimate(src: &str, tokens: &[Token]) -> (usize, usize) {
 
 /// Refuses a statement whose tree would be deeper than [`MAX_DEPTH`].
 pub(crate) fn check(src: &str, tokens: &[Token]) -> Result<(), Finding> {
+    measured(src, tokens).map(|_| ())
+}
+
+/// [`check`], giving the estimated depth of the deepest statement when it passes.
+fn measured(src: &str, tokens: &[Token]) -> Result<usize, Finding> {
     let (depth, at) = estimate(src, tokens);
     if depth <= MAX_DEPTH {
-        return Ok(());
+        return Ok(depth);
     }
     let (line, _) = super::lexer::line_col(src, at);
     Err(too_deep(depth, line))
@@ -182,8 +187,8 @@ pub(crate) fn check(src: &str, tokens: &[Token]) -> Result<(), Finding> {
 /// [`check`] over a whole script (for dsql_lint, whose parser sees every statement). Text our lexer cannot read
 /// (an unterminated quote, `""`) is measured as far as it can be read, and past every `""`: what follows an
 /// unterminated quote is one string to sqlparser's tokenizer too.
-pub(crate) fn check_script(src: &str) -> Result<(), Finding> {
-    check(src, &lenient_tokens(src))
+pub(crate) fn check_script(src: &str) -> Result<usize, Finding> {
+    measured(src, &lenient_tokens(src))
 }
 
 /// Tokens of `src`, past lexing errors where that is possible. Linear: each piece is lexed at most twice.

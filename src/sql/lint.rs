@@ -33,6 +33,11 @@ pub fn run(sql: &str, fix: bool, dialect: &str) -> Result<Value, String> {
 /// than starting a thread does (~50 µs), and a `SELECT 1` took ~0.5 ms with the threads.
 pub const INLINE_BYTES: usize = 1024;
 
+/// The deepest statement (as `depth` estimates it) whose parse is shared with dsql-lint on the caller's thread;
+/// deeper ones (up to `depth::MAX_DEPTH`) are linted the way that fits the stack the depth limit was measured on
+/// (`tests/no_crash.rs` holds every path to a 2 MiB stack).
+const REUSE_MAX_DEPTH: usize = 64;
+
 /// [`run`] with DSQL's rules as of `version` (`--dsql-version`): rules DSQL lifted later are reported too.
 pub fn run_at(sql: &str, fix: bool, dialect: &str, version: DsqlVersion) -> Result<Value, String> {
     // Read once: `available_parallelism` reads cgroup files on every call (~57 µs here).
@@ -58,16 +63,16 @@ fn run_on(sql: &str, fix: bool, dialect: &str, threads: usize, version: DsqlVers
         return Ok(json!({"diagnostics": [], "fixed_sql": null, "summary": {"errors": 0, "warnings": 0, "fixed": 0}}));
     }
     // dsql-lint parses and walks every statement recursively: measure first (see `depth`).
-    if let Err(f) = super::depth::check_script(sql) {
-        return Err(format!("{}. {}", f.message, f.fix));
-    }
+    let depth = super::depth::check_script(sql).map_err(|f| format!("{}. {}", f.message, f.fix))?;
     let (diags, fixed_sql, stmts) = if mysql {
         // Our checks run on the converted SQL.
         let out = dsql_lint::fix_sql_mysql(sql);
         let stmts = split(&out.sql, 1).statements;
         (out.diagnostics, Some(out.sql), stmts)
-    } else if threads < 2 && !fix {
-        // Our pass first: dsql-lint then lints our parses instead of parsing the statements again.
+    } else if threads < 2 && !fix && depth <= REUSE_MAX_DEPTH {
+        // Our pass first: dsql-lint then lints our parses instead of parsing the statements again. This runs on
+        // the caller's thread, and handing our trees to dsql-lint walks them more deeply than its own parse does:
+        // only shallow statements (every real one) take it, so a caller's ordinary stack is enough.
         let stmts = split_keeping_trees(sql).statements;
         let out = chunks::whole_reusing(sql, &stmts);
         (out.diagnostics, out.fixed_sql, stmts)
@@ -340,6 +345,37 @@ fn analyse(sql: &str, tokens: &[lexer::Token], span: &Span, keep_tree: bool) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The caller's-thread path that hands our parses to dsql-lint fits the 2 MiB budget `tests/no_crash.rs` holds
+    /// every path to, up to the depth that takes it, in each shape that nests (a shape over it would abort the
+    /// whole test binary with a stack overflow, so this cannot pass by accident).
+    #[test]
+    fn shared_parses_lint_within_an_ordinary_stack_up_to_their_depth() {
+        let d = REUSE_MAX_DEPTH - 2;
+        let shapes = [
+            format!("SELECT {}1{}", "(".repeat(d), ")".repeat(d)),
+            format!("SELECT 1 FROM t WHERE {}", vec!["a = 1"; d].join(" AND ")),
+            vec!["SELECT 1"; d].join(" UNION "),
+            format!("SELECT {}1{}", "CASE WHEN true THEN ".repeat(d / 2), " END".repeat(d / 2)),
+            format!("SELECT {}", vec!["1"; d].join(" + ")),
+        ];
+        for s in &shapes {
+            assert!(s.len() < INLINE_BYTES, "{} bytes would not take the inline path", s.len());
+            let depth = crate::sql::depth::check_script(s).unwrap();
+            assert!(depth <= REUSE_MAX_DEPTH && depth >= d / 2, "{depth} for {s}");
+        }
+        std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(move || {
+                for s in &shapes {
+                    let v = run(s, false, "postgres").unwrap();
+                    assert!(v["diagnostics"].is_array(), "{v}");
+                }
+            })
+            .unwrap()
+            .join()
+            .expect("no panic");
+    }
 
     /// The generated migration of the benchmark, `n` table groups.
     fn migration(n: usize) -> String {
