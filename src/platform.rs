@@ -12,6 +12,7 @@ use std::process::Command;
 /// Why local mode cannot run on this platform, with what to use instead; `None` where it can.
 #[cfg(unix)]
 pub const LOCAL_MODE_UNAVAILABLE: Option<&str> = None;
+/// Why local mode cannot run on this platform, with what to use instead.
 #[cfg(not(unix))]
 pub const LOCAL_MODE_UNAVAILABLE: Option<&str> = Some(
     "local mode (--local) is not available on Windows yet: its private PostgreSQL listens only on a unix socket, \
@@ -58,6 +59,7 @@ pub fn postgres_user() -> Result<(u32, u32), String> {
     Ok(unsafe { ((*pw).pw_uid, (*pw).pw_gid) })
 }
 
+/// There is no `postgres` system user to run PostgreSQL as on this platform.
 #[cfg(not(unix))]
 pub fn postgres_user() -> Result<(u32, u32), String> {
     Err("there are no unix users on this platform".into())
