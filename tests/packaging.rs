@@ -219,7 +219,7 @@ fn npm_platform_packages_declare_their_c_library() {
 fn npm_launcher_picks_the_musl_build_on_musl_and_names_the_platforms_where_there_is_none() {
     if Command::new("node").arg("--version").output().is_err() {
         // .ci/packaging installs Node and runs the same tests there; here they need Node on PATH.
-        eprintln!("skipped: node is not on PATH (.ci/packaging runs `node --test packaging/npm/`)");
+        eprintln!("skipped: node is not on PATH (.ci/packaging runs `node --test packaging/npm/launcher.test.js`)");
         return;
     }
     let out = run(Command::new("node").arg("--test").arg(Path::new(ROOT).join("packaging/npm/launcher.test.js")));

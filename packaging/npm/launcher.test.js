@@ -1,5 +1,5 @@
 // Tests of the npm launcher (aurora-dsql-mcp-rs/bin/aurora-dsql-mcp-rs.js): which platform package it picks on
-// glibc and musl Linux, and what it says where no prebuilt server exists. Run: node --test packaging/npm/
+// glibc and musl Linux, and what it says where no prebuilt server exists. Run: node --test packaging/npm/launcher.test.js
 // (.ci/packaging runs it; the end-to-end install is proven there too, with the real packages).
 "use strict";
 
