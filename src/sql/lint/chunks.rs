@@ -249,9 +249,18 @@ pub(super) fn whole(sql: &str, fix: bool) -> Output {
 /// [`whole`] without fixes, on the parses our pass kept (`stmts`, from `split_keeping_trees`): dsql-lint parses
 /// only the statements we could not give it (a text no statement of ours has, or one we parsed after rewriting).
 pub(super) fn whole_reusing(sql: &str, stmts: &[Split]) -> Output {
-    let trees: std::collections::HashMap<&str, &Statement> =
-        stmts.iter().filter_map(|s| Some((s.text.as_str(), s.tree.as_ref()?))).collect();
-    let diagnostics = dsql_lint::lint_sql_reusing(sql, &|text| trees.get(text).map(|&stmt| stmt.clone()));
+    #[cfg(dsql_lint_parse_once)]
+    let diagnostics = {
+        let trees: std::collections::HashMap<&str, &Statement> =
+            stmts.iter().filter_map(|s| Some((s.text.as_str(), s.tree.as_ref()?))).collect();
+        dsql_lint::lint_sql_reusing(sql, &|text| trees.get(text).map(|&stmt| stmt.clone()))
+    };
+    // crates.io's dsql-lint (the published crate's build, see build.rs) parses the text itself.
+    #[cfg(not(dsql_lint_parse_once))]
+    let diagnostics = {
+        let _ = stmts;
+        dsql_lint::lint_sql(sql)
+    };
     Output { diagnostics, fixed_sql: None, pieces: 1 }
 }
 
