@@ -11,9 +11,14 @@ use super::target::{self, EnvVars, Target};
 use crate::exec::Limits;
 use crate::sql::{self, DsqlVersion, RulesMode};
 
+/// The name of the cluster today's flags define.
+pub const DEFAULT_CLUSTER: &str = "default";
+
 /// What the tools need to know about how the server was started.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// The cluster's name: `default` for the one the flags define (named clusters come from `--config`).
+    pub cluster: String,
     /// `--allow-writes`.
     pub allow_writes: bool,
     /// Result and time bounds of every call (`--max-rows`, `--max-result-bytes`, `--statement-timeout`,
@@ -73,6 +78,7 @@ impl Settings {
             dsql_version: args.dsql_version,
         };
         Settings {
+            cluster: DEFAULT_CLUSTER.to_string(),
             allow_writes: args.allow_writes,
             limits: Limits {
                 max_rows: args.max_rows.max(1),

@@ -42,6 +42,29 @@ pub enum Target {
     },
 }
 
+impl Target {
+    /// The database role calls run as, as far as the settings say: the DSQL user, the user of a `--database-url`
+    /// (`None` when the URL names none and the driver's default applies), `admin` in the local sandbox.
+    pub fn role(&self) -> Option<String> {
+        match self {
+            Target::Local { .. } => Some("admin".into()),
+            Target::Url { url } => {
+                url.parse::<tokio_postgres::Config>().ok().and_then(|c| c.get_user().map(str::to_string))
+            }
+            Target::Dsql(t) => Some(t.user.clone()),
+            Target::Unconfigured { .. } => None,
+        }
+    }
+
+    /// The AWS Region of a DSQL cluster; `None` for every other target.
+    pub fn region(&self) -> Option<&str> {
+        match self {
+            Target::Dsql(t) => Some(&t.region),
+            _ => None,
+        }
+    }
+}
+
 /// A fully resolved cluster: everything needed to sign a token and connect.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DsqlTarget {
@@ -209,6 +232,23 @@ mod tests {
 
     fn args(list: &[&str]) -> ServerArgs {
         cli(list).server
+    }
+
+    #[test]
+    fn role_and_region_come_from_the_target() {
+        let url = |u: &str| Target::Url { url: u.into() };
+        assert_eq!(url("postgres://alice:pw@db.example.com/app").role().as_deref(), Some("alice"));
+        assert_eq!(url("host=db user=bob dbname=app").role().as_deref(), Some("bob"));
+        assert_eq!(url("postgres://db.example.com/app").role(), None);
+        assert_eq!(Target::Local { dir: "/tmp/x".into() }.role().as_deref(), Some("admin"));
+        let dsql = Target::Dsql(DsqlTarget {
+            endpoint: "abc.dsql.eu-west-1.on.aws".into(),
+            region: "eu-west-1".into(),
+            user: "reader".into(),
+        });
+        assert_eq!((dsql.role().as_deref(), dsql.region()), (Some("reader"), Some("eu-west-1")));
+        assert_eq!(url("postgres://a@b/c").region(), None);
+        assert_eq!(Target::Unconfigured { missing: vec![] }.role(), None);
     }
 
     fn token_args(list: &[&str]) -> TokenArgs {
