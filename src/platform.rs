@@ -79,6 +79,35 @@ pub fn make_private(path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// Open `path` for appending, creating it readable and writable by its owner only (mode 0600 on unix, whatever
+/// the umask; on Windows a new file takes its directory's access rules). An existing file keeps its mode.
+pub fn open_private_append(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+/// The mode of a file others than its owner may read or write (unix: any group or other bit); `None` when they
+/// may not, or where there are no such bits (Windows: access is the directory's ACLs, not checked here).
+pub fn open_to_others(meta: &std::fs::Metadata) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o7777;
+        (mode & 0o077 != 0).then_some(mode)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        None
+    }
+}
+
 /// Give a file or directory to the user and group `owner` (uid, gid).
 pub fn give_to(path: &Path, owner: (u32, u32)) -> std::io::Result<()> {
     #[cfg(unix)]

@@ -223,6 +223,20 @@ pub struct ServerArgs {
     /// Timeout in seconds for the knowledge server
     #[arg(long = "knowledge-timeout", default_value_t = 30.0)]
     pub knowledge_timeout: f64,
+
+    // --- Audit log (issue 28 §3) ---
+    /// Append one JSON line per tool call to this file (created with mode 0600; refused if others may read it):
+    /// time, tool, cluster, role, each statement's SHA-256 and text with its values taken out, outcome, attempts,
+    /// rows, duration and the confirmation decision. Never bound values or credentials. Format: docs/audit-log.md
+    /// [env: AURORA_DSQL_AUDIT_LOG]
+    #[arg(long = "audit-log", value_name = "FILE", env = "AURORA_DSQL_AUDIT_LOG")]
+    pub audit_log: Option<PathBuf>,
+
+    /// With --audit-log: after a line could not be written, refuse tool calls until one can be (fail closed)
+    #[arg(long = "audit-required", action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_value = "false", default_missing_value = "true", value_parser = switch(), ignore_case = true,
+          value_name = "BOOL")]
+    pub audit_required: bool,
 }
 
 #[cfg(test)]

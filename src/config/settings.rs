@@ -48,6 +48,11 @@ pub struct Settings {
     pub rehearsal_dir: PathBuf,
     /// `--knowledge-server` and `--knowledge-timeout`, when a remote documentation server is asked for.
     pub knowledge: Option<Knowledge>,
+    /// `--audit-log`: the file every tool call is recorded in (one JSON line each), when one is asked for. The
+    /// config file's `audit_log` key sets the same.
+    pub audit_log: Option<PathBuf>,
+    /// `--audit-required`: refuse tool calls while the audit log cannot be written.
+    pub audit_required: bool,
     /// The checks' policy, made from the fields above once (see [`Settings::policy`]).
     policy: sql::Policy,
 }
@@ -103,6 +108,8 @@ impl Settings {
                 // infinite as no limit.
                 timeout: Duration::try_from_secs_f64(args.knowledge_timeout.max(0.0)).unwrap_or(Duration::MAX),
             }),
+            audit_log: args.audit_log.clone(),
+            audit_required: args.audit_required,
             policy,
         }
     }

@@ -15,6 +15,8 @@ pub struct Env {
     pub settings: Settings,
     /// The remote documentation server, when --knowledge-server asks for one.
     pub knowledge: Option<crate::docs::remote::KnowledgeServer>,
+    /// The audit log every tool call is recorded in (`--audit-log`), opened at startup.
+    pub audit: Option<Arc<crate::audit::Log>>,
     /// Cancelled when the client goes away (EOF on stdin): every running call stops its statement.
     pub stopping: crate::exec::cancel::CancellationToken,
     db: tokio::sync::Mutex<Option<Arc<Database>>>,
@@ -23,8 +25,8 @@ pub struct Env {
 }
 
 impl Env {
-    /// The state for these settings; fails only on a `--knowledge-server` that cannot be used (bad URL or
-    /// timeout). Nothing is connected yet.
+    /// The state for these settings; fails on a `--knowledge-server` that cannot be used (bad URL or timeout) and
+    /// on an `--audit-log` that cannot be opened or is not private. Nothing is connected yet.
     pub fn new(settings: Settings) -> Result<Env, String> {
         let knowledge = match &settings.knowledge {
             None => None,
@@ -33,9 +35,14 @@ impl Env {
                     .map_err(|e| format!("--knowledge-server: {e}"))?,
             ),
         };
+        let audit = match &settings.audit_log {
+            Some(path) => Some(crate::audit::Log::open(path, settings.audit_required)?),
+            None => None,
+        };
         Ok(Env {
             settings,
             knowledge,
+            audit,
             stopping: Default::default(),
             db: tokio::sync::Mutex::new(None),
             checked: Default::default(),

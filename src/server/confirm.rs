@@ -23,6 +23,7 @@ use rmcp::service::{ElicitationMode, RequestContext};
 use serde_json::{Map, Value};
 
 use super::effects::{COUNT_CAP, Effects, quote_ident};
+use crate::audit::{self, Confirmation};
 use crate::config::{ConfirmDestructive, Env};
 use crate::exec::{self, ErrorContext, Statement};
 use crate::pool::Database;
@@ -111,16 +112,23 @@ pub async fn run_confirmed(env: &Env, db: &Database, call: Call<'_>, run: &Run<'
             Redeemed::Refused(why) => return Err(ToolError::NotConfirmed(why)),
             Redeemed::Answered(effects) => match answer(call.responses.and_then(|r| r.get(ANSWER))) {
                 Reply::Yes => gate = Gate::Confirmed(effects),
-                Reply::No(why) => return Err(ToolError::NotConfirmed(why)),
+                Reply::No(why) => {
+                    audit::confirmed(Confirmation::Declined);
+                    return Err(ToolError::NotConfirmed(why));
+                }
             },
         }
     }
     for _ in 0..MAX_ASKS {
         let effects = match run(gate.clone()).await? {
-            Ran::Done(value, effects) => return Ok(Answer::Value(with_warning(value, &gate, &effects))),
+            Ran::Done(value, effects) => {
+                audit::confirmed(decided(&gate, &effects));
+                return Ok(Answer::Value(with_warning(value, &gate, &effects)));
+            }
             Ran::Held(effects) => effects,
         };
         if !askable {
+            audit::confirmed(Confirmation::RefusedByPolicy);
             return Err(ToolError::NotConfirmed(format!(
                 "Refused: this call would destroy data or schema and needs the user's confirmation, but this MCP \
                  client cannot ask the user (it does not support form elicitation), and the server runs with \
@@ -136,6 +144,7 @@ pub async fn run_confirmed(env: &Env, db: &Database, call: Call<'_>, run: &Run<'
             let state = remember(call.tool, call.arguments, effects);
             let mut requests = InputRequests::new();
             requests.insert(ANSWER.to_string(), InputRequest::Elicitation(ElicitRequest::new(params)));
+            audit::confirmed(Confirmation::Asked);
             return Ok(Answer::Ask(InputRequiredResult::new(Some(requests), Some(state))));
         }
         let stop = crate::exec::cancel::current().unwrap_or_default();
@@ -147,13 +156,25 @@ pub async fn run_confirmed(env: &Env, db: &Database, call: Call<'_>, run: &Run<'
         };
         match answer(serde_json::to_value(reply).ok().as_ref()) {
             Reply::Yes => gate = Gate::Confirmed(effects),
-            Reply::No(why) => return Err(ToolError::NotConfirmed(why)),
+            Reply::No(why) => {
+                audit::confirmed(Confirmation::Declined);
+                return Err(ToolError::NotConfirmed(why));
+            }
         }
     }
     Err(ToolError::NotConfirmed(format!(
         "What the call does changed between the question and the run {MAX_ASKS} times in a row (other sessions are \
          changing the same data), so nothing ran. Try again when the data is quiet."
     )))
+}
+
+/// What the audit log says was decided about a run that committed under `gate` having done `effects`.
+fn decided(gate: &Gate, effects: &Effects) -> Confirmation {
+    match gate {
+        Gate::Confirmed(_) => Confirmation::Accepted,
+        Gate::Any if !effects.destroys.is_empty() => Confirmation::AllowedByPolicy,
+        Gate::Any | Gate::Harmless => Confirmation::NotNeeded,
+    }
 }
 
 /// Whether this database's per-transaction statistics (`pg_stat_xact_user_tables`) can be read: PostgreSQL has

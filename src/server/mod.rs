@@ -160,6 +160,16 @@ impl DsqlServer {
         }
     }
 
+    /// The audit log's record of a call that just arrived (None without `--audit-log`), and whether the call
+    /// commits writes when it succeeds.
+    fn audit_begin(&self, name: &str, request: &CallToolRequestParams) -> Option<(crate::audit::Call, bool)> {
+        let log = self.env.audit.as_ref()?;
+        let (settings, args) = (&self.env.settings, request.arguments.as_ref());
+        let statements = registry::audited_statements(name, args);
+        let call = log.begin(name, &settings.cluster, settings.target.role(), &statements);
+        Some((call, registry::committed_writes(&self.env, name, args)))
+    }
+
     async fn notify(&self, context: &RequestContext<RoleServer>, level: LoggingLevel, message: &str) {
         if self.log_floor(context).is_none_or(|floor| level_index(level) < floor) {
             return;
@@ -298,14 +308,20 @@ impl ServerHandler for DsqlServer {
     ) -> Result<CallToolResponse, McpError> {
         let name = request.name.to_string();
         let started = std::time::Instant::now();
+        let audit = self.audit_begin(&name, &request);
         // The call stops when the client cancels it (notifications/cancelled) or goes away (EOF on stdin).
         let stop = self.env.stopping.child_token();
         // The client's cancel is passed on to `stop` while the call runs on; the call itself decides how to end
         // (a statement is cancelled in the database and its transaction driven to its end). Watched here, in the
         // call's own task: no task spawned per call. Boxed: the call's state machine is large (~9 KB) and rmcp
         // moves this future when it spawns the request's task.
-        let work =
-            crate::exec::cancel::scope(stop.clone(), Box::pin(registry::dispatch(&self.env, &name, request, &context)));
+        let work = crate::exec::cancel::scope(
+            stop.clone(),
+            Box::pin(crate::audit::scope(
+                audit.as_ref().map(|(call, _)| call.scope()),
+                registry::dispatch(&self.env, &name, request, &context),
+            )),
+        );
         tokio::pin!(work);
         let result = tokio::select! {
             biased;
@@ -320,6 +336,13 @@ impl ServerHandler for DsqlServer {
             tracing::info!(tool = %name, ok = result.is_ok(), "call cancelled by the client");
         }
         tracing::info!(tool = %name, ok = result.is_ok(), ms = started.elapsed().as_millis() as u64, "tool call");
+        if let Some((call, commits)) = audit {
+            match &result {
+                Ok(Answer::Value(value)) => call.end(crate::audit::Ending::success(commits, None), Some(value)),
+                Ok(Answer::Ask(_)) => call.end(crate::audit::Ending::success(false, None), None),
+                Err(error) => call.end(error.audit_ending(), None),
+            }
+        }
         Ok(match result {
             Ok(Answer::Ask(question)) => {
                 tracing::info!(tool = %name, "asking the user to confirm destructive statements");

@@ -3,6 +3,7 @@
 //! server renders it once, with database text between untrusted-data markers), which names the problem and the
 //! fix.
 
+use crate::audit::{Ending, Outcome};
 use crate::exec::ExecError;
 use crate::migrate::MigrateError;
 use crate::sql::Finding;
@@ -78,6 +79,45 @@ pub enum ToolError {
     /// explained in its text.
     #[error("{0}")]
     Failed(String),
+}
+
+impl ToolError {
+    /// How the audit log records a call that failed with this error: outcome, what refused it (a finding's rule,
+    /// the write gate…) or what kind of failure it was, the SQLSTATE, and the attempts when the error knows them.
+    pub fn audit_ending(&self) -> Ending {
+        match self {
+            ToolError::UnknownTool { .. } => Ending::refused("unknown_tool", None),
+            ToolError::NeedsWrites { .. } => Ending::refused("needs_writes", None),
+            ToolError::Refused(finding) => Ending::refused(&finding.rule, finding.sqlstate.clone()),
+            ToolError::NotConfirmed(_) => Ending::refused("confirmation", None),
+            ToolError::InvalidArguments { .. }
+            | ToolError::EmptySql { .. }
+            | ToolError::SqlTooLong { .. }
+            | ToolError::Invalid(_)
+            | ToolError::Migrate(MigrateError::Invalid(_)) => Ending::error("invalid_arguments"),
+            ToolError::Exec(e) => exec_ending(e),
+            ToolError::Schema(_) => Ending::error("get_schema"),
+            // Its committed batches stay: an error, not a rollback of the whole call.
+            ToolError::Migrate(MigrateError::BatchFailed { cause, .. }) => {
+                Ending { outcome: Outcome::Error, check: Some("backfill_batch".into()), ..exec_ending(cause) }
+            }
+            ToolError::Migrate(_) => Ending::error("migration"),
+            ToolError::Failed(_) => Ending::error("failed"),
+        }
+    }
+}
+
+fn exec_ending(e: &ExecError) -> Ending {
+    let sqlstate = e.sqlstate().map(str::to_string);
+    match e {
+        ExecError::CommitUnknown { .. } => Ending::ended(Outcome::Unknown, sqlstate, None),
+        ExecError::Exhausted { attempts, .. } => Ending::ended(Outcome::RolledBack, sqlstate, Some(*attempts)),
+        ExecError::Db { .. } | ExecError::Timeout { .. } | ExecError::Cancelled => {
+            Ending::ended(Outcome::RolledBack, sqlstate, None)
+        }
+        ExecError::Connect(_) => Ending::error("connect"),
+        ExecError::Input(_) => Ending::error("invalid_arguments"),
+    }
 }
 
 impl From<ExecError> for ToolError {

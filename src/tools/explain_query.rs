@@ -141,7 +141,7 @@ pub async fn call(env: &Env, args: Option<Map<String, Value>>) -> Result<Value, 
         (before, trial)
     } else {
         let reads = if on_dsql { vec![explain_st.clone()] } else { vec![explain_st.clone(), table_rows_st.clone()] };
-        let outcome = exec::run_all_rows(&db, &reads, limits, &ctx).await.map_err(|e| e.to_string())?;
+        let outcome = exec::run_all_rows(&db, &reads, limits, &ctx).await.map_err(ToolError::Exec)?;
         let trial = match &plain_st {
             Some(plain) => {
                 Some(try_in_rolled_back_transaction(&db, plain, &table_rows_st, &indexes, limits, &ctx).await?)

@@ -70,6 +70,6 @@ pub async fn call(env: &Env, args: Option<Map<String, Value>>) -> Result<Value, 
     let ctx = ErrorContext { read_only_tool: true, ..ErrorContext::default() };
     let outcome = exec::run(&db, &statements, TxMode::ReadOnly, env.settings.limits, &ctx, &|_, _| {})
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(ToolError::Exec)?;
     Ok(rows_result(outcome, warnings, false))
 }

@@ -175,6 +175,28 @@ pub fn carries_database_text(name: &str) -> bool {
     TOOLS.iter().find(|t| t.name == name).is_none_or(|t| t.database_text)
 }
 
+/// The statements a call carries, for the audit log: the SQL arguments as given, or what a backfill runs (built
+/// from its `table`, `set` and `where`). Bound values are only counted.
+pub fn audited_statements(name: &str, args: Option<&Map<String, Value>>) -> Vec<crate::audit::Given> {
+    match name {
+        backfill::NAME => {
+            backfill::describe(args).map(|sql| crate::audit::Given { sql, params: 0 }).into_iter().collect()
+        }
+        _ => crate::audit::statements_in(args),
+    }
+}
+
+/// Whether a call of this tool that succeeded committed writes (the audit log's `committed`; otherwise `ok`).
+pub fn committed_writes(env: &Env, name: &str, args: Option<&Map<String, Value>>) -> bool {
+    let dry_run = args.and_then(|a| a.get("dry_run")).and_then(Value::as_bool).unwrap_or(false);
+    env.settings.allow_writes
+        && match name {
+            transact::NAME | backfill::NAME => true,
+            apply_migration::NAME => !dry_run,
+            _ => false,
+        }
+}
+
 /// Whether calls that need a look are looked at: in write mode, unless `--confirm-destructive allow`.
 fn confirms(env: &Env) -> bool {
     env.settings.confirms_destructive()

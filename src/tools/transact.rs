@@ -167,7 +167,7 @@ pub async fn execute(
     let mode = if env.settings.allow_writes { TxMode::ReadWrite } else { TxMode::ReadOnly };
     let ctx = ErrorContext { says_rolled_back: env.settings.allow_writes, ..ErrorContext::default() };
     let outcome =
-        exec::run(&db, &statements, mode, env.settings.limits, &ctx, progress).await.map_err(|e| e.to_string())?;
+        exec::run(&db, &statements, mode, env.settings.limits, &ctx, progress).await.map_err(ToolError::Exec)?;
     types_changed(&db, &statements);
     Ok(rows_result(outcome, warnings, true))
 }
@@ -193,7 +193,7 @@ pub async fn execute_looked(
     let ctx = ErrorContext { says_rolled_back: true, ..ErrorContext::default() };
     let outcome = exec::run_looked(&prepared.db, &prepared.statements, &look, env.settings.limits, &ctx, progress)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(ToolError::Exec)?;
     let effects = seen.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_default();
     if outcome.held {
         return Ok(Ran::Held(effects));
