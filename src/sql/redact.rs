@@ -38,7 +38,7 @@ mod tests {
             ("SELECT * FROM t WHERE a = 'secret' AND b = 42", "SELECT * FROM t WHERE a = ? AND b = ?"),
             ("INSERT INTO t VALUES (E'sec\\'ret', $$body$$, $x$ $$ $x$)", "INSERT INTO t VALUES (?, ?, ?)"),
             ("SELECT U&'d\\0061t' UESCAPE '!', X'ff', B'01', N'n', 1.5e3", "SELECT ? UESCAPE ?, ?, ?, ?, ?"),
-            ("SELECT 'it''s' -- password here\n, 1 /* and /* nested */ here */", "SELECT ? , ? "),
+            ("SELECT 'it''s' -- password here\n, 1 /* and /* nested */ here */", "SELECT ? \n, ? "),
             ("SELECT * FROM t1 WHERE id = $1 AND v = %s", "SELECT * FROM t1 WHERE id = $1 AND v = %s"),
             ("SELECT DATE '2026-01-01', -7", "SELECT DATE ?, -?"),
         ];
