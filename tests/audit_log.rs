@@ -6,8 +6,13 @@
 //! is refused at startup.
 
 mod common;
+mod dsql_support;
 
 use std::path::Path;
+use std::time::Duration;
+
+use common::proxy::Proxy;
+use dsql_support::PgCluster;
 
 use common::{Server, table, text};
 use serde_json::{Value, json};
@@ -70,13 +75,12 @@ fn a_mixed_session_leaves_one_private_line_per_call_and_no_value() {
     // 1-2: writes, the second with bound values that must never reach the file.
     s.ok("transact", json!({"sql_list": [format!("CREATE TABLE {t} (id int PRIMARY KEY, v text)")]}));
     let insert = format!("INSERT INTO {t} (id, v) VALUES ($1, $2)");
-    let inserted = s.ok(
-        "transact",
-        json!({"sql_list": [insert, insert], "params_list": [[1, MARKERS[0]], [2, MARKERS[1]]]}),
-    );
+    let inserted =
+        s.ok("transact", json!({"sql_list": [insert, insert], "params_list": [[1, MARKERS[0]], [2, MARKERS[1]]]}));
     assert_eq!(inserted["attempts"], 1);
     // 3: a read with a bound value.
-    let read = s.ok("readonly_query", json!({"sql": format!("SELECT id FROM {t} WHERE v <> $1"), "params": [MARKERS[2]]}));
+    let read =
+        s.ok("readonly_query", json!({"sql": format!("SELECT id FROM {t} WHERE v <> $1"), "params": [MARKERS[2]]}));
     assert_eq!(read["row_count"], 2);
     // 4: refused by a DSQL rule before anything is sent.
     let refused = s.err("transact", json!({"sql_list": [format!("CREATE INDEX {t}_v ON {t} (v)")]}));
@@ -90,8 +94,11 @@ fn a_mixed_session_leaves_one_private_line_per_call_and_no_value() {
     // until the retries ran out.
     let (rt, holder) = connect(&url);
     rt.block_on(holder.batch_execute(&format!("BEGIN; UPDATE {t} SET v = v WHERE id = 1"))).unwrap();
-    let conflict = s.err("transact", json!({"sql_list": [format!("UPDATE {t} SET v = $1 WHERE id = 1")],
-                                            "params_list": [[MARKERS[3]]]}));
+    let conflict = s.err(
+        "transact",
+        json!({"sql_list": [format!("UPDATE {t} SET v = $1 WHERE id = 1")],
+                                            "params_list": [[MARKERS[3]]]}),
+    );
     assert!(conflict.contains("40001") && conflict.contains("3 times"), "{conflict}");
     rt.block_on(holder.batch_execute("ROLLBACK")).unwrap();
     // 9-10: a DELETE of every row, declined, then accepted.
@@ -101,15 +108,30 @@ fn a_mixed_session_leaves_one_private_line_per_call_and_no_value() {
     assert_eq!(accepted["isError"], false, "{}", text(&accepted));
     // 11: documentation; 12: a value written inline, and a comment.
     s.ok("dsql_search_documentation", json!({"search_phrase": "optimistic concurrency"}));
-    s.ok("transact", json!({"sql_list": [format!("INSERT INTO {t} VALUES (3, '{}') /* {} */", MARKERS[4], MARKERS[4])]}));
+    s.ok(
+        "transact",
+        json!({"sql_list": [format!("INSERT INTO {t} VALUES (3, '{}') /* {} */", MARKERS[4], MARKERS[4])]}),
+    );
     assert!(s.finish().success());
 
     let got = lines(&log);
     let tools: Vec<&str> = got.iter().map(|l| l["tool"].as_str().unwrap()).collect();
     assert_eq!(
         tools,
-        ["transact", "transact", "readonly_query", "transact", "readonly_query", "readonly_query", "drop_everything",
-         "transact", "transact", "transact", "dsql_search_documentation", "transact"],
+        [
+            "transact",
+            "transact",
+            "readonly_query",
+            "transact",
+            "readonly_query",
+            "readonly_query",
+            "drop_everything",
+            "transact",
+            "transact",
+            "transact",
+            "dsql_search_documentation",
+            "transact"
+        ],
         "one line per call, in order"
     );
     for l in &got {
@@ -165,6 +187,7 @@ fn a_mixed_session_leaves_one_private_line_per_call_and_no_value() {
     assert_eq!(got[0]["statements"][0]["sha256"], json!(hex));
 
     let raw = std::fs::read_to_string(&log).unwrap();
+    eprintln!("audit log after the session:\n{raw}");
     for marker in MARKERS {
         assert!(!raw.contains(marker), "{marker} is in the audit log:\n{raw}");
     }
@@ -203,4 +226,44 @@ fn a_log_others_may_read_is_refused_before_serving() {
     assert!(out.stdout.is_empty(), "nothing on stdout");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("mode 0640") && stderr.contains("chmod 600"), "{stderr}");
+}
+
+/// The audit log adds no database round trip: the same calls (a read, writes with bound values, a DELETE of every
+/// row that is looked at before COMMIT) send exactly the same requests, on the same connection, with and without it.
+#[test]
+fn the_audit_log_adds_no_round_trip() {
+    let pg = PgCluster::start_trusting();
+    pg.psql("CREATE TABLE counted (id int PRIMARY KEY, v text)");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let log_flag = format!("--audit-log={}", log.display());
+    let mut seen = Vec::new();
+    for audited in [false, true] {
+        let proxy = Proxy::start(pg.port, Duration::ZERO);
+        let url = PgCluster::plain_url(proxy.port);
+        let mut args = vec!["--database-url", url.as_str(), "--pool-size", "1", "--allow-writes", "--rules", "off"];
+        if audited {
+            args.push(log_flag.as_str());
+        }
+        let mut s = Server::start(&args);
+        s.ok("readonly_query", json!({"sql": "SELECT 1 AS warm"}));
+        let before = proxy.counters();
+        s.ok("readonly_query", json!({"sql": "SELECT count(*) AS n FROM counted WHERE v <> $1", "params": ["x"]}));
+        s.ok(
+            "transact",
+            json!({"sql_list": ["INSERT INTO counted VALUES ($1, $2)", "UPDATE counted SET v = $1"],
+                                "params_list": [[1, "a"], ["b"]]}),
+        );
+        s.ok("transact", json!({"sql_list": ["DELETE FROM counted"]}));
+        let after = proxy.counters();
+        seen.push((
+            after.requests - before.requests,
+            after.turns - before.turns,
+            after.connections - before.connections,
+        ));
+        assert!(s.finish().success());
+    }
+    eprintln!("(requests, turns, connections) for 3 calls without and with --audit-log: {seen:?}");
+    assert_eq!(seen[0], seen[1], "(requests, turns, connections) without and with --audit-log");
+    assert_eq!(lines(&log).len(), 4, "the audited run's four calls are in the log");
 }
