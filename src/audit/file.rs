@@ -159,4 +159,33 @@ mod tests {
         assert!(err.contains("mode 0644") && err.contains("chmod 600"), "{err}");
         assert!(Log::open(dir.path(), false).is_err(), "a directory is refused");
     }
+
+    #[test]
+    fn required_refuses_calls_while_the_last_line_was_lost_and_heals_on_the_next_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Log::open(&dir.path().join("required.jsonl"), true).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let run = |log: &Arc<Log>| {
+            let call = log.begin("readonly_query", "default", None, &[]);
+            let ran = std::cell::Cell::new(false);
+            let result: Result<(), String> =
+                rt.block_on(super::super::scope(Some(call.scope()), async { Ok(ran.set(true)) }));
+            let ending = match &result {
+                Ok(()) => super::super::Ending::success(false, None),
+                Err(_) => super::super::Ending::error("failed"),
+            };
+            call.end(ending, None);
+            (ran.get(), result)
+        };
+        assert!(run(&log).0, "a writable log lets calls run");
+        log.broken.store(true, Ordering::Relaxed);
+        let (ran, result) = run(&log);
+        assert!(!ran, "a call does not run while the log cannot be written");
+        assert!(result.unwrap_err().contains("--audit-required"));
+        assert!(run(&log).0, "the refused call's own line was written, so calls run again");
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        let checks: Vec<serde_json::Value> =
+            text.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["check"].clone()).collect();
+        assert_eq!(checks, [serde_json::Value::Null, "audit_log".into(), serde_json::Value::Null]);
+    }
 }
