@@ -168,8 +168,10 @@ mod tests {
         let run = |log: &Arc<Log>| {
             let call = log.begin("readonly_query", "default", None, &[]);
             let ran = std::cell::Cell::new(false);
-            let result: Result<(), String> =
-                rt.block_on(super::super::scope(Some(call.scope()), async { Ok(ran.set(true)) }));
+            let result: Result<(), String> = rt.block_on(super::super::scope(Some(call.scope()), async {
+                ran.set(true);
+                Ok(())
+            }));
             let ending = match &result {
                 Ok(()) => super::super::Ending::success(false, None),
                 Err(_) => super::super::Ending::error("failed"),
