@@ -267,3 +267,45 @@ fn the_audit_log_adds_no_round_trip() {
     assert_eq!(seen[0], seen[1], "(requests, turns, connections) without and with --audit-log");
     assert_eq!(lines(&log).len(), 4, "the audited run's four calls are in the log");
 }
+
+/// What the policy decided when the client cannot ask the user, and a look that found nothing destroyed, are
+/// recorded as such.
+#[test]
+fn policy_decisions_and_harmless_looks_are_recorded() {
+    let mut sandbox = Server::local(&[]);
+    sandbox.rows("SELECT 1");
+    let url = common::url_database("auditpolicy");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let log_flag = format!("--audit-log={}", log.display());
+    let t = table("policy");
+    let fill = json!({"sql_list": [format!("INSERT INTO {t} VALUES (1), (2), (3)")]});
+    // A client without elicitation: `refuse` refuses, `ask` runs with a warning.
+    let mut refusing =
+        Server::start(&["--database-url", &url, "--allow-writes", "--confirm-destructive=refuse", &log_flag]);
+    refusing.ok("transact", json!({"sql_list": [format!("CREATE TABLE {t} (id int PRIMARY KEY)")]}));
+    refusing.ok("transact", fill.clone());
+    refusing.err("transact", json!({"sql_list": [format!("DELETE FROM {t}")]}));
+    assert!(refusing.finish().success());
+    let mut asking = Server::start(&["--database-url", &url, "--allow-writes", &log_flag]);
+    asking.ok("transact", json!({"sql_list": [format!("DELETE FROM {t} WHERE id = 1")]}));
+    let ran = asking.ok("transact", json!({"sql_list": [format!("DELETE FROM {t}")]}));
+    assert!(ran["confirmation"].is_string(), "{ran}");
+    assert!(asking.finish().success());
+
+    let got = lines(&log);
+    let decided: Vec<(Value, Value, Value)> =
+        got.iter().map(|l| (l["outcome"].clone(), l["check"].clone(), l["confirmation"].clone())).collect();
+    assert_eq!(
+        decided,
+        [
+            (json!("committed"), Value::Null, json!("not_asked")),
+            (json!("committed"), Value::Null, json!("not_asked")),
+            (json!("refused"), json!("confirm_destructive"), json!("refused_by_policy")),
+            (json!("committed"), Value::Null, json!("not_needed")),
+            (json!("committed"), Value::Null, json!("allowed_by_policy")),
+        ]
+    );
+    assert_eq!(got[4]["statements"][0]["rows"], 2);
+    drop(sandbox);
+}

@@ -47,6 +47,16 @@ fn sha256_hex(text: &str) -> String {
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Longest tool name written: an unknown name is the client's text, and one line must not grow with it.
+const MAX_TOOL_NAME_CHARS: usize = 128;
+
+fn bounded_name(name: &str) -> String {
+    match name.char_indices().nth(MAX_TOOL_NAME_CHARS) {
+        Some((cut, _)) => format!("{}…", &name[..cut]),
+        None => name.to_string(),
+    }
+}
+
 /// One line of the audit log (format version [`FORMAT_VERSION`]), one per tool call.
 #[derive(Debug, Clone, Serialize)]
 pub struct Line {
@@ -84,7 +94,7 @@ impl Line {
         Line {
             v: FORMAT_VERSION,
             time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            tool: tool.to_string(),
+            tool: bounded_name(tool),
             cluster: cluster.to_string(),
             role,
             statements: statements.iter().map(StatementRecord::of).collect(),
@@ -180,6 +190,14 @@ mod tests {
         assert_eq!(back["statements"][0]["rows"], 1);
         assert_eq!((back["v"].clone(), back["outcome"].clone()), (json!(FORMAT_VERSION), json!("committed")));
         assert_eq!(back["confirmation"], "not_asked");
+    }
+
+    #[test]
+    fn an_unknown_tool_name_is_cut_to_a_bounded_length() {
+        let long = "x".repeat(10_000);
+        let line = Line::new(&long, "default", None, &[]);
+        assert_eq!(line.tool.chars().count(), MAX_TOOL_NAME_CHARS + 1);
+        assert_eq!(Line::new("transact", "default", None, &[]).tool, "transact");
     }
 
     #[test]
