@@ -223,6 +223,13 @@ pub struct ServerArgs {
     /// Timeout in seconds for the knowledge server
     #[arg(long = "knowledge-timeout", default_value_t = 30.0)]
     pub knowledge_timeout: f64,
+
+    // --- Named clusters (issue 28 §1) ---
+    /// TOML file naming several clusters ([clusters.NAME] tables, each with endpoint, database_url or local, and
+    /// its own settings); database flags, if given too, define the cluster `default` beside them
+    /// [env: AURORA_DSQL_CONFIG]
+    #[arg(long, value_name = "FILE", env = "AURORA_DSQL_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 #[cfg(test)]
