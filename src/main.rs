@@ -71,17 +71,18 @@ async fn serve(args: ServerArgs) -> ExitCode {
             }
         });
     }
-    let running =
-        match server.serve(aurora_dsql_mcp_server::server::stdio::transport_watching(clusters.stopping.clone())).await
-        {
-            Ok(running) => running,
-            Err(e) => {
-                // stdin closed before the client initialised: a clean exit, not an error.
-                tracing::info!("no MCP session ({e}); exiting");
-                clusters.shutdown().await;
-                return ExitCode::SUCCESS;
-            }
-        };
+    let running = match server
+        .serve(aurora_dsql_mcp_server::server::stdio::transport_watching(clusters.stopping.clone()))
+        .await
+    {
+        Ok(running) => running,
+        Err(e) => {
+            // stdin closed before the client initialised: a clean exit, not an error.
+            tracing::info!("no MCP session ({e}); exiting");
+            clusters.shutdown().await;
+            return ExitCode::SUCCESS;
+        }
+    };
     let cancel = running.cancellation_token();
     let waiting = tokio::spawn(running.waiting());
     tokio::select! {

@@ -59,11 +59,7 @@ pub async fn call(env: Arc<Env>, tool: &str, arguments: Value) -> Result<(Outcom
 }
 
 /// [`call`] with every cluster of a `--config` file (the arguments' `cluster` picks one).
-pub async fn call_on(
-    clusters: Arc<Clusters>,
-    tool: &str,
-    arguments: Value,
-) -> Result<(Outcome, Vec<String>), String> {
+pub async fn call_on(clusters: Arc<Clusters>, tool: &str, arguments: Value) -> Result<(Outcome, Vec<String>), String> {
     let (client_writes, server_reads) = tokio::io::duplex(1 << 16);
     let (server_writes, client_reads) = tokio::io::duplex(1 << 16);
     let server = DsqlServer::serving(clusters);

@@ -85,7 +85,9 @@ impl Clusters {
             Some((name, line)) => Some(list.iter().position(|s| &s.cluster == name).ok_or_else(|| {
                 file.error_at(
                     *line,
-                    format!("default = {name:?}: no cluster has that name (no database flag defines `{DEFAULT_CLUSTER}`)"),
+                    format!(
+                        "default = {name:?}: no cluster has that name (no database flag defines `{DEFAULT_CLUSTER}`)"
+                    ),
                 )
             })?),
             None if flags_name_a_database || list.len() == 1 => Some(0),

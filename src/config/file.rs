@@ -129,8 +129,8 @@ impl ConfigFile {
 
 /// Read and check `path`.
 pub fn load(path: &Path) -> Result<ConfigFile, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: cannot read the --config file: {e}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read the --config file: {e}", path.display()))?;
     read(path, &text)
 }
 
@@ -176,10 +176,8 @@ pub fn read(path: &Path, text: &str) -> Result<ConfigFile, String> {
         && name != super::settings::DEFAULT_CLUSTER
     {
         let names: Vec<&str> = file.clusters.iter().map(|c| c.name.as_str()).collect();
-        return Err(file.error_at(
-            *line,
-            format!("default = {name:?} names no cluster; the clusters are: {}", names.join(", ")),
-        ));
+        return Err(file
+            .error_at(*line, format!("default = {name:?} names no cluster; the clusters are: {}", names.join(", "))));
     }
     Ok(file)
 }
@@ -233,11 +231,11 @@ fn check_name(name: &str) -> Result<(), String> {
 
 /// The one database a table names, or why it does not name exactly one usable database.
 fn database(name: &str, t: &Table, resolve: &dyn Fn(&Path) -> PathBuf) -> Result<Database, String> {
-    let given: Vec<&str> = [("endpoint", t.endpoint.is_some()), ("database_url", t.database_url.is_some()),
-        ("local", t.local.is_some())]
-    .into_iter()
-    .filter_map(|(k, set)| set.then_some(k))
-    .collect();
+    let given: Vec<&str> =
+        [("endpoint", t.endpoint.is_some()), ("database_url", t.database_url.is_some()), ("local", t.local.is_some())]
+            .into_iter()
+            .filter_map(|(k, set)| set.then_some(k))
+            .collect();
     match given.as_slice() {
         [] => {
             return Err(format!(
@@ -285,7 +283,9 @@ fn database(name: &str, t: &Table, resolve: &dyn Fn(&Path) -> PathBuf) -> Result
             )
         })?;
         let user = t.user.clone().filter(|u| !u.trim().is_empty()).ok_or_else(|| {
-            format!("cluster `{name}`: missing `user`, the database role to connect as: add user = \"admin\" (or a role)")
+            format!(
+                "cluster `{name}`: missing `user`, the database role to connect as: add user = \"admin\" (or a role)"
+            )
         })?;
         return Ok(Database::Dsql { endpoint: endpoint.to_string(), region, user });
     }
@@ -358,25 +358,64 @@ mod tests {
         assert_eq!(f.clusters[0].line, 4);
         assert_eq!(
             f.clusters[0].database,
-            Database::Dsql { endpoint: "abc.dsql.us-east-1.on.aws".into(), region: "us-east-1".into(), user: "admin".into() }
+            Database::Dsql {
+                endpoint: "abc.dsql.us-east-1.on.aws".into(),
+                region: "us-east-1".into(),
+                user: "admin".into()
+            }
         );
         assert_eq!((f.clusters[0].table.allow_writes, f.clusters[0].table.max_rows), (Some(true), Some(50)));
         let prod = &f.clusters[1];
         assert_eq!(prod.table.profile.as_deref(), Some("prod"));
-        assert_eq!((prod.table.rules, prod.table.confirm_destructive), (Some(RulesMode::Warn), Some(ConfirmDestructive::Refuse)));
+        assert_eq!(
+            (prod.table.rules, prod.table.confirm_destructive),
+            (Some(RulesMode::Warn), Some(ConfirmDestructive::Refuse))
+        );
         assert!(prod.table.dsql_version.is_some_and(|v| v.is_pinned()));
         assert_eq!(f.clusters[2].database, Database::Local("/etc/team/sandbox".into()));
         assert_eq!(f.clusters[3].database, Database::Url("postgres://u@h/db".into()));
     }
 
+    /// README's Teams example is a valid file, and builds the clusters it describes.
+    #[test]
+    fn the_readme_example_is_a_valid_file() {
+        let readme = include_str!("../../README.md");
+        let section = readme.split("## Teams").nth(1).expect("README has a Teams section");
+        let example = section.split("```toml\n").nth(1).and_then(|b| b.split("```").next()).expect("a toml block");
+        let f = parse(example).unwrap_or_else(|e| panic!("README's example: {e}"));
+        let names: Vec<&str> = f.clusters.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["staging", "production", "reporting", "scratch"]);
+        assert_eq!(f.default.as_ref().map(|d| d.0.as_str()), Some("staging"));
+        let args = <crate::config::Cli as clap::Parser>::try_parse_from(["x"]).unwrap().server;
+        let clusters = super::super::Clusters::from_file(&args, &f, &|_| None).expect("builds");
+        assert_eq!(clusters.writable(), ["staging", "scratch"]);
+        assert_eq!(clusters.select(None).unwrap().settings.cluster, "staging");
+    }
+
     #[test]
     fn mistakes_are_refused_with_their_line_and_the_fix() {
         let cases: &[(&str, &str, &[&str])] = &[
-            ("unknown key", "[clusters.a]\nlocal = \"x\"\nallow_write = true\n", &["line 3", "allow_write", "allow_writes"]),
+            (
+                "unknown key",
+                "[clusters.a]\nlocal = \"x\"\nallow_write = true\n",
+                &["line 3", "allow_write", "allow_writes"],
+            ),
             ("unknown top-level key", "allow_writes = true\n", &["line 1", "allow_writes", "[clusters.NAME]"]),
-            ("no target", "[clusters.a]\nlocal = \"x\"\n\n[clusters.b]\nmax_rows = 5\n", &["line 4", "names no database", "database_url"]),
-            ("two targets", "[clusters.a]\nlocal = \"x\"\ndatabase_url = \"postgres://h/db\"\n", &["line 1", "2 ways", "keep exactly one"]),
-            ("duplicate name", "[clusters.a]\nlocal = \"x\"\n\n[clusters.a]\nlocal = \"y\"\n", &["line 4", "duplicate", "appear once"]),
+            (
+                "no target",
+                "[clusters.a]\nlocal = \"x\"\n\n[clusters.b]\nmax_rows = 5\n",
+                &["line 4", "names no database", "database_url"],
+            ),
+            (
+                "two targets",
+                "[clusters.a]\nlocal = \"x\"\ndatabase_url = \"postgres://h/db\"\n",
+                &["line 1", "2 ways", "keep exactly one"],
+            ),
+            (
+                "duplicate name",
+                "[clusters.a]\nlocal = \"x\"\n\n[clusters.a]\nlocal = \"y\"\n",
+                &["line 4", "duplicate", "appear once"],
+            ),
             ("wrong type", "[clusters.a]\nlocal = \"x\"\nmax_rows = \"many\"\n", &["line 3", "max_rows", "integer"]),
             ("negative", "[clusters.a]\nlocal = \"x\"\npool_size = -1\n", &["line 3"]),
             ("bad choice", "[clusters.a]\nlocal = \"x\"\nrules = \"strict\"\n", &["line 3", "enforce, warn, off"]),

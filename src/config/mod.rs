@@ -13,8 +13,8 @@ pub mod target;
 
 use std::sync::Arc;
 
-pub use clusters::Clusters;
 pub use args::{CallArgs, Cli, Command, ConfirmDestructive, ServerArgs, TokenArgs};
+pub use clusters::Clusters;
 pub use settings::{Knowledge, Settings};
 pub use state::Env;
 pub use target::{DsqlTarget, Missing, Target};

@@ -132,20 +132,28 @@ impl DsqlServer {
         } else {
             String::new()
         };
-        format!("# Aurora DSQL MCP server\nConnected to {target}. Mode: {mode}.{rules}\n\n{}", tool_guide(s.allow_writes))
+        format!(
+            "# Aurora DSQL MCP server\nConnected to {target}. Mode: {mode}.{rules}\n\n{}",
+            tool_guide(s.allow_writes)
+        )
     }
 
     /// The instructions with several clusters: each with what it is and whether it allows writes, which one a call
     /// without `cluster` goes to, then the tools.
     fn instructions_for_clusters(&self) -> String {
-        let mut text = String::from("# Aurora DSQL MCP server\nThis server serves several clusters. Every database \
+        let mut text = String::from(
+            "# Aurora DSQL MCP server\nThis server serves several clusters. Every database \
             tool takes `cluster` (one of the names below), and every result names the cluster, Region and role that \
-            answered: check it before you act on a result.\n");
+            answered: check it before you act on a result.\n",
+        );
         for env in self.clusters.iter() {
             let s = &env.settings;
             let mode = if s.allow_writes { "READ-WRITE" } else { "READ-ONLY" };
-            let pinned =
-                if s.dsql_version.is_pinned() { format!("; DSQL rules as of {}", s.dsql_version) } else { String::new() };
+            let pinned = if s.dsql_version.is_pinned() {
+                format!("; DSQL rules as of {}", s.dsql_version)
+            } else {
+                String::new()
+            };
             text.push_str(&format!("- cluster `{}`: {}; {mode}{pinned}\n", s.cluster, target_words(s)));
         }
         match self.clusters.default_env() {
@@ -161,36 +169,39 @@ impl DsqlServer {
 /// The target of one cluster, in words, for the instructions.
 fn target_words(s: &crate::config::Settings) -> String {
     match &s.target {
-            Target::Local { dir } => format!(
-                "a LOCAL sandbox (a private PostgreSQL in {} that answers like Aurora DSQL: same refusals and \
+        Target::Local { dir } => format!(
+            "a LOCAL sandbox (a private PostgreSQL in {} that answers like Aurora DSQL: same refusals and \
                  SQLSTATEs). Nothing here touches AWS",
-                dir.display()
-            ),
-            Target::Url { .. } => "a PostgreSQL database given by --database-url (DSQL's rules are still checked \
-                                   before each statement)"
-                .into(),
-            Target::Dsql(t) => format!("the Aurora DSQL cluster {} as role {}", t.endpoint, t.user),
-            Target::Unconfigured { .. } => "NO database (documentation and dsql_lint only; the database tools \
+            dir.display()
+        ),
+        Target::Url { .. } if s.cluster == crate::config::settings::DEFAULT_CLUSTER => "a PostgreSQL \
+                database given by --database-url (DSQL's rules are still checked before each statement)"
+            .into(),
+        Target::Url { .. } => "a PostgreSQL database given by its URL (DSQL's rules are still checked before \
+                                   each statement)"
+            .into(),
+        Target::Dsql(t) => format!("the Aurora DSQL cluster {} as role {}", t.endpoint, t.user),
+        Target::Unconfigured { .. } => "NO database (documentation and dsql_lint only; the database tools \
                                             explain how to configure one)"
-                .into(),
+            .into(),
     }
 }
 
 /// How to use the tools; the write tools when writes are allowed somewhere.
 fn tool_guide(writes: bool) -> String {
-        let migrations = if writes {
-            "- apply_migration(name, sql, dry_run?, fix?, rehearse?): plan a migration file into DSQL-legal steps, rehearse \
+    let migrations = if writes {
+        "- apply_migration(name, sql, dry_run?, fix?, rehearse?): plan a migration file into DSQL-legal steps, rehearse \
              it in the local sandbox, apply it step by step with a history (re-runs are no-ops or resume).\n\
              - list_migrations(): the migration history.\n\
              - backfill(table, set?, where?, delete?, batch_size?): a large UPDATE (set) or DELETE (delete=true) in batches \
              under the 3,000-row limit.\n\
              Statements that destroy data or schema (DROP, TRUNCATE, DELETE/UPDATE without WHERE…) are shown to the user \
              for confirmation first; if the user says no, nothing ran: do not retry unless they ask.\n"
-        } else {
-            ""
-        };
-        format!(
-            "## Tools\n\
+    } else {
+        ""
+    };
+    format!(
+        "## Tools\n\
              - readonly_query(sql, params?): one read-only statement; rows come back as JSON objects.\n\
              - transact(sql_list, params_list?): several statements in one transaction (BEGIN/COMMIT added for you).\n\
              - get_schema(table_name): columns, keys, constraints and indexes of a table.\n\
@@ -199,7 +210,7 @@ fn tool_guide(writes: bool) -> String {
              Every statement is parsed and checked against DSQL's rules before it is sent; a refusal says what DSQL \
              would say and how to fix it. Use $1, $2… placeholders with params instead of putting values in SQL. \
              On SQLSTATE 40001 (OC000/OC001) retry the whole transaction."
-        )
+    )
 }
 
 impl DsqlServer {
