@@ -242,3 +242,70 @@ fn bad_config_files_are_refused_with_their_line_before_serving() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/dsql.toml"));
 }
+
+/// The per-request `_meta` of a 2026-07-28 client that can answer form elicitations.
+fn modern_call(s: &mut Server, args: Value, answer: Option<(&Value, Value)>) -> Value {
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "clusters-test", "version": "0"},
+        "io.modelcontextprotocol/clientCapabilities": {"elicitation": {"form": {}}}});
+    let mut params = json!({"_meta": meta, "name": "transact", "arguments": args});
+    if let Some((state, reply)) = answer {
+        params["requestState"] = state.clone();
+        params["inputResponses"] = json!({"confirm_destructive": reply});
+    }
+    let r = s.request("tools/call", params);
+    assert!(r.get("error").is_none(), "{r}");
+    r["result"].clone()
+}
+
+/// A confirmation is bound to its cluster: the user's yes to dropping a table on one cluster never drops the table
+/// of the same name on another, even replayed with the very same arguments; and the question names the cluster.
+#[test]
+fn a_confirmation_for_one_cluster_never_answers_for_another() {
+    let mut seeder = Server::local(&[]);
+    seeder.rows("SELECT 1");
+    let (staging_url, production_url) = (url_database("staging"), url_database("production"));
+    let conf_dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        conf_dir.path(),
+        &format!(
+            "[clusters.staging]\ndatabase_url = {}\nallow_writes = true\n\n[clusters.production]\ndatabase_url = {}\n\
+             allow_writes = true\n",
+            toml_string(&staging_url),
+            toml_string(&production_url)
+        ),
+    );
+    let mut s = Server::start(&["--config", config.to_str().unwrap()]);
+    let t = table("confirm");
+    for cluster in ["staging", "production"] {
+        s.ok("transact", json!({"cluster": cluster, "sql_list": [format!("CREATE TABLE {t} (id int PRIMARY KEY)")]}));
+        s.ok("transact", json!({"cluster": cluster, "sql_list": [format!("INSERT INTO {t} VALUES (1), (2)")]}));
+    }
+    let drop_on = |cluster: &str| json!({"cluster": cluster, "sql_list": [format!("DROP TABLE {t}")]});
+    let asked = modern_call(&mut s, drop_on("staging"), None);
+    assert_eq!(asked["resultType"], "input_required", "{asked}");
+    let message = asked["inputRequests"]["confirm_destructive"]["params"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("cluster `staging`"), "the question names the cluster: {message}");
+    let state = asked["requestState"].clone();
+    let yes = json!({"action": "accept", "content": {"confirm_destructive": true}});
+
+    // Replayed on production with the same statements: asked anew, nothing dropped there.
+    let replayed = modern_call(&mut s, drop_on("production"), Some((&state, yes.clone())));
+    assert_eq!(replayed["resultType"], "input_required", "{replayed}");
+    let exists = |s: &mut Server, cluster: &str| {
+        let r = s.ok(
+            "readonly_query",
+            json!({"cluster": cluster, "sql": "SELECT count(*)::int AS n FROM pg_class WHERE relname = $1", "params": [t]}),
+        );
+        r["result"][0]["n"] == json!(1)
+    };
+    assert!(exists(&mut s, "production") && exists(&mut s, "staging"));
+
+    // The yes answers the call it was given for.
+    let done = modern_call(&mut s, drop_on("staging"), Some((&state, yes)));
+    assert_eq!(done["isError"], false, "{done}");
+    assert_eq!(done["structuredContent"]["cluster"]["name"], "staging");
+    assert!(!exists(&mut s, "staging") && exists(&mut s, "production"));
+    drop(s);
+    drop(seeder);
+}
