@@ -7,7 +7,7 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use common::{BIN, Server, sandbox_dir, text};
+use common::{BIN, Server, sandbox_dir};
 use serde_json::{Value, json};
 
 fn call(args: &[&str], env: &[(&str, &str)]) -> Output {
