@@ -300,6 +300,17 @@ mod tests {
     }
 
     #[test]
+    fn schema_uris_name_their_cluster_or_the_default() {
+        assert_eq!(parse_uri("dsql://schema"), Some((None, None)));
+        assert_eq!(parse_uri("dsql://schema/app.orders"), Some((None, Some("app.orders"))));
+        assert_eq!(parse_uri("dsql://clusters/prod/schema"), Some((Some("prod"), None)));
+        assert_eq!(parse_uri("dsql://clusters/prod/schema/t%20x"), Some((Some("prod"), Some("t%20x"))));
+        for other in ["dsql://clusters/prod", "dsql://clusters/prod/tables", "dsql://guide/x", "dsql://schemas"] {
+            assert_eq!(parse_uri(other), None, "{other}");
+        }
+    }
+
+    #[test]
     fn percent_decoding_accepts_escapes_and_refuses_broken_ones() {
         assert_eq!(percent_decode("app.%22My%20Table%22").as_deref(), Some("app.\"My Table\""));
         assert_eq!(percent_decode("plain").as_deref(), Some("plain"));

@@ -234,12 +234,24 @@ pub fn route<'c>(
         }
     };
     let env = clusters.select(chosen.as_deref()).map_err(ToolError::Cluster)?;
-    if tool.needs_writes && !env.settings.allow_writes && clusters.len() > 1 {
+    // A cluster from --config is made writable in its table, not with --allow-writes (the dispatch's own gate
+    // says that for the flags' cluster alone).
+    let from_file = clusters.len() > 1 || env.settings.cluster != crate::config::settings::DEFAULT_CLUSTER;
+    if tool.needs_writes && !env.settings.allow_writes && from_file {
         let writable = clusters.writable();
+        let others = if writable.is_empty() {
+            format!(
+                "No cluster allows writes: set allow_writes = true in the [clusters.{}] table of the config file \
+                 (after the user agrees) and restart the server",
+                env.settings.cluster
+            )
+        } else {
+            format!("Clusters that allow writes: {}", writable.join(", "))
+        };
         return Err(ToolError::Cluster(format!(
-            "{name} changes the database, and the cluster `{}` is read-only (its allow_writes is false). Clusters              that allow writes: {}. Nothing ran.",
-            env.settings.cluster,
-            if writable.is_empty() { "none".to_string() } else { writable.join(", ") }
+            "{name} changes the database, and the cluster `{}` is read-only (its allow_writes is false). {others}. \
+             Nothing ran.",
+            env.settings.cluster
         )));
     }
     Ok(env)
