@@ -67,6 +67,17 @@ impl Clusters {
                     ),
                 ));
             }
+            if let Target::Local { dir } = &flags.target
+                && let Some(c) = file.clusters.iter().find(|c| c.database == Database::Local(dir.clone()))
+            {
+                return Err(file.error_at(
+                    c.line,
+                    format!(
+                        "cluster `{}` uses the sandbox directory --local already gives the cluster                          `{DEFAULT_CLUSTER}`; one sandbox serves one cluster: give it its own `local` directory",
+                        c.name
+                    ),
+                ));
+            }
             list.push(flags);
         } else {
             refuse_per_cluster_flags(args, env)?;
@@ -339,6 +350,8 @@ mod tests {
         assert_eq!(c.names(), ["default", "staging", "prod"]);
         assert_eq!(c.select(None).unwrap().settings.cluster, "default");
         assert!(c.select(None).unwrap().settings.allow_writes);
+        let e = build(&["--local=/tmp/sb"], "[clusters.x]\nlocal = \"/tmp/sb\"\n", &no_env).err().unwrap();
+        assert!(e.contains("line 1") && e.contains("one sandbox serves one cluster"), "{e}");
         let e = build(&["--local=/tmp/sb"], "[clusters.default]\nlocal = \"x\"\n", &no_env).err().unwrap();
         assert!(e.contains("line 1") && e.contains("--local") && e.contains("already define"), "{e}");
     }
