@@ -247,8 +247,8 @@ fn refuse_per_cluster_flags(args: &ServerArgs, env: target::EnvVars) -> Result<(
 }
 
 /// A file cluster's settings: the flags' limits and policy as defaults, its table's values over them, its
-/// database from the table only (no environment fallback: `CLUSTER`, `AWS_REGION` and `AWS_PROFILE` name the
-/// flags' cluster, not this one).
+/// database and profile from the table only (`CLUSTER`, `AWS_REGION` and `--profile` are the flags' cluster's; without
+/// a `profile`, the standard AWS chain applies).
 fn settings_for(args: &ServerArgs, c: &file::Cluster, env: target::EnvVars) -> Settings {
     let t = &c.table;
     let mut a = args.clone();
