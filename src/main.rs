@@ -48,46 +48,47 @@ fn main() -> ExitCode {
 }
 
 async fn serve(args: ServerArgs) -> ExitCode {
-    let env = match config::env(&args) {
-        Ok(env) => env,
+    let clusters = match config::clusters(&args) {
+        Ok(clusters) => clusters,
         Err(e) => {
             eprintln!("{EXE}: {e}");
             return ExitCode::from(2);
         }
     };
-    if let (Target::Local { .. }, Some(why)) =
-        (&env.settings.target, aurora_dsql_mcp_server::platform::LOCAL_MODE_UNAVAILABLE)
-    {
+    let local: Vec<_> = clusters.iter().filter(|e| matches!(e.settings.target, Target::Local { .. })).collect();
+    if let (false, Some(why)) = (local.is_empty(), aurora_dsql_mcp_server::platform::LOCAL_MODE_UNAVAILABLE) {
         eprintln!("{EXE}: {why}");
         return ExitCode::from(2);
     }
-    let server = DsqlServer::new(env.clone());
-    cli::banner::announce(&env.settings);
-    if matches!(env.settings.target, Target::Local { .. }) {
-        // Start the sandbox now, while the client initialises, so the first query does not wait for it.
+    let server = DsqlServer::serving(clusters.clone());
+    cli::banner::announce_all(&clusters);
+    for env in local {
+        // Start each sandbox now, while the client initialises, so the first query does not wait for it.
         let env = env.clone();
         tokio::spawn(async move {
             if let Err(e) = env.database().await {
-                tracing::error!("local sandbox: {e}");
+                tracing::error!("local sandbox of cluster {}: {e}", env.settings.cluster);
             }
         });
     }
-    let running =
-        match server.serve(aurora_dsql_mcp_server::server::stdio::transport_watching(env.stopping.clone())).await {
-            Ok(running) => running,
-            Err(e) => {
-                // stdin closed before the client initialised: a clean exit, not an error.
-                tracing::info!("no MCP session ({e}); exiting");
-                env.shutdown().await;
-                return ExitCode::SUCCESS;
-            }
-        };
+    let running = match server
+        .serve(aurora_dsql_mcp_server::server::stdio::transport_watching(clusters.stopping.clone()))
+        .await
+    {
+        Ok(running) => running,
+        Err(e) => {
+            // stdin closed before the client initialised: a clean exit, not an error.
+            tracing::info!("no MCP session ({e}); exiting");
+            clusters.shutdown().await;
+            return ExitCode::SUCCESS;
+        }
+    };
     let cancel = running.cancellation_token();
     let waiting = tokio::spawn(running.waiting());
     tokio::select! {
         _ = aurora_dsql_mcp_server::platform::wait_for_stop_signal() => {
             tracing::info!("signal received: shutting down");
-            env.stopping.cancel();
+            clusters.stopping.cancel();
             cancel.cancel();
         }
         result = waiting => {
@@ -96,7 +97,7 @@ async fn serve(args: ServerArgs) -> ExitCode {
             }
         }
     }
-    env.shutdown().await;
+    clusters.shutdown().await;
     tracing::info!("bye");
     ExitCode::SUCCESS
 }

@@ -7,7 +7,7 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use common::{BIN, Server, sandbox_dir, text};
+use common::{BIN, Server, sandbox_dir};
 use serde_json::{Value, json};
 
 fn call(args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -50,6 +50,13 @@ fn without_boundary_ids(s: &str) -> String {
     out
 }
 
+/// Every text block of a result, one per line, as `call` prints them (the JSON, then notes such as the line naming
+/// the cluster that answered).
+fn all_text(result: &Value) -> String {
+    let blocks = result["content"].as_array().cloned().unwrap_or_default();
+    blocks.iter().filter_map(|b| b["text"].as_str()).collect::<Vec<_>>().join("\n")
+}
+
 /// The JSON between the untrusted-data markers of a database tool's text.
 fn between_markers(s: &str) -> &str {
     let start = s.find("\">\n").map(|i| i + 3).unwrap_or(0);
@@ -68,7 +75,7 @@ fn call_prints_exactly_what_a_client_receives() {
     // The same text, but for the untrusted-data boundary, which is random per answer.
     assert_eq!(
         without_boundary_ids(&stdout(&out)),
-        without_boundary_ids(&format!("{}\n", text(&result))),
+        without_boundary_ids(&format!("{}\n", all_text(&result))),
         "call and an MCP client must see the same text"
     );
     let printed: Value = serde_json::from_str(between_markers(&stdout(&out))).expect("the rows are JSON");

@@ -1,9 +1,12 @@
 //! AWS credentials for signing: the standard chain (with the ring-only HTTPS client), loaded lazily once and cached
-//! until shortly before expiry, because the token generator itself re-resolves credentials on every call.
+//! until shortly before expiry, because the token generator itself re-resolves credentials on every call. A profile
+//! named explicitly is used strictly: only that profile, never the rest of the chain.
 
 use std::time::{Duration, SystemTime};
 
 use aws_config::BehaviorVersion;
+use aws_config::profile::ProfileFileCredentialsProvider;
+use aws_config::provider_config::ProviderConfig;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_smithy_async::time::SharedTimeSource;
@@ -93,9 +96,20 @@ async fn load_chain(profile: Option<String>, region: String) -> Option<SharedCre
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
         .build_https();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region)).http_client(http);
     if let Some(p) = profile {
-        loader = loader.profile_name(p);
+        // A profile named by the user (`--profile`, a cluster's `profile`) is used strictly: only that profile of
+        // the shared config and credentials files (static keys, SSO, credential_process, assume-role chains it
+        // names). The default chain would try environment keys first and, if the profile cannot be found, go on
+        // to other sources: a named cluster could then run as someone else.
+        let config = ProviderConfig::default()
+            .with_region(Some(Region::new(region)))
+            .with_http_client(http)
+            .with_behavior_version(Some(BehaviorVersion::latest()));
+        let provider = ProfileFileCredentialsProvider::builder().configure(&config).profile_name(p).build();
+        return Some(SharedCredentialsProvider::new(provider));
     }
+    // No profile named: the standard chain (environment keys, AWS_PROFILE or `default`, SSO, web identity, ECS,
+    // IMDS).
+    let loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region)).http_client(http);
     loader.load().await.credentials_provider()
 }

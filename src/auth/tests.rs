@@ -178,6 +178,42 @@ fn credential_chain_errors_name_the_sources_and_the_fix() {
     );
 }
 
+/// A profile named explicitly (`--profile`, a named cluster's `profile`) is used strictly: a profile that does not
+/// exist fails, even with keys in the environment that the default chain would take, and a profile that exists is
+/// used even when the environment has other keys.
+#[test]
+fn a_named_profile_never_falls_back_to_the_default_chain() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("credentials"),
+        "[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = d\n\n\
+         [staging]\naws_access_key_id = AKIDSTAGING\naws_secret_access_key = s\n",
+    )
+    .unwrap();
+    let env_keys = [("AWS_ACCESS_KEY_ID", "AKIDENV"), ("AWS_SECRET_ACCESS_KEY", "s")];
+    run_child("auth::tests::child_missing_profile_fails", home.path(), &env_keys);
+    run_child("auth::tests::child_named_profile_wins_over_env_keys", home.path(), &env_keys);
+}
+
+fn with_profile(profile: &str) -> TokenSettings {
+    TokenSettings { profile: Some(profile.into()), ..settings("app", "abc.dsql.us-east-1.on.aws") }
+}
+
+#[tokio::test]
+#[ignore = "child of a_named_profile_never_falls_back_to_the_default_chain (needs a clean environment)"]
+async fn child_missing_profile_fails() {
+    let err = TokenSource::new(with_profile("no-such-profile")).token().await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("no-such-profile"), "{text}");
+}
+
+#[tokio::test]
+#[ignore = "child of a_named_profile_never_falls_back_to_the_default_chain (needs a clean environment)"]
+async fn child_named_profile_wins_over_env_keys() {
+    let t = TokenSource::new(with_profile("staging")).token().await.unwrap();
+    assert!(t.contains("X-Amz-Credential=AKIDSTAGING%2F"), "{t}");
+}
+
 #[tokio::test]
 #[ignore = "child of credential_chain_errors_name_the_sources_and_the_fix (needs a clean environment)"]
 async fn child_no_credentials() {

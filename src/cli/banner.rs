@@ -1,9 +1,9 @@
-//! The banner: one log line saying what this process serves; and, when a person started it at a terminal (stdin is
+//! The banner: one log line saying what this process serves (a line per cluster when it serves several); and, when a person started it at a terminal (stdin is
 //! a terminal, so no MCP client is attached), how to connect a client and how to try a tool at once with `call`.
 
 use std::io::IsTerminal;
 
-use crate::config::{Settings, Target};
+use crate::config::{Clusters, Settings, Target};
 
 /// Log the one-line banner; add the how-to lines when stdin is a terminal.
 pub fn announce(s: &Settings) {
@@ -13,8 +13,43 @@ pub fn announce(s: &Settings) {
     }
 }
 
+/// The banner for every cluster: one line as before for one cluster; with several, a line saying how many and
+/// which is the default, then one line per cluster.
+pub fn announce_all(clusters: &Clusters) {
+    if clusters.len() == 1 {
+        return announce(&clusters.primary().settings);
+    }
+    for line in cluster_lines(clusters) {
+        tracing::info!("{line}");
+    }
+    if std::io::stdin().is_terminal() {
+        eprintln!("{}", terminal_help(&clusters.primary().settings));
+    }
+}
+
+/// The several-cluster banner's lines.
+pub fn cluster_lines(clusters: &Clusters) -> Vec<String> {
+    let default = match clusters.default_env() {
+        Some(d) => format!("default `{}`", d.settings.cluster),
+        None => "no default: every database call names its cluster".to_string(),
+    };
+    let mut lines = vec![format!(
+        "{} {} serving MCP on stdin/stdout: {} clusters ({default})",
+        super::EXE,
+        env!("CARGO_PKG_VERSION"),
+        clusters.len()
+    )];
+    lines.extend(clusters.iter().map(|e| format!("cluster `{}`: {}", e.settings.cluster, describe(&e.settings))));
+    lines
+}
+
 /// "aurora-dsql-mcp-rs 0.1.0 serving MCP on stdin/stdout: <target>; <mode>; <rules>".
 pub fn summary(s: &Settings) -> String {
+    format!("{} {} serving MCP on stdin/stdout: {}", super::EXE, env!("CARGO_PKG_VERSION"), describe(s))
+}
+
+/// "<target>; <mode>; <rules>" of one cluster.
+fn describe(s: &Settings) -> String {
     let target = match &s.target {
         Target::Local { dir } => format!("local DSQL-like sandbox in {}", dir.display()),
         Target::Url { .. } if !s.emulates_dsql() => "plain PostgreSQL from --database-url (--rules off)".to_string(),
@@ -30,12 +65,7 @@ pub fn summary(s: &Settings) -> String {
     } else {
         format!("DSQL rules as of {}", s.dsql_version)
     };
-    format!(
-        "{} {} serving MCP on stdin/stdout: {target}; {}; {rules}",
-        super::EXE,
-        env!("CARGO_PKG_VERSION"),
-        s.mode_label()
-    )
+    format!("{target}; {}; {rules}", s.mode_label())
 }
 
 /// What a person who started the server by hand needs: it waits for an MCP client, how to configure one, and the

@@ -13,7 +13,7 @@ use rmcp::ServiceExt;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, Lines};
 
-use crate::config::{CallArgs, Env, ServerArgs};
+use crate::config::{CallArgs, Clusters, Env, ServerArgs};
 use crate::server::DsqlServer;
 use crate::server::stdio;
 
@@ -55,9 +55,14 @@ pub enum Outcome {
 /// Run `tool` with `arguments` through an in-process MCP session with the real server. The server's log
 /// notifications (`notifications/message`) come back beside the outcome.
 pub async fn call(env: Arc<Env>, tool: &str, arguments: Value) -> Result<(Outcome, Vec<String>), String> {
+    call_on(Arc::new(Clusters::single(env)), tool, arguments).await
+}
+
+/// [`call`] with every cluster of a `--config` file (the arguments' `cluster` picks one).
+pub async fn call_on(clusters: Arc<Clusters>, tool: &str, arguments: Value) -> Result<(Outcome, Vec<String>), String> {
     let (client_writes, server_reads) = tokio::io::duplex(1 << 16);
     let (server_writes, client_reads) = tokio::io::duplex(1 << 16);
-    let server = DsqlServer::new(env);
+    let server = DsqlServer::serving(clusters);
     let serving = tokio::spawn(async move {
         match server.serve(stdio::over(server_reads, server_writes)).await {
             Ok(running) => {
@@ -107,24 +112,24 @@ pub async fn run(args: CallArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let env = match crate::config::env(&args.server) {
-        Ok(env) => env,
+    let clusters = match crate::config::clusters(&args.server) {
+        Ok(clusters) => clusters,
         Err(e) => {
             eprintln!("{exe} call: {e}");
             return ExitCode::from(2);
         }
     };
     let outcome = tokio::select! {
-        outcome = call(env.clone(), &args.tool, arguments) => outcome,
+        outcome = call_on(clusters.clone(), &args.tool, arguments) => outcome,
         _ = tokio::signal::ctrl_c() => {
             // Stop the running statement in the database and the local sandbox, as the server does on a signal.
-            env.stopping.cancel();
-            env.shutdown().await;
+            clusters.stopping.cancel();
+            clusters.shutdown().await;
             eprintln!("{exe} call: interrupted");
             return ExitCode::from(130);
         }
     };
-    env.shutdown().await;
+    clusters.shutdown().await;
     match outcome {
         Err(e) => {
             eprintln!("{exe} call: {e}");

@@ -237,6 +237,13 @@ pub struct ServerArgs {
           default_value = "false", default_missing_value = "true", value_parser = switch(), ignore_case = true,
           value_name = "BOOL")]
     pub audit_required: bool,
+
+    // --- Named clusters (issue 28 §1) ---
+    /// TOML file naming several clusters ([clusters.NAME] tables, each with endpoint, database_url or local, and
+    /// its own settings); database flags, if given too, define the cluster `default` beside them
+    /// [env: AURORA_DSQL_CONFIG]
+    #[arg(long, value_name = "FILE", env = "AURORA_DSQL_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -106,8 +106,11 @@ pub async fn run_confirmed(env: &Env, db: &Database, call: Call<'_>, run: &Run<'
         (ConfirmDestructive::Ask, false) => Gate::Any,
         _ => Gate::Harmless,
     };
+    // A confirmation is bound to its cluster too (the `cluster` argument was taken out of the arguments when the
+    // call was routed): a yes for staging never answers the same call on production.
+    let bound_to = format!("{}@{}", call.tool, env.settings.cluster);
     if modern && let Some(state) = call.state {
-        match redeem(state, call.tool, call.arguments) {
+        match redeem(state, &bound_to, call.arguments) {
             Redeemed::OtherCall => {}
             Redeemed::Refused(why) => return Err(ToolError::NotConfirmed(why)),
             Redeemed::Answered(effects) => match answer(call.responses.and_then(|r| r.get(ANSWER))) {
@@ -141,7 +144,7 @@ pub async fn run_confirmed(env: &Env, db: &Database, call: Call<'_>, run: &Run<'
         let message = question(env, db, &call, &effects, matches!(gate, Gate::Confirmed(_))).await;
         let params = question_params(message);
         if modern {
-            let state = remember(call.tool, call.arguments, effects);
+            let state = remember(&bound_to, call.arguments, effects);
             let mut requests = InputRequests::new();
             requests.insert(ANSWER.to_string(), InputRequest::Elicitation(ElicitRequest::new(params)));
             audit::confirmed(Confirmation::Asked);
@@ -359,10 +362,15 @@ fn can_elicit(context: &RequestContext<RoleServer>, modern: bool) -> bool {
 }
 
 fn target_label(env: &Env) -> String {
-    match &env.settings.target {
+    let target = match &env.settings.target {
         crate::config::Target::Dsql(t) => format!("the Aurora DSQL cluster {}", t.endpoint),
         crate::config::Target::Local { .. } => "the local sandbox database".into(),
         _ => "the database".into(),
+    };
+    // A named cluster (from --config) is named: the user must know which one they are asked about.
+    match env.settings.cluster.as_str() {
+        crate::config::settings::DEFAULT_CLUSTER => target,
+        name => format!("{target} of cluster `{name}`"),
     }
 }
 

@@ -27,8 +27,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
 
-use crate::config::Env;
-use crate::config::Target;
+use crate::config::{Clusters, Env, Target, clusters};
 use crate::docs;
 use crate::tools::registry;
 use confirm::Answer;
@@ -39,10 +38,33 @@ pub const SERVER_NAME: &str = "aurora-dsql-mcp-server";
 /// The MCP server: answers every request of one client session over the shared environment (cheap to clone).
 #[derive(Clone)]
 pub struct DsqlServer {
+    /// Every cluster served; a database tool's call runs on the one its `cluster` argument picks.
+    clusters: Arc<Clusters>,
+    /// The primary cluster (the default, else the first): what answers where no cluster is named.
     env: Arc<Env>,
     tools: Arc<Vec<Tool>>,
     /// Lowest level sent to the client as notifications/message ([`level_index`]).
     log_level: Arc<AtomicU8>,
+}
+
+/// The audit log's record of a call that just arrived (None without `--audit-log`), and whether the call
+/// commits writes when it succeeds. `routed` is the cluster the call runs on; a call refused before it had one
+/// (an unknown or missing `cluster`, a write tool on a read-only cluster) is recorded in the primary cluster's log
+/// under the name it asked for, with no role.
+fn audit_begin(
+    routed: Result<&Env, (&Env, Option<&str>)>,
+    name: &str,
+    request: &CallToolRequestParams,
+) -> Option<(crate::audit::Call, bool)> {
+    let args = request.arguments.as_ref();
+    let (env, cluster, role) = match routed {
+        Ok(env) => (env, env.settings.cluster.as_str(), env.settings.target.role()),
+        Err((primary, asked)) => (primary, asked.unwrap_or(primary.settings.cluster.as_str()), None),
+    };
+    let log = env.audit.as_ref()?;
+    let statements = registry::audited_statements(name, args);
+    let call = log.begin(name, cluster, role, &statements);
+    Some((call, routed.is_ok() && registry::committed_writes(env, name, args)))
 }
 
 /// A level's rank, lowest (debug) first: MCP's levels are syslog's, in this order.
@@ -78,15 +100,29 @@ fn capabilities() -> ServerCapabilities {
 }
 
 impl DsqlServer {
-    /// A server offering the tools the registry lists for this environment (write tools only in write mode).
+    /// A server for one cluster (the flags' `default`), offering the tools the registry lists for it (write tools
+    /// only in write mode).
     pub fn new(env: Arc<Env>) -> DsqlServer {
-        // The registry's order (the Python server's, then ours), the write tools only in write mode.
-        let tools = registry::listed(&env)
+        DsqlServer::serving(Arc::new(Clusters::single(env)))
+    }
+
+    /// A server for every cluster of the set: the write tools when any cluster allows writes, and every database
+    /// tool with the `cluster` argument.
+    pub fn serving(clusters: Arc<Clusters>) -> DsqlServer {
+        // The registry's order (the Python server's, then ours).
+        let tools = registry::listed_for(&clusters)
             .map(|t| {
-                serde_json::from_value::<Tool>((t.definition)(&env)).expect("tool definitions are valid MCP tools")
+                serde_json::from_value::<Tool>(registry::definition(t, &clusters))
+                    .expect("tool definitions are valid MCP tools")
             })
             .collect();
-        DsqlServer { env, tools: Arc::new(tools), log_level: Arc::new(AtomicU8::new(2)) }
+        let env = clusters.primary().clone();
+        DsqlServer { clusters, env, tools: Arc::new(tools), log_level: Arc::new(AtomicU8::new(2)) }
+    }
+
+    /// The clusters this server serves.
+    pub fn clusters(&self) -> &Arc<Clusters> {
+        &self.clusters
     }
 
     /// The names of the tools offered, in `tools/list` order.
@@ -96,21 +132,11 @@ impl DsqlServer {
 
     /// The `instructions` text sent at `initialize`: the target, the mode and how to use the tools.
     pub fn instructions(&self) -> String {
+        if self.clusters.len() > 1 {
+            return self.instructions_for_clusters();
+        }
         let s = &self.env.settings;
-        let target = match &s.target {
-            Target::Local { dir } => format!(
-                "a LOCAL sandbox (a private PostgreSQL in {} that answers like Aurora DSQL: same refusals and \
-                 SQLSTATEs). Nothing here touches AWS",
-                dir.display()
-            ),
-            Target::Url { .. } => "a PostgreSQL database given by --database-url (DSQL's rules are still checked \
-                                   before each statement)"
-                .into(),
-            Target::Dsql(t) => format!("the Aurora DSQL cluster {} as role {}", t.endpoint, t.user),
-            Target::Unconfigured { .. } => "NO database (documentation and dsql_lint only; the database tools \
-                                            explain how to configure one)"
-                .into(),
-        };
+        let target = target_words(s);
         let mode = if s.allow_writes {
             "READ-WRITE: transact may change data and schema, within DSQL's rules (one DDL per transaction, no DDL \
              mixed with DML, CREATE INDEX ASYNC, at most 3,000 modified rows per transaction)"
@@ -126,19 +152,76 @@ impl DsqlServer {
         } else {
             String::new()
         };
-        let migrations = if s.allow_writes {
-            "- apply_migration(name, sql, dry_run?, fix?, rehearse?): plan a migration file into DSQL-legal steps, rehearse \
+        format!(
+            "# Aurora DSQL MCP server\nConnected to {target}. Mode: {mode}.{rules}\n\n{}",
+            tool_guide(s.allow_writes)
+        )
+    }
+
+    /// The instructions with several clusters: each with what it is and whether it allows writes, which one a call
+    /// without `cluster` goes to, then the tools.
+    fn instructions_for_clusters(&self) -> String {
+        let mut text = String::from(
+            "# Aurora DSQL MCP server\nThis server serves several clusters. Every database \
+            tool takes `cluster` (one of the names below), and every result names the cluster, Region and role that \
+            answered: check it before you act on a result.\n",
+        );
+        for env in self.clusters.iter() {
+            let s = &env.settings;
+            let mode = if s.allow_writes { "READ-WRITE" } else { "READ-ONLY" };
+            let pinned = if s.dsql_version.is_pinned() {
+                format!("; DSQL rules as of {}", s.dsql_version)
+            } else {
+                String::new()
+            };
+            text.push_str(&format!("- cluster `{}`: {}; {mode}{pinned}\n", s.cluster, target_words(s)));
+        }
+        match self.clusters.default_env() {
+            Some(d) => text.push_str(&format!("Calls without `cluster` go to `{}`.\n", d.settings.cluster)),
+            None => text.push_str("There is no default: every database tool call must name its `cluster`.\n"),
+        }
+        text.push('\n');
+        text.push_str(&tool_guide(self.clusters.any_writes()));
+        text
+    }
+}
+
+/// The target of one cluster, in words, for the instructions.
+fn target_words(s: &crate::config::Settings) -> String {
+    match &s.target {
+        Target::Local { dir } => format!(
+            "a LOCAL sandbox (a private PostgreSQL in {} that answers like Aurora DSQL: same refusals and \
+                 SQLSTATEs). Nothing here touches AWS",
+            dir.display()
+        ),
+        Target::Url { .. } if s.cluster == crate::config::settings::DEFAULT_CLUSTER => "a PostgreSQL \
+                database given by --database-url (DSQL's rules are still checked before each statement)"
+            .into(),
+        Target::Url { .. } => "a PostgreSQL database given by its URL (DSQL's rules are still checked before \
+                                   each statement)"
+            .into(),
+        Target::Dsql(t) => format!("the Aurora DSQL cluster {} as role {}", t.endpoint, t.user),
+        Target::Unconfigured { .. } => "NO database (documentation and dsql_lint only; the database tools \
+                                            explain how to configure one)"
+            .into(),
+    }
+}
+
+/// How to use the tools; the write tools when writes are allowed somewhere.
+fn tool_guide(writes: bool) -> String {
+    let migrations = if writes {
+        "- apply_migration(name, sql, dry_run?, fix?, rehearse?): plan a migration file into DSQL-legal steps, rehearse \
              it in the local sandbox, apply it step by step with a history (re-runs are no-ops or resume).\n\
              - list_migrations(): the migration history.\n\
              - backfill(table, set?, where?, delete?, batch_size?): a large UPDATE (set) or DELETE (delete=true) in batches \
              under the 3,000-row limit.\n\
              Statements that destroy data or schema (DROP, TRUNCATE, DELETE/UPDATE without WHERE…) are shown to the user \
              for confirmation first; if the user says no, nothing ran: do not retry unless they ask.\n"
-        } else {
-            ""
-        };
-        format!(
-            "# Aurora DSQL MCP server\nConnected to {target}. Mode: {mode}.{rules}\n\n## Tools\n\
+    } else {
+        ""
+    };
+    format!(
+        "## Tools\n\
              - readonly_query(sql, params?): one read-only statement; rows come back as JSON objects.\n\
              - transact(sql_list, params_list?): several statements in one transaction (BEGIN/COMMIT added for you).\n\
              - get_schema(table_name): columns, keys, constraints and indexes of a table.\n\
@@ -147,9 +230,10 @@ impl DsqlServer {
              Every statement is parsed and checked against DSQL's rules before it is sent; a refusal says what DSQL \
              would say and how to fix it. Use $1, $2… placeholders with params instead of putting values in SQL. \
              On SQLSTATE 40001 (OC000/OC001) retry the whole transaction."
-        )
-    }
+    )
+}
 
+impl DsqlServer {
     /// The lowest level this request may be sent log notifications at, or None for none at all. A 2026-07-28
     /// request names its own level in `_meta` (no level: no log notifications); older clients set one for the
     /// session with logging/setLevel (default: notice).
@@ -158,16 +242,6 @@ impl DsqlServer {
             Some(version) if version >= ProtocolVersion::V_2026_07_28 => context.meta.log_level().map(level_index),
             _ => Some(self.log_level.load(Ordering::Relaxed)),
         }
-    }
-
-    /// The audit log's record of a call that just arrived (None without `--audit-log`), and whether the call
-    /// commits writes when it succeeds.
-    fn audit_begin(&self, name: &str, request: &CallToolRequestParams) -> Option<(crate::audit::Call, bool)> {
-        let log = self.env.audit.as_ref()?;
-        let (settings, args) = (&self.env.settings, request.arguments.as_ref());
-        let statements = registry::audited_statements(name, args);
-        let call = log.begin(name, &settings.cluster, settings.target.role(), &statements);
-        Some((call, registry::committed_writes(&self.env, name, args)))
     }
 
     async fn notify(&self, context: &RequestContext<RoleServer>, level: LoggingLevel, message: &str) {
@@ -212,7 +286,7 @@ impl ServerHandler for DsqlServer {
                     .with_size(d.text.len() as u64)
             })
             .collect();
-        resources.extend(self::resources::listed(&self.env));
+        resources.extend(self::resources::listed(&self.clusters));
         Ok(ListResourcesResult::with_all_items(resources))
     }
 
@@ -221,7 +295,7 @@ impl ServerHandler for DsqlServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ListResourceTemplatesResult, McpError> {
-        Ok(rmcp::model::ListResourceTemplatesResult::with_all_items(resources::templates(&self.env)))
+        Ok(rmcp::model::ListResourceTemplatesResult::with_all_items(resources::templates(&self.clusters)))
     }
 
     async fn complete(
@@ -229,7 +303,7 @@ impl ServerHandler for DsqlServer {
         request: rmcp::model::CompleteRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::CompleteResult, McpError> {
-        resources::complete(&self.env, &request, &context.ct).await
+        resources::complete(&self.clusters, &request, &context.ct).await
     }
 
     async fn read_resource(
@@ -238,7 +312,7 @@ impl ServerHandler for DsqlServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
         if resources::owns(&request.uri) {
-            return resources::read(&self.env, &request.uri, &context.ct).await;
+            return resources::read(&self.clusters, &request.uri, &context.ct).await;
         }
         let lib = docs::Library::embedded();
         let Some(doc) = lib.document(&request.uri) else {
@@ -298,19 +372,40 @@ impl ServerHandler for DsqlServer {
 
     async fn on_initialized(&self, _context: rmcp::service::NotificationContext<RoleServer>) {
         // Connect now, while the agent reads the tool list, so its first call costs one round trip.
-        self.env.warm_up();
+        self.clusters.warm_up();
     }
 
     async fn call_tool(
         &self,
-        request: CallToolRequestParams,
+        mut request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let name = request.name.to_string();
         let started = std::time::Instant::now();
-        let audit = self.audit_begin(&name, &request);
+        // The cluster the call runs on (its `cluster` argument, else the default); refused before anything runs.
+        // A refusal is recorded in the primary cluster's audit log (no cluster answered it).
+        let asked = request.arguments.as_ref().and_then(|a| a.get(registry::CLUSTER_ARG)).and_then(|v| v.as_str());
+        let asked = asked.map(str::to_string);
+        let routed = registry::route(&self.clusters, &name, &mut request).map(Arc::clone);
+        let audit = match &routed {
+            Ok(env) => audit_begin(Ok(env), &name, &request),
+            Err(_) => audit_begin(Err((&self.env, asked.as_deref())), &name, &request),
+        };
+        let env = match routed {
+            Ok(env) => env,
+            Err(error) => {
+                if let Some((call, _)) = audit {
+                    call.end(error.audit_ending(), None);
+                }
+                let message = error.to_string();
+                tracing::warn!(tool = %name, "{}", first_line(&message));
+                self.notify(&context, LoggingLevel::Error, &format!("{name}: {message}")).await;
+                return Ok(render::tool_error(&message).into());
+            }
+        };
+        let answered_by = registry::runs_on_cluster(&name).then_some(&env.settings);
         // The call stops when the client cancels it (notifications/cancelled) or goes away (EOF on stdin).
-        let stop = self.env.stopping.child_token();
+        let stop = env.stopping.child_token();
         // The client's cancel is passed on to `stop` while the call runs on; the call itself decides how to end
         // (a statement is cancelled in the database and its transaction driven to its end). Watched here, in the
         // call's own task: no task spawned per call. Boxed: the call's state machine is large (~9 KB) and rmcp
@@ -319,7 +414,7 @@ impl ServerHandler for DsqlServer {
             stop.clone(),
             Box::pin(crate::audit::scope(
                 audit.as_ref().map(|(call, _)| call.scope()),
-                registry::dispatch(&self.env, &name, request, &context),
+                registry::dispatch(&env, &name, request, &context),
             )),
         );
         tokio::pin!(work);
@@ -331,7 +426,7 @@ impl ServerHandler for DsqlServer {
                 work.await
             }
         };
-        if stop.is_cancelled() && !self.env.stopping.is_cancelled() {
+        if stop.is_cancelled() && !env.stopping.is_cancelled() {
             // MCP: no response to a cancelled request (rmcp drops it); say on stderr what became of it.
             tracing::info!(tool = %name, ok = result.is_ok(), "call cancelled by the client");
         }
@@ -348,12 +443,19 @@ impl ServerHandler for DsqlServer {
                 tracing::info!(tool = %name, "asking the user to confirm destructive statements");
                 return Ok(question.into());
             }
-            Ok(Answer::Value(value)) => {
-                let notes = result_notes(&value);
+            Ok(Answer::Value(mut value)) => {
+                let mut notes = result_notes(&value);
+                if let (Some(settings), Value::Object(fields)) = (answered_by, &mut value) {
+                    fields.insert(registry::CLUSTER_ARG.into(), clusters::identity(settings));
+                    notes.push(clusters::identity_line(settings));
+                }
                 render::tool_result(&name, value, &notes)
             }
             Err(error) => {
-                let message = error.to_string();
+                let mut message = error.to_string();
+                if let Some(settings) = answered_by.filter(|_| self.clusters.len() > 1) {
+                    message = format!("{message}\n{}", clusters::identity_line(settings));
+                }
                 tracing::warn!(tool = %name, "{}", crate::cli::logging::redact_message(first_line(&render::plain(&message))));
                 // Rendered once: the answer and its log notification carry the same markers.
                 let message = render::marked(&message);

@@ -75,6 +75,10 @@ pub enum ToolError {
     /// The user was not asked, declined, or the call changed between question and run: nothing ran.
     #[error("{0}")]
     NotConfirmed(String),
+    /// The call named no cluster where one is required, an unknown one, or a read-only one for a write tool:
+    /// the text names the clusters to choose from.
+    #[error("{0}")]
+    Cluster(String),
     /// Anything else (no database configured, a connection that could not be opened, an internal failure),
     /// explained in its text.
     #[error("{0}")]
@@ -88,6 +92,8 @@ impl ToolError {
         match self {
             ToolError::UnknownTool { .. } => Ending::refused("unknown_tool", None),
             ToolError::NeedsWrites { .. } => Ending::refused("needs_writes", None),
+            // An unknown or missing `cluster`, or a write tool on a read-only cluster.
+            ToolError::Cluster(_) => Ending::refused("cluster", None),
             ToolError::Refused(finding) => Ending::refused(&finding.rule, finding.sqlstate.clone()),
             ToolError::NotConfirmed(_) => Ending::refused("confirmation", None),
             ToolError::InvalidArguments { .. }

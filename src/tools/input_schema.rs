@@ -51,6 +51,43 @@ pub fn params_list_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema
     value.try_into().unwrap_or_default()
 }
 
+/// Add the `cluster` property to a database tool's input schema: the cluster names as an enum, optional (`anyOf`
+/// with null, default null, as pydantic writes an optional argument) unless `required` (several clusters, no
+/// default).
+pub fn add_cluster(schema: &mut Value, names: &[&str], required: bool) {
+    let Value::Object(root) = schema else { return };
+    let description = if required {
+        "The cluster to run on (this server has several and no default): one of the names listed"
+    } else {
+        "The cluster to run on (default: the server's default cluster); the result names the cluster that answered"
+    };
+    let choice = json!({"type": "string", "enum": names});
+    let property = if required {
+        let mut p = choice;
+        p["title"] = json!("Cluster");
+        p["description"] = json!(description);
+        p
+    } else {
+        json!({"anyOf": [choice, {"type": "null"}], "default": null, "title": "Cluster", "description": description})
+    };
+    if let Value::Object(properties) = root.entry("properties").or_insert_with(|| json!({})) {
+        properties.insert("cluster".into(), property);
+    }
+    if required {
+        let list = root.entry("required").or_insert_with(|| json!([]));
+        if let Value::Array(list) = list {
+            list.push(json!("cluster"));
+        }
+    }
+}
+
+/// The `cluster` of a database tool's result: which cluster, Region and role answered.
+pub fn cluster_output_schema() -> Value {
+    json!({"type": "object", "description": "The cluster that answered: its name, AWS Region (null off DSQL) and \
+        database role", "properties": {"name": {"type": "string"}, "region": {"anyOf": [{"type": "string"},
+        {"type": "null"}]}, "role": {"anyOf": [{"type": "string"}, {"type": "null"}]}}})
+}
+
 /// A property as pydantic writes it.
 fn shape_property(name: &str, p: &mut Map<String, Value>) {
     strip_integer_format(p);

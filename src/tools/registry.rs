@@ -6,7 +6,9 @@
 //!
 //! Adding a tool: write its file (name, definition, call), add one [`Tool`] entry here, in `tools/list` order, with
 //! either [`Planner::Direct`] (nothing it does needs a look) or [`Planner::Planned`] and a [`Plan`] implementation.
-//! The write gate, confirmation and the renderer come with the entry; a tool cannot skip them.
+//! The write gate, confirmation and the renderer come with the entry; a tool cannot skip them. With several
+//! clusters, [`route`] picks the cluster a call runs on (its `cluster` argument) before the dispatch, and
+//! [`definition`] adds that argument to every database tool's schema.
 
 use std::sync::Arc;
 
@@ -20,6 +22,7 @@ use super::{
     Env, apply_migration, backfill, docs as doc_tools, dsql_lint, explain_query, get_schema, list_migrations,
     readonly_query, transact,
 };
+use crate::config::Clusters;
 use crate::pool::Database;
 use crate::server::confirm::{self, Answer, Gate, Ran};
 use crate::server::effects;
@@ -52,6 +55,9 @@ pub struct Tool {
     pub needs_writes: bool,
     /// Whether its result may hold database text: then the renderer puts it between untrusted-data markers.
     pub database_text: bool,
+    /// Whether it runs on one cluster's database: then it takes the optional `cluster` argument and its result
+    /// names the cluster that answered.
+    pub on_cluster: bool,
     /// Its `tools/list` entry.
     pub definition: fn(&Env) -> Value,
     /// How a call gets from its arguments to a run.
@@ -86,6 +92,7 @@ pub static TOOLS: [Tool; 11] = [
         name: readonly_query::NAME,
         needs_writes: false,
         database_text: true,
+        on_cluster: true,
         definition: |_| readonly_query::definition(),
         planner: Planner::Direct(|env, _, args| Box::pin(readonly_query::call(env, args))),
     },
@@ -93,6 +100,7 @@ pub static TOOLS: [Tool; 11] = [
         name: transact::NAME,
         needs_writes: false,
         database_text: true,
+        on_cluster: true,
         definition: |env| transact::definition(&env.settings),
         planner: Planner::Planned(plan_transact),
     },
@@ -100,6 +108,7 @@ pub static TOOLS: [Tool; 11] = [
         name: get_schema::NAME,
         needs_writes: false,
         database_text: true,
+        on_cluster: true,
         definition: |_| get_schema::definition(),
         planner: Planner::Direct(|env, _, args| Box::pin(get_schema::call(env, args))),
     },
@@ -107,6 +116,7 @@ pub static TOOLS: [Tool; 11] = [
         name: doc_tools::SEARCH,
         needs_writes: false,
         database_text: false,
+        on_cluster: false,
         definition: |env| doc_definition(env, doc_tools::SEARCH),
         planner: Planner::Direct(|env, name, args| Box::pin(doc_tools::call(env, name, args))),
     },
@@ -114,6 +124,7 @@ pub static TOOLS: [Tool; 11] = [
         name: doc_tools::READ,
         needs_writes: false,
         database_text: false,
+        on_cluster: false,
         definition: |env| doc_definition(env, doc_tools::READ),
         planner: Planner::Direct(|env, name, args| Box::pin(doc_tools::call(env, name, args))),
     },
@@ -121,6 +132,7 @@ pub static TOOLS: [Tool; 11] = [
         name: doc_tools::RECOMMEND,
         needs_writes: false,
         database_text: false,
+        on_cluster: false,
         definition: |env| doc_definition(env, doc_tools::RECOMMEND),
         planner: Planner::Direct(|env, name, args| Box::pin(doc_tools::call(env, name, args))),
     },
@@ -128,6 +140,7 @@ pub static TOOLS: [Tool; 11] = [
         name: dsql_lint::NAME,
         needs_writes: false,
         database_text: false,
+        on_cluster: false,
         definition: |_| dsql_lint::definition(),
         planner: Planner::Direct(|env, _, args| Box::pin(dsql_lint::call(args, env.settings.dsql_version))),
     },
@@ -135,6 +148,7 @@ pub static TOOLS: [Tool; 11] = [
         name: explain_query::NAME,
         needs_writes: false,
         database_text: true,
+        on_cluster: true,
         definition: |_| explain_query::definition(),
         planner: Planner::Direct(|env, _, args| Box::pin(explain_query::call(env, args))),
     },
@@ -142,6 +156,7 @@ pub static TOOLS: [Tool; 11] = [
         name: apply_migration::NAME,
         needs_writes: true,
         database_text: true,
+        on_cluster: true,
         definition: |_| apply_migration::definition(),
         planner: Planner::Planned(plan_apply_migration),
     },
@@ -149,6 +164,7 @@ pub static TOOLS: [Tool; 11] = [
         name: list_migrations::NAME,
         needs_writes: true,
         database_text: true,
+        on_cluster: true,
         definition: |_| list_migrations::definition(),
         planner: Planner::Direct(|env, _, args| Box::pin(list_migrations::call(env, args))),
     },
@@ -156,6 +172,7 @@ pub static TOOLS: [Tool; 11] = [
         name: backfill::NAME,
         needs_writes: true,
         database_text: true,
+        on_cluster: true,
         definition: |_| backfill::definition(),
         planner: Planner::Planned(plan_backfill),
     },
@@ -168,6 +185,81 @@ fn doc_definition(env: &Env, name: &str) -> Value {
 /// The tools offered in this mode, in `tools/list` order.
 pub fn listed(env: &Env) -> impl Iterator<Item = &'static Tool> + '_ {
     TOOLS.iter().filter(|t| !t.needs_writes || env.settings.allow_writes)
+}
+
+/// The argument every database tool takes to pick its cluster.
+pub const CLUSTER_ARG: &str = "cluster";
+
+/// The tools these clusters offer, in `tools/list` order: the write tools when any cluster allows writes.
+pub fn listed_for(clusters: &Clusters) -> impl Iterator<Item = &'static Tool> + '_ {
+    TOOLS.iter().filter(|t| !t.needs_writes || clusters.any_writes())
+}
+
+/// A tool's `tools/list` entry for these clusters: its definition as a cluster that allows writes sees it (when one
+/// does: the write tools and their annotations are for it), and, for a database tool, the `cluster` argument
+/// (the names as an enum; required when there are several and no default) and the `cluster` of its result.
+pub fn definition(tool: &Tool, clusters: &Clusters) -> Value {
+    let env = clusters.iter().find(|e| e.settings.allow_writes).unwrap_or(clusters.primary());
+    let mut definition = (tool.definition)(env);
+    if tool.on_cluster {
+        let names = clusters.names();
+        super::input_schema::add_cluster(&mut definition["inputSchema"], &names, clusters.requires_name());
+        if let Some(Value::Object(properties)) = definition.pointer_mut("/outputSchema/properties") {
+            properties.insert(CLUSTER_ARG.into(), super::input_schema::cluster_output_schema());
+        }
+    }
+    definition
+}
+
+/// The cluster a call runs on: its `cluster` argument (taken out of the arguments, so the tool reads only its
+/// own), else the default. Refused, naming the clusters: an unknown name, no name where one is required, and a
+/// write tool on a cluster that does not allow writes. Tools that do not run on a cluster get the primary one
+/// (its settings: the dsql_lint rules version, the knowledge server).
+pub fn route<'c>(
+    clusters: &'c Clusters,
+    name: &str,
+    request: &mut CallToolRequestParams,
+) -> Result<&'c Arc<Env>, ToolError> {
+    let Some(tool) = TOOLS.iter().find(|t| t.name == name).filter(|t| t.on_cluster) else {
+        return Ok(clusters.primary());
+    };
+    let chosen = match request.arguments.as_mut().and_then(|a| a.remove(CLUSTER_ARG)) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(other) => {
+            return Err(ToolError::Cluster(format!(
+                "`cluster` must be a cluster's name (a string), not {other}; the clusters are {}",
+                clusters.names().join(", ")
+            )));
+        }
+    };
+    let env = clusters.select(chosen.as_deref()).map_err(ToolError::Cluster)?;
+    // A cluster from --config is made writable in its table, not with --allow-writes (the dispatch's own gate
+    // says that for the flags' cluster alone).
+    let from_file = clusters.len() > 1 || env.settings.cluster != crate::config::settings::DEFAULT_CLUSTER;
+    if tool.needs_writes && !env.settings.allow_writes && from_file {
+        let writable = clusters.writable();
+        let others = if writable.is_empty() {
+            format!(
+                "No cluster allows writes: set allow_writes = true in the [clusters.{}] table of the config file \
+                 (after the user agrees) and restart the server",
+                env.settings.cluster
+            )
+        } else {
+            format!("Clusters that allow writes: {}", writable.join(", "))
+        };
+        return Err(ToolError::Cluster(format!(
+            "{name} changes the database, and the cluster `{}` is read-only (its allow_writes is false). {others}. \
+             Nothing ran.",
+            env.settings.cluster
+        )));
+    }
+    Ok(env)
+}
+
+/// Whether a tool runs on one cluster's database (takes `cluster`, and its result names the cluster).
+pub fn runs_on_cluster(name: &str) -> bool {
+    TOOLS.iter().any(|t| t.name == name && t.on_cluster)
 }
 
 /// Whether a tool's result may hold database text. Default deny: a name not in the registry counts as one.
