@@ -100,6 +100,7 @@ fn three_clusters_in_one_server_stay_apart_and_say_who_answered() {
     let e = s.err("transact", json!({"cluster": "beta", "sql_list": [format!("CREATE TABLE {t} (id int)")]}));
     let (refusal, named) = e.rsplit_once('\n').unwrap_or((&e, ""));
     assert!(refusal.contains("read-only mode"), "{e}");
+    assert!(refusal.contains("allow_writes = true in its [clusters.beta] table"), "the fix for a file cluster: {e}");
     assert_eq!(named, "Cluster: beta (role admin, read-only)", "the error names its cluster: {e}");
     let e = s.err("backfill", json!({"cluster": "beta", "table": t, "set": "id = id"}));
     assert!(e.contains("`beta` is read-only") && e.contains("alpha, gamma") && e.contains("Nothing ran"), "{e}");

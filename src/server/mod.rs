@@ -29,7 +29,7 @@ use serde_json::Value;
 
 use crate::config::{Clusters, Env, Target, clusters};
 use crate::docs;
-use crate::tools::registry;
+use crate::tools::{ToolError, registry};
 use confirm::Answer;
 
 /// The name reported in `initialize` and as the logger of log notifications (the Python server's name).
@@ -65,6 +65,24 @@ fn audit_begin(
     let statements = registry::audited_statements(name, args);
     let call = log.begin(name, cluster, role, &statements);
     Some((call, routed.is_ok() && registry::committed_writes(env, name, args)))
+}
+
+/// A write refused on a read-only cluster of the `--config` file: the refusal's own advice names `--allow-writes`,
+/// which does not make that cluster writable; say what does.
+fn file_cluster_write_note(
+    clusters: &Clusters,
+    settings: &crate::config::Settings,
+    error: &ToolError,
+) -> Option<String> {
+    let from_file = clusters.len() > 1 || settings.cluster != crate::config::settings::DEFAULT_CLUSTER;
+    let refused_write = matches!(error, ToolError::Refused(f) if f.rule == "read_only.write_statement");
+    (from_file && refused_write && !settings.allow_writes).then(|| {
+        format!(
+            "The cluster `{0}` is read-only: writes on it are enabled by allow_writes = true in its [clusters.{0}] \
+             table of the config file (after the user agrees), not by --allow-writes.",
+            settings.cluster
+        )
+    })
 }
 
 /// A level's rank, lowest (debug) first: MCP's levels are syslog's, in this order.
@@ -453,6 +471,9 @@ impl ServerHandler for DsqlServer {
             }
             Err(error) => {
                 let mut message = error.to_string();
+                if let Some(note) = answered_by.and_then(|settings| file_cluster_write_note(&self.clusters, settings, &error)) {
+                    message = format!("{message}\n{note}");
+                }
                 if let Some(settings) = answered_by.filter(|_| self.clusters.len() > 1) {
                     message = format!("{message}\n{}", clusters::identity_line(settings));
                 }
