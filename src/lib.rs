@@ -18,6 +18,7 @@ pub mod emulation;
 pub mod error_chain;
 pub mod exec;
 pub mod explain;
+pub mod http;
 pub mod migrate;
 pub mod platform;
 pub mod pool;

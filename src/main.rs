@@ -61,6 +61,23 @@ async fn serve(args: ServerArgs) -> ExitCode {
         eprintln!("{EXE}: {why}");
         return ExitCode::from(2);
     }
+    match aurora_dsql_mcp_server::http::Options::from_args(&args) {
+        Ok(None) => {}
+        Ok(Some(http)) => {
+            let make_server = {
+                let env = env.clone();
+                move || DsqlServer::new(env.clone())
+            };
+            let describe = cli::banner::summary(&env.settings);
+            let code = aurora_dsql_mcp_server::http::serve(http, make_server, env.stopping.clone(), &describe).await;
+            env.shutdown().await;
+            return code;
+        }
+        Err(e) => {
+            eprintln!("{EXE}: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let server = DsqlServer::new(env.clone());
     cli::banner::announce(&env.settings);
     if matches!(env.settings.target, Target::Local { .. }) {
