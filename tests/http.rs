@@ -669,6 +669,11 @@ fn eventually(what: &str, f: impl Fn() -> bool) {
     panic!("{what}: not within 60 s");
 }
 
+/// A query that runs for many minutes, tagged with `marker` to find it in pg_stat_activity.
+fn long_query(marker: &str) -> String {
+    format!("SELECT count(*) AS n, '{marker}' AS tag FROM generate_series(1, 20000000000) g")
+}
+
 /// Sends a POST on a raw connection and returns the connection without reading the answer.
 fn send_raw(url: &str, extra_headers: &str, body: &str) -> std::net::TcpStream {
     let addr = url.trim_start_matches("http://").trim_end_matches("/mcp").to_string();
@@ -691,9 +696,9 @@ fn a_dropped_request_or_an_ended_session_cancels_its_query_in_the_database() {
     assert_eq!(r["isError"], false, "the sandbox is up: {r}");
 
     // 2026-07-28 (stateless): the request is the call; closing its connection cancels it.
-    let marker = "4242.25";
+    let marker = "http_cancel_stateless";
     let call = json!({"_meta": modern_meta(json!({})), "name": "readonly_query",
-                      "arguments": {"sql": format!("SELECT pg_sleep({marker}) AS slept")}});
+                      "arguments": {"sql": long_query(marker)}});
     let stream = send_raw(&s.url, &format!("mcp-protocol-version: {MODERN}\r\nmcp-method: tools/call\r\nmcp-name: readonly_query\r\n"), &rpc(5, "tools/call", call));
     eventually("the stateless query runs", || sandbox_sleepers(marker) == 1);
     drop(stream);
@@ -701,9 +706,9 @@ fn a_dropped_request_or_an_ended_session_cancels_its_query_in_the_database() {
 
     // 2025 session: MCP says a dropped stream is not a cancel (the client may resume it), so the call lives on
     // within its time budget and its session; ending the session (DELETE, or its idle timeout) cancels it.
-    let marker = "4242.5";
+    let marker = "http_cancel_session";
     let session = open_session(&s.url, &[], json!({}));
-    let call = json!({"name": "readonly_query", "arguments": {"sql": format!("SELECT pg_sleep({marker}) AS slept")}});
+    let call = json!({"name": "readonly_query", "arguments": {"sql": long_query(marker)}});
     let headers = format!("mcp-session-id: {session}\r\nmcp-protocol-version: 2025-06-18\r\n");
     let stream = send_raw(&s.url, &headers, &rpc(5, "tools/call", call));
     eventually("the session's query runs", || sandbox_sleepers(marker) == 1);
