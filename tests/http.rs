@@ -243,7 +243,8 @@ fn bearer(token: &str) -> String {
 fn the_token_is_required_checked_and_never_printed_and_the_guards_refuse_what_they_must() {
     let s = HttpServer::start(
         &["--http", "127.0.0.1:0", "--http-max-body-bytes", "4096"],
-        &[("AURORA_DSQL_MCP_HTTP_TOKEN", TOKEN)],
+        // Every crate at trace: the token must not show even where the whole request is logged.
+        &[("AURORA_DSQL_MCP_HTTP_TOKEN", TOKEN), ("AURORA_DSQL_MCP_LOG", "trace,rmcp=trace,hyper=trace,h2=trace")],
     );
     let auth = bearer(TOKEN);
     let good = [("authorization", auth.as_str())];
@@ -699,7 +700,11 @@ fn a_dropped_request_or_an_ended_session_cancels_its_query_in_the_database() {
     let marker = "http_cancel_stateless";
     let call = json!({"_meta": modern_meta(json!({})), "name": "readonly_query",
                       "arguments": {"sql": long_query(marker)}});
-    let stream = send_raw(&s.url, &format!("mcp-protocol-version: {MODERN}\r\nmcp-method: tools/call\r\nmcp-name: readonly_query\r\n"), &rpc(5, "tools/call", call));
+    let stream = send_raw(
+        &s.url,
+        &format!("mcp-protocol-version: {MODERN}\r\nmcp-method: tools/call\r\nmcp-name: readonly_query\r\n"),
+        &rpc(5, "tools/call", call),
+    );
     eventually("the stateless query runs", || sandbox_sleepers(marker) == 1);
     drop(stream);
     eventually("the stateless query is cancelled once its client is gone", || sandbox_sleepers(marker) == 0);

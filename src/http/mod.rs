@@ -25,7 +25,7 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
 use crate::config::ServerArgs;
-use crate::exec::cancel::CancellationToken;
+use tokio_util::sync::CancellationToken;
 
 /// The path MCP is served at.
 pub const MCP_PATH: &str = "/mcp";
