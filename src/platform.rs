@@ -162,6 +162,21 @@ pub async fn wait_for_stop_signal() {
     }
 }
 
+/// Whether a file's permissions let users other than its owner read it (a secret file should not). Always false
+/// where permissions are not Unix modes.
+pub fn readable_by_others(meta: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.permissions().mode() & 0o044 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,20 +192,5 @@ mod tests {
     fn local_mode_refusal_names_what_to_use_instead() {
         let why = local_mode_available().expect_err("refused");
         assert!(why.contains("--database-url") && why.contains("--cluster-endpoint"), "{why}");
-    }
-}
-
-/// Whether a file's permissions let users other than its owner read it (a secret file should not). Always false
-/// where permissions are not Unix modes.
-pub fn readable_by_others(meta: &std::fs::Metadata) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        meta.permissions().mode() & 0o044 != 0
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = meta;
-        false
     }
 }

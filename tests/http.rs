@@ -295,9 +295,12 @@ fn the_token_is_required_checked_and_never_printed_and_the_guards_refuse_what_th
     assert!(!log.contains(TOKEN) && !log.contains(&TOKEN[..16]), "the token leaked to stderr:\n{log}");
 }
 
+/// Arguments, environment, and a phrase the refusal must contain.
+type Refusal = (Vec<String>, Vec<(&'static str, String)>, &'static str);
+
 #[test]
 fn the_server_refuses_to_start_when_it_would_be_open_or_the_token_is_weak() {
-    let cases: Vec<(Vec<String>, Vec<(&str, String)>, &str)> = {
+    let cases: Vec<Refusal> = {
         let dir = tempfile::tempdir().unwrap().keep();
         let weak = dir.join("weak");
         std::fs::write(&weak, "short\n").unwrap();

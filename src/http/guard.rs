@@ -98,14 +98,14 @@ impl Limiter {
     }
 
     /// A slot, held until the response's body has been sent (or dropped); or the 503 to send instead.
-    pub fn enter(&self) -> Result<OwnedSemaphorePermit, Response<BoxBody<Bytes, Infallible>>> {
+    pub fn enter(&self) -> Result<OwnedSemaphorePermit, Box<Response<BoxBody<Bytes, Infallible>>>> {
         self.slots.clone().try_acquire_owned().map_err(|_| {
             let mut r = plain(
                 StatusCode::SERVICE_UNAVAILABLE,
                 &format!("Service Unavailable: {} requests are being served already; retry shortly", self.max),
             );
             r.headers_mut().insert(header::RETRY_AFTER, http::HeaderValue::from_static("1"));
-            r
+            Box::new(r)
         })
     }
 }

@@ -111,7 +111,7 @@ impl<S: ServerHandler + Send + 'static> App<S> {
         }
         let slot = match self.limiter.enter() {
             Ok(slot) => slot,
-            Err(busy) => return busy,
+            Err(busy) => return *busy,
         };
         let request = request.map(guard::Deadlined::new);
         self.mcp.handle(request).await.map(|body| guard::Holding::new(body, slot).boxed())
