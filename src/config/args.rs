@@ -19,7 +19,8 @@ Pick a database with one of:\n  \
 With none, the documentation and dsql_lint tools still work.\n\
 DSQL's rules follow its 2026-09-15 release (rule catalog revision 2026-11-28); --dsql-version replays older ones.\n\
 Switches take --flag, --flag=true or --flag=false.\n\n\
-The server speaks MCP on stdin/stdout; logs go to stderr. Configure it as a stdio server in your MCP client.";
+The server speaks MCP on stdin/stdout; logs go to stderr. Configure it as a stdio server in your MCP client.\n\
+With --http ADDR:PORT it serves MCP over streamable HTTP at /mcp instead (see the --http-* flags).";
 
 /// The whole command line: a subcommand, or none to serve MCP on stdio with the server's flags.
 #[derive(Debug, Parser)]

@@ -151,7 +151,12 @@ pub struct Deadlined<B> {
 impl<B> Deadlined<B> {
     /// `inner`, due by [`BODY_DEADLINE`] from now.
     pub fn new(inner: B) -> Deadlined<B> {
-        Deadlined { inner, deadline: Box::pin(tokio::time::sleep(BODY_DEADLINE)) }
+        Deadlined::within(inner, BODY_DEADLINE)
+    }
+
+    /// `inner`, due within `limit` from now.
+    pub fn within(inner: B, limit: Duration) -> Deadlined<B> {
+        Deadlined { inner, deadline: Box::pin(tokio::time::sleep(limit)) }
     }
 }
 
@@ -229,6 +234,16 @@ mod tests {
         let o = allowed_origins(&addr("10.0.0.1:80"), &["https://app.example.com".into()]).unwrap();
         assert_eq!(o, ["https://app.example.com"]);
         assert!(allowed_origins(&addr("10.0.0.1:80"), &["app.example.com".into()]).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_body_that_does_not_arrive_in_time_fails() {
+        let never = http_body_util::StreamBody::new(futures::stream::pending::<Result<Frame<Bytes>, Infallible>>());
+        let mut body = Deadlined::within(never, Duration::from_millis(10));
+        let got = body.frame().await.map(|f| f.map(|_| ()));
+        assert!(matches!(got, Some(Err(BodyError::TooSlow))), "{got:?}");
+        let whole = Deadlined::new(Full::new(Bytes::from_static(b"{}"))).collect().await.unwrap();
+        assert_eq!(whole.to_bytes(), Bytes::from_static(b"{}"));
     }
 
     #[tokio::test]

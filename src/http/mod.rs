@@ -177,7 +177,8 @@ where
 
     // The line tests and people read the address from (the token is never printed).
     eprintln!("{exe}: serving MCP over streamable HTTP at http://{bound}{MCP_PATH} ({})", app.auth.describe());
-    tracing::info!("{describe}");
+    // The shared banner names the stdio transport; here the same account of the database and mode is served over HTTP.
+    tracing::info!("{}", describe.replacen("on stdin/stdout", "over streamable HTTP", 1));
 
     let connections = hyper_util::server::graceful::GracefulShutdown::new();
     loop {
