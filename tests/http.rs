@@ -695,9 +695,12 @@ fn send_raw(url: &str, extra_headers: &str, body: &str) -> std::net::TcpStream {
 #[test]
 fn a_dropped_request_or_an_ended_session_cancels_its_query_in_the_database() {
     // A time budget far beyond the test: only a cancellation can end the queries early.
-    let s = local_server(&["--statement-timeout", "600"]);
+    // One slot: the running call holds it, so the bound on concurrent calls is seen too.
+    let s = local_server(&["--statement-timeout", "600", "--http-max-concurrent", "1"]);
     let r = modern_call(&s.url, &[], "readonly_query", json!({"sql": "SELECT 1 AS one"}), json!({}));
     assert_eq!(r["isError"], false, "the sandbox is up: {r}");
+    let list = rpc(8, "tools/list", json!({"_meta": modern_meta(json!({}))}));
+    let modern_list = [("mcp-protocol-version", MODERN), ("mcp-method", "tools/list")];
 
     // 2026-07-28 (stateless): the request is the call; closing its connection cancels it.
     let marker = "http_cancel_stateless";
@@ -709,8 +712,19 @@ fn a_dropped_request_or_an_ended_session_cancels_its_query_in_the_database() {
         &rpc(5, "tools/call", call),
     );
     eventually("the stateless query runs", || sandbox_sleepers(marker) == 1);
+    let busy = post(&s.url, &modern_list, &list);
+    assert_eq!(busy.status, 503, "the one slot is taken: {}", busy.text);
+    assert_eq!(busy.header("retry-after"), "1");
+    // A notification (e.g. a cancel) is not a call: it gets through when every slot is taken.
+    let note = json!({"jsonrpc": "2.0", "method": "notifications/progress",
+                      "params": {"progressToken": "x", "progress": 1}});
+    let accepted =
+        post(&s.url, &[("mcp-protocol-version", MODERN), ("mcp-method", "notifications/progress")], &note.to_string());
+    assert_eq!(accepted.status, 202, "{}", accepted.text);
     drop(stream);
     eventually("the stateless query is cancelled once its client is gone", || sandbox_sleepers(marker) == 0);
+    let free = post(&s.url, &modern_list, &list);
+    assert_eq!(free.status, 200, "the slot came back with the dropped request: {}", free.text);
 
     // 2025 session: MCP says a dropped stream is not a cancel (the client may resume it), so the call lives on
     // within its time budget and its session; ending the session (DELETE, or its idle timeout) cancels it.

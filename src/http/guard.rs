@@ -3,7 +3,6 @@
 //! a client may take to send its body. The body's size limit is rmcp's (`max_request_body_bytes`, 413 beyond).
 
 use std::convert::Infallible;
-use std::future::Future as _;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -14,7 +13,7 @@ use bytes::Bytes;
 use http::{Response, StatusCode, header};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// How long a client has to send a request's whole body once its headers arrived.
@@ -141,69 +140,42 @@ impl Body for Holding {
     }
 }
 
-/// A request body that fails once [`BODY_DEADLINE`] has passed before its end: a client trickling its body cannot
-/// keep a slot forever.
-pub struct Deadlined<B> {
-    inner: B,
-    deadline: Pin<Box<tokio::time::Sleep>>,
-}
-
-impl<B> Deadlined<B> {
-    /// `inner`, due by [`BODY_DEADLINE`] from now.
-    pub fn new(inner: B) -> Deadlined<B> {
-        Deadlined::within(inner, BODY_DEADLINE)
-    }
-
-    /// `inner`, due within `limit` from now.
-    pub fn within(inner: B, limit: Duration) -> Deadlined<B> {
-        Deadlined { inner, deadline: Box::pin(tokio::time::sleep(limit)) }
-    }
-}
-
-/// Why a request body could not be read.
-#[derive(Debug)]
-pub enum BodyError {
-    /// The deadline passed first.
-    TooSlow,
-    /// The connection failed.
-    Read(String),
-}
-
-impl std::fmt::Display for BodyError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            BodyError::TooSlow => write!(f, "the request body did not arrive within {} s", BODY_DEADLINE.as_secs()),
-            BodyError::Read(e) => write!(f, "reading the request body: {e}"),
-        }
-    }
-}
-
-impl<B> Body for Deadlined<B>
+/// The whole request body: at most `max` bytes (413 beyond, before anything is parsed) and within
+/// [`BODY_DEADLINE`] (408 after: a client trickling its body cannot hold a connection forever).
+pub async fn read_body<B>(body: B, max: usize) -> Result<Bytes, Box<Response<BoxBody<Bytes, Infallible>>>>
 where
-    B: Body<Data = Bytes> + Unpin,
-    B::Error: std::fmt::Display,
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    type Data = Bytes;
-    type Error = BodyError;
-
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
-        if self.deadline.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(Some(Err(BodyError::TooSlow)));
-        }
-        match Pin::new(&mut self.inner).poll_frame(cx) {
-            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(BodyError::Read(e.to_string())))),
-            Poll::Ready(Some(Ok(frame))) => Poll::Ready(Some(Ok(frame))),
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
-        }
+    match tokio::time::timeout(BODY_DEADLINE, Limited::new(body, max).collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(Box::new(plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("Payload Too Large: request body exceeds {max} bytes"),
+        ))),
+        Ok(Err(e)) => Err(Box::new(plain(StatusCode::BAD_REQUEST, &format!("Bad Request: reading the body: {e}")))),
+        Err(_) => Err(Box::new(plain(
+            StatusCode::REQUEST_TIMEOUT,
+            &format!("Request Timeout: the body did not arrive within {} s", BODY_DEADLINE.as_secs()),
+        ))),
     }
+}
 
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+/// Whether a body holds a JSON-RPC request (a method and an id), alone or in a batch; what cannot be read counts
+/// as one (rmcp refuses it anyway).
+pub fn is_request(body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        id: Option<serde::de::IgnoredAny>,
+        method: Option<serde::de::IgnoredAny>,
     }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+    let one = |p: &Probe| p.id.is_some() && p.method.is_some();
+    if let Ok(p) = serde_json::from_slice::<Probe>(body) {
+        return one(&p);
+    }
+    match serde_json::from_slice::<Vec<Probe>>(body) {
+        Ok(batch) => batch.iter().any(one),
+        Err(_) => true,
     }
 }
 
@@ -237,13 +209,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_body_that_does_not_arrive_in_time_fails() {
-        let never = http_body_util::StreamBody::new(futures::stream::pending::<Result<Frame<Bytes>, Infallible>>());
-        let mut body = Deadlined::within(never, Duration::from_millis(10));
-        let got = body.frame().await.map(|f| f.map(|_| ()));
-        assert!(matches!(got, Some(Err(BodyError::TooSlow))), "{got:?}");
-        let whole = Deadlined::new(Full::new(Bytes::from_static(b"{}"))).collect().await.unwrap();
-        assert_eq!(whole.to_bytes(), Bytes::from_static(b"{}"));
+    async fn bodies_are_bounded_in_size_and_only_requests_count_as_calls() {
+        assert_eq!(read_body(Full::new(Bytes::from_static(b"{}")), 2).await.unwrap(), Bytes::from_static(b"{}"));
+        let over = read_body(Full::new(Bytes::from_static(b"{}x")), 2).await.unwrap_err();
+        assert_eq!(over.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(is_request(br#"{"jsonrpc":"2.0","id":1,"method":"tools/call"}"#));
+        assert!(!is_request(br#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{}}"#));
+        assert!(!is_request(br#"{"jsonrpc":"2.0","id":0,"result":{"action":"accept"}}"#));
+        assert!(is_request(br#"[{"jsonrpc":"2.0","method":"n"},{"jsonrpc":"2.0","id":2,"method":"ping"}]"#));
+        assert!(is_request(b"not json"));
     }
 
     #[tokio::test]

@@ -1,8 +1,8 @@
 //! MCP over streamable HTTP (`--http ADDR:PORT`), opt-in, instead of stdio: rmcp's streamable HTTP transport at
 //! `/mcp` (sessions for clients of the 2025 protocol versions, stateless for 2026-07-28 clients), behind this
 //! room's own gates, in this order: the route (`/mcp`, or the protected resource metadata), authentication
-//! ([`auth`]), a slot among `--http-max-concurrent` ([`guard::Limiter`]), then rmcp's Host/Origin checks and body
-//! limit with the lists [`guard`] decides. Each session (or stateless request) gets its own server object from
+//! ([`auth`]), the body (bounded in size and time, [`guard::read_body`]), a slot among `--http-max-concurrent` for
+//! a call ([`guard::Limiter`]), then rmcp's Host/Origin checks with the lists [`guard`] decides. Each session (or stateless request) gets its own server object from
 //! the factory; a request whose client goes away is cancelled, and the call's cancellation reaches the database
 //! as over stdio (`server::DsqlServer::call_tool`).
 
@@ -95,6 +95,7 @@ struct App<S: ServerHandler + Send + 'static> {
     mcp: StreamableHttpService<S, LocalSessionManager>,
     auth: auth::Auth,
     limiter: guard::Limiter,
+    max_body_bytes: usize,
 }
 
 impl<S: ServerHandler + Send + 'static> App<S> {
@@ -109,12 +110,30 @@ impl<S: ServerHandler + Send + 'static> App<S> {
         if let Err(refused) = self.auth.check(request.headers()).await {
             return *refused;
         }
-        let slot = match self.limiter.enter() {
-            Ok(slot) => slot,
-            Err(busy) => return *busy,
+        if request.method() != Method::POST {
+            // A session's event stream (GET) or its end (DELETE): no body, no call of their own.
+            return self.mcp.handle(request).await;
+        }
+        let (parts, body) = request.into_parts();
+        let body = match guard::read_body(body, self.max_body_bytes).await {
+            Ok(body) => body,
+            Err(refused) => return *refused,
         };
-        let request = request.map(guard::Deadlined::new);
-        self.mcp.handle(request).await.map(|body| guard::Holding::new(body, slot).boxed())
+        // Only a request (a call) takes a slot: a notification (a cancel) or a response (the user's answer to a
+        // confirmation) must get through when every slot is taken by calls waiting for them.
+        let slot = if guard::is_request(&body) {
+            match self.limiter.enter() {
+                Ok(slot) => Some(slot),
+                Err(busy) => return *busy,
+            }
+        } else {
+            None
+        };
+        let response = self.mcp.handle(Request::from_parts(parts, Full::new(body))).await;
+        match slot {
+            Some(slot) => response.map(|body| guard::Holding::new(body, slot).boxed()),
+            None => response,
+        }
     }
 
     /// RFC 9728's document: public, so clients can find where to get a token.
@@ -173,7 +192,8 @@ where
         None => config.disable_allowed_hosts(),
     };
     let mcp = StreamableHttpService::new(move || Ok(make_server()), Arc::new(LocalSessionManager::default()), config);
-    let app = Arc::new(App { mcp, auth, limiter: guard::Limiter::new(options.max_concurrent) });
+    let limiter = guard::Limiter::new(options.max_concurrent);
+    let app = Arc::new(App { mcp, auth, limiter, max_body_bytes: options.max_body_bytes });
 
     // The line tests and people read the address from (the token is never printed).
     eprintln!("{exe}: serving MCP over streamable HTTP at http://{bound}{MCP_PATH} ({})", app.auth.describe());
