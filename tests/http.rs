@@ -470,6 +470,16 @@ fn jwts_from_the_configured_issuer_are_validated_and_the_metadata_points_at_it()
         ("wrong signature", issuer.jwt(claims(resource, now() + 300), Some(&other_key)), "signature"),
         ("wrong issuer", issuer.jwt(wrong_issuer, None), "issuer"),
         ("no exp", issuer.jwt(json!({"iss": issuer.url, "aud": resource}), None), "exp"),
+        (
+            "a shared-secret algorithm",
+            jsonwebtoken::encode(
+                &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+                &claims(resource, now() + 300),
+                &jsonwebtoken::EncodingKey::from_secret(b"anyone can sign with a guessed secret"),
+            )
+            .unwrap(),
+            "HS",
+        ),
     ] {
         let a = post(&s.url, &[("authorization", &bearer(&jwt))], &initialize(json!({})));
         assert_eq!(a.status, 401, "{what}: {}", a.text);

@@ -120,6 +120,17 @@ impl Auth {
         }
     }
 
+    /// Fetch the authorization server's keys now, so a wrong issuer shows in the log at start, not at the first
+    /// request.
+    pub async fn prefetch(&self) {
+        if let Some(oauth) = &self.oauth {
+            match oauth.keys(None).await {
+                Ok(set) => tracing::info!("authorization server {}: {} key(s) fetched", oauth.issuer, set.keys.len()),
+                Err(e) => tracing::warn!("authorization server {}: {e}", oauth.issuer),
+            }
+        }
+    }
+
     /// The metadata's URL, as put in `WWW-Authenticate` (RFC 9728 §3.1: the well-known path before the resource's).
     fn metadata_url(&self) -> Option<String> {
         self.oauth.as_ref()?;
@@ -314,21 +325,32 @@ impl OAuth {
         let mut keys = self.keys.lock().await;
         let age = keys.fetched.map(|t| t.elapsed());
         let known = |set: &JwkSet| kid.is_none_or(|k| set.find(k).is_some());
-        if let (Some(set), Some(age)) = (&keys.set, age) {
-            if age < KEYS_FRESH_FOR && known(set) {
+        match (&keys.set, age) {
+            (Some(set), Some(age)) if age < REFETCH_FLOOR || (age < KEYS_FRESH_FOR && known(set)) => {
                 return Ok(set.clone());
             }
-            if age < REFETCH_FLOOR {
-                return Ok(set.clone());
+            // The last attempt failed moments ago: do not make every request wait on a server that is down.
+            (None, Some(age)) if age < REFETCH_FLOOR => {
+                return Err(format!(
+                    "the authorization server's keys could not be fetched (last attempt {} s ago; see the log)",
+                    age.as_secs()
+                ));
             }
+            _ => {}
         }
         let jwks_uri = match &keys.jwks_uri {
             Some(u) => u.clone(),
-            None => {
-                let u = self.discover().await?;
-                keys.jwks_uri = Some(u.clone());
-                u
-            }
+            None => match self.discover().await {
+                Ok(u) => {
+                    keys.jwks_uri = Some(u.clone());
+                    u
+                }
+                Err(e) => {
+                    keys.fetched = Some(Instant::now());
+                    tracing::warn!("authorization server metadata: {e}");
+                    return Err(e);
+                }
+            },
         };
         let fetched = self.get_json(&jwks_uri).await;
         // A failed fetch is not retried at once: every request would wait on a down server.

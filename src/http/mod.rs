@@ -200,6 +200,9 @@ where
     // The shared banner names the stdio transport; here the same account of the database and mode is served over HTTP.
     tracing::info!("{}", describe.replacen("on stdin/stdout", "over streamable HTTP", 1));
 
+    let prefetching = app.clone();
+    tokio::spawn(async move { prefetching.auth.prefetch().await });
+
     let connections = hyper_util::server::graceful::GracefulShutdown::new();
     loop {
         let accepted = tokio::select! {
