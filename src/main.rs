@@ -69,6 +69,8 @@ async fn serve(args: ServerArgs) -> ExitCode {
                 move || DsqlServer::new(env.clone())
             };
             let describe = cli::banner::summary(&env.settings);
+            // One process serves many clients: connect (or start the sandbox) now, not at the first call.
+            env.warm_up();
             let code = aurora_dsql_mcp_server::http::serve(http, make_server, env.stopping.clone(), &describe).await;
             env.shutdown().await;
             return code;
