@@ -222,6 +222,9 @@ where
                 continue;
             }
         };
+        // Responses go out as several small writes (head, then SSE events): without this, Nagle's algorithm and
+        // the client's delayed ACK hold each call's answer ~40 ms (measured).
+        let _ = stream.set_nodelay(true);
         let app = app.clone();
         let service = hyper::service::service_fn(move |request| {
             let app = app.clone();
