@@ -846,3 +846,22 @@ fn the_inspector_cli_lists_strict_schemas_and_calls_a_tool_over_http_with_the_to
         .expect("run the inspector");
     assert!(!out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+#[test]
+fn an_unreachable_authorization_server_refuses_jwts_at_once_with_the_reason() {
+    // Nothing listens on this port once the listener is dropped.
+    let dead = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let s = HttpServer::start(&["--http", "127.0.0.1:0", "--http-oauth-issuer", &dead], &[]);
+    let issuer = TestIssuer::start();
+    let jwt = issuer.jwt(json!({"iss": dead, "aud": s.url, "exp": now() + 300}), None);
+    for _ in 0..2 {
+        let a = post(&s.url, &[("authorization", &bearer(&jwt))], &initialize(json!({})));
+        assert_eq!(a.status, 401, "{}", a.text);
+        assert!(a.header("www-authenticate").contains("invalid_token"), "{}", a.header("www-authenticate"));
+        assert!(a.text.contains("authorization server"), "{}", a.text);
+    }
+    assert!(s.stderr().contains("authorization server"), "the log says why: {}", s.stderr());
+}
