@@ -19,6 +19,7 @@ pub mod emulation;
 pub mod error_chain;
 pub mod exec;
 pub mod explain;
+pub mod http;
 pub mod migrate;
 pub mod platform;
 pub mod pool;

@@ -60,6 +60,26 @@ async fn serve(args: ServerArgs) -> ExitCode {
         eprintln!("{EXE}: {why}");
         return ExitCode::from(2);
     }
+    match aurora_dsql_mcp_server::http::Options::from_args(&args) {
+        Ok(None) => {}
+        Ok(Some(http)) => {
+            let make_server = {
+                let clusters = clusters.clone();
+                move || DsqlServer::serving(clusters.clone())
+            };
+            let describe = cli::banner::lines(&clusters).join("\n");
+            // One process serves many clients: connect (or start each sandbox) now, not at the first call.
+            clusters.warm_up();
+            let code =
+                aurora_dsql_mcp_server::http::serve(http, make_server, clusters.stopping.clone(), &describe).await;
+            clusters.shutdown().await;
+            return code;
+        }
+        Err(e) => {
+            eprintln!("{EXE}: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let server = DsqlServer::serving(clusters.clone());
     cli::banner::announce_all(&clusters);
     for env in local {

@@ -191,6 +191,21 @@ pub async fn wait_for_stop_signal() {
     }
 }
 
+/// Whether a file's permissions let users other than its owner read it (a secret file should not). Always false
+/// where permissions are not Unix modes.
+pub fn readable_by_others(meta: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.permissions().mode() & 0o044 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

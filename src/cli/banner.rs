@@ -27,6 +27,11 @@ pub fn announce_all(clusters: &Clusters) {
     }
 }
 
+/// The banner's lines without the terminal help: the one-cluster summary, or the several-cluster lines.
+pub fn lines(clusters: &Clusters) -> Vec<String> {
+    if clusters.len() == 1 { vec![summary(&clusters.primary().settings)] } else { cluster_lines(clusters) }
+}
+
 /// The several-cluster banner's lines.
 pub fn cluster_lines(clusters: &Clusters) -> Vec<String> {
     let default = match clusters.default_env() {

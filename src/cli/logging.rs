@@ -110,7 +110,7 @@ fn known_secrets() -> &'static [String] {
     static SECRETS: OnceLock<Vec<String>> = OnceLock::new();
     SECRETS.get_or_init(|| {
         let mut out = Vec::new();
-        for var in ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"] {
+        for var in ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AURORA_DSQL_MCP_HTTP_TOKEN"] {
             if let Ok(v) = std::env::var(var)
                 && v.len() >= 8
             {
@@ -140,7 +140,29 @@ pub fn scrub(text: &str) -> String {
             out = out.replace(secret.as_str(), "[redacted]");
         }
     }
-    scrub_keys(&out)
+    scrub_bearer(&scrub_keys(&out))
+}
+
+/// `Bearer <credential>` (an HTTP `Authorization` header, `--http`'s token or a JWT) with the credential redacted.
+fn scrub_bearer(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(at) = lower[from..].find("bearer ") {
+        let start = from + at + "bearer ".len();
+        let end = text[start..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ';' | ')' | ']' | '}' | '\\'))
+            .map_or(text.len(), |n| start + n);
+        if end > start {
+            out.push_str(&text[copied..start]);
+            out.push_str("[redacted]");
+            copied = end;
+        }
+        from = end.max(start);
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 fn scrub_keys(text: &str) -> String {
@@ -250,6 +272,14 @@ mod tests {
         assert_eq!(directives(None, "info,rmcp=warn"), "info,rmcp=warn");
         assert_eq!(directives(Some(" "), "error"), "error");
         assert!(EnvFilter::try_new(directives(Some("trace,tokio_postgres=trace,aws_sigv4=trace"), "info")).is_ok());
+    }
+
+    #[test]
+    fn bearer_credentials_are_scrubbed() {
+        let line = r#"headers: {"authorization": "Bearer abc.def-ghi", "x": "bearer  "} Authorization: BEARER xyz"#;
+        let out = scrub(line);
+        assert!(!out.contains("abc.def-ghi") && !out.contains("xyz"), "{out}");
+        assert_eq!(out.matches("[redacted]").count(), 2, "{out}");
     }
 
     #[test]

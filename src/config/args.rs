@@ -19,7 +19,8 @@ Pick a database with one of:\n  \
 With none, the documentation and dsql_lint tools still work.\n\
 DSQL's rules follow its 2026-09-15 release (rule catalog revision 2026-11-28); --dsql-version replays older ones.\n\
 Switches take --flag, --flag=true or --flag=false.\n\n\
-The server speaks MCP on stdin/stdout; logs go to stderr. Configure it as a stdio server in your MCP client.";
+The server speaks MCP on stdin/stdout; logs go to stderr. Configure it as a stdio server in your MCP client.\n\
+With --http ADDR:PORT it serves MCP over streamable HTTP at /mcp instead (see the --http-* flags).";
 
 /// The whole command line: a subcommand, or none to serve MCP on stdio with the server's flags.
 #[derive(Debug, Parser)]
@@ -244,6 +245,50 @@ pub struct ServerArgs {
     /// [env: AURORA_DSQL_CONFIG]
     #[arg(long, value_name = "FILE", env = "AURORA_DSQL_CONFIG")]
     pub config: Option<PathBuf>,
+
+    // ---- Streamable HTTP (`--http`, issue 28 §2; read by `http::Options`) ----
+    /// Serve MCP over streamable HTTP at http://ADDR:PORT/mcp instead of stdin/stdout (e.g. 127.0.0.1:8080; port 0
+    /// picks a free one). A non-loopback address needs --http-token-file (or AURORA_DSQL_MCP_HTTP_TOKEN) or
+    /// --http-oauth-issuer [env: AURORA_DSQL_MCP_HTTP]
+    #[arg(long = "http", value_name = "ADDR:PORT", env = "AURORA_DSQL_MCP_HTTP")]
+    pub http: Option<String>,
+
+    /// File holding the bearer token every HTTP request must carry (`Authorization: Bearer <token>`): at least 32
+    /// characters, not readable by group or others. Or set AURORA_DSQL_MCP_HTTP_TOKEN
+    #[arg(long = "http-token-file", value_name = "FILE")]
+    pub http_token_file: Option<PathBuf>,
+
+    /// Host names (or host:port) clients may use in the Host header, comma-separated, besides the loopback names
+    /// allowed on a loopback address; `*` allows any (only behind a proxy that checks Host)
+    #[arg(long = "http-allowed-hosts", value_name = "HOSTS", value_delimiter = ',')]
+    pub http_allowed_hosts: Vec<String>,
+
+    /// Browser origins (scheme://host[:port|:*]) allowed to call the endpoint, comma-separated, besides loopback
+    /// origins on a loopback address; requests with another Origin get 403 (requests without one pass)
+    #[arg(long = "http-allowed-origins", value_name = "ORIGINS", value_delimiter = ',')]
+    pub http_allowed_origins: Vec<String>,
+
+    /// Largest HTTP request body accepted, in bytes (larger: 413)
+    #[arg(long = "http-max-body-bytes", value_name = "BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub http_max_body_bytes: usize,
+
+    /// HTTP requests served at once; more get 503 with Retry-After
+    #[arg(long = "http-max-concurrent", value_name = "N", default_value_t = 32)]
+    pub http_max_concurrent: usize,
+
+    /// OAuth 2.0 authorization server (its issuer URL) whose JWT access tokens are accepted; published in the
+    /// protected resource metadata (RFC 9728) at /.well-known/oauth-protected-resource
+    #[arg(long = "http-oauth-issuer", value_name = "URL")]
+    pub http_oauth_issuer: Option<String>,
+
+    /// The endpoint's public URL as clients reach it (e.g. https://mcp.example.com/mcp behind a proxy): the resource
+    /// named in the metadata and the audience JWTs must carry. Default: http://ADDR:PORT/mcp
+    #[arg(long = "http-resource-url", value_name = "URL")]
+    pub http_resource_url: Option<String>,
+
+    /// Another audience accepted in JWTs besides the resource URL (an authorization server's API identifier)
+    #[arg(long = "http-oauth-audience", value_name = "AUD")]
+    pub http_oauth_audience: Option<String>,
 }
 
 #[cfg(test)]
