@@ -865,3 +865,61 @@ fn an_unreachable_authorization_server_refuses_jwts_at_once_with_the_reason() {
     }
     assert!(s.stderr().contains("authorization server"), "the log says why: {}", s.stderr());
 }
+
+#[test]
+fn named_clusters_are_served_over_http_each_call_on_the_cluster_it_names() {
+    // Two databases of the shared sandbox as two clusters from a config file, one writable, one read-only.
+    let mut seeder = common::Server::local(&[]);
+    seeder.rows("SELECT 1");
+    let (staging, production) = (common::url_database("httpstaging"), common::url_database("httpprod"));
+    let conf = tempfile::tempdir().unwrap();
+    let config = conf.path().join("team.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "default = \"staging\"\n[clusters.staging]\ndatabase_url = {}\nallow_writes = true\n\n\
+             [clusters.production]\ndatabase_url = {}\n",
+            serde_json::to_string(&staging).unwrap(),
+            serde_json::to_string(&production).unwrap()
+        ),
+    )
+    .unwrap();
+    let server = HttpServer::start(&["--http", "127.0.0.1:0", "--config", config.to_str().unwrap()], &[]);
+    let t = common::table("httpclusters");
+    // Stateless 2026-07-28 calls: the default cluster takes a write; production refuses it and never sees it.
+    let r = modern_call(
+        &server.url,
+        &[],
+        "transact",
+        json!({"sql_list": [format!("CREATE TABLE {t} (id int)")]}),
+        json!({}),
+    );
+    assert_eq!(
+        (r["isError"].as_bool(), &r["structuredContent"]["cluster"]["name"]),
+        (Some(false), &json!("staging")),
+        "{r}"
+    );
+    let r = modern_call(
+        &server.url,
+        &[],
+        "transact",
+        json!({"cluster": "production", "sql_list": [format!("CREATE TABLE {t} (id int)")]}),
+        json!({}),
+    );
+    assert_eq!(r["isError"], json!(true), "production is read-only: {r}");
+    let sql = "SELECT count(*)::int AS n FROM pg_class WHERE relname = $1";
+    for (cluster, n) in [("staging", 1), ("production", 0)] {
+        let r = modern_call(
+            &server.url,
+            &[],
+            "readonly_query",
+            json!({"cluster": cluster, "sql": sql, "params": [t]}),
+            json!({}),
+        );
+        assert_eq!(r["structuredContent"]["result"], json!([{"n": n}]), "{cluster}: {r}");
+        assert_eq!(r["structuredContent"]["cluster"]["name"], json!(cluster), "{r}");
+    }
+    // The banner names every cluster on stderr.
+    let stderr = server.stderr();
+    assert!(stderr.contains("cluster `staging`") && stderr.contains("cluster `production`"), "{stderr}");
+}
