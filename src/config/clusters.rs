@@ -396,7 +396,13 @@ mod tests {
     fn a_file_without_clusters_needs_database_flags() {
         let e = build(&[], "audit_log = \"a.jsonl\"\n", &no_env).err().unwrap();
         assert!(e.contains("defines no [clusters.NAME]"), "{e}");
-        let c = build(&["--database-url=postgres://u@h/db"], "audit_log = \"a.jsonl\"\n", &no_env).unwrap();
-        assert_eq!((c.names(), c.audit_log.clone()), (vec!["default"], Some(PathBuf::from("/t/a.jsonl"))));
+        // The log is opened as the clusters are built: a real directory.
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("a.jsonl");
+        let file = format!("audit_log = {:?}\n", log.display().to_string());
+        let c = build(&["--database-url=postgres://u@h/db"], &file, &no_env).unwrap();
+        assert_eq!((c.names(), c.audit_log.clone()), (vec!["default"], Some(log.clone())));
+        assert_eq!(c.primary().settings.audit_log.as_ref(), Some(&log), "the file's audit_log is every cluster's");
+        assert!(c.primary().audit.is_some() && log.exists(), "opened (and created) at startup");
     }
 }
