@@ -8,7 +8,7 @@
 //! PostgreSQL's own non-volatile functions (the list in `builtins.txt`, read from PostgreSQL 15's `pg_proc`).
 //! Everything else needs a look: the server runs it up to just before COMMIT and decides from what it really did
 //! (`exec::Look`, `server::confirm`). Code stored for later (a function or procedure whose body is not harmless,
-//! a trigger, an operator, a call of a function that is not a built-in stored in a view, a default, a check, an
+//! a trigger, a call of a function that is not a built-in stored in a view, a default, a check, an
 //! index, a domain or a policy) is asked about when it is created: what it does when it runs later cannot be seen
 //! by name, and the statements that run it later look harmless.
 
@@ -226,10 +226,7 @@ impl Visitor for Walk {
             Statement::CreateTrigger(t) => {
                 self.needs(|| format!("CREATE TRIGGER {}: it runs code on later writes", t.name), true, true);
             }
-            // An operator runs its function wherever an expression uses it (`=` for a type of the schema's).
-            Statement::CreateOperator(o) => {
-                self.needs(|| format!("CREATE OPERATOR {}: it runs a function wherever it is used", o.name), true, true);
-            }
+
             other => {
                 let command = super::classify::command(other);
                 self.needs(|| format!("{command} can change or remove objects"), true, false);
@@ -295,7 +292,7 @@ mod tests {
     use super::*;
 
     fn of(sql: &str) -> Option<Look> {
-        look(&crate::sql::parse_statement(sql).expect("parses"))
+        look(&crate::sql::parse_statement(sql).unwrap_or_else(|| panic!("{sql} parses")))
     }
 
     #[test]
@@ -378,7 +375,6 @@ mod tests {
             "CREATE DOMAIN d AS int DEFAULT wipe()",
             "CREATE FUNCTION g() RETURNS int LANGUAGE sql RETURN wipe()",
             "CREATE POLICY p ON t USING (wipe() > 0)",
-            "CREATE OPERATOR === (LEFTARG = text, RIGHTARG = text, FUNCTION = wipe_eq)",
         ] {
             let look = of(sql).unwrap_or_else(|| panic!("{sql} needs a look"));
             assert!(look.always, "{sql}: {look:?}");
