@@ -241,10 +241,7 @@ mod tests {
             assert_eq!(texts(sql, json!([arr])), Some(vec![json_text.clone()]), "{sql}");
         }
         // Scalars next to an array keep their text; the array's form comes from its own parameter.
-        assert_eq!(
-            texts("SELECT $2::text[], $1::int", json!([7, arr])),
-            Some(vec![Some("7".into()), literal.clone()])
-        );
+        assert_eq!(texts("SELECT $2::text[], $1::int", json!([7, arr])), Some(vec![Some("7".into()), literal.clone()]));
     }
 
     #[test]
@@ -264,9 +261,9 @@ mod tests {
             assert_eq!(texts(sql, json!([arr])), None, "{sql}");
         }
         // Without a JSON array nothing is parsed or asked: scalars are always sent as they are.
-        assert_eq!(texts("INSERT INTO t VALUES ($1, $2)", json!(["x", {"k": 1}])), Some(vec![
-            Some("x".into()),
-            Some(r#"{"k":1}"#.into())
-        ]));
+        assert_eq!(
+            texts("INSERT INTO t VALUES ($1, $2)", json!(["x", {"k": 1}])),
+            Some(vec![Some("x".into()), Some(r#"{"k":1}"#.into())])
+        );
     }
 }

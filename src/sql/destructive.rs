@@ -101,7 +101,11 @@ impl Walk {
             return;
         }
         if self.storing > 0 {
-            self.needs(|| format!("stores a call of {name}, which is not a PostgreSQL built-in, for later"), true, true);
+            self.needs(
+                || format!("stores a call of {name}, which is not a PostgreSQL built-in, for later"),
+                true,
+                true,
+            );
         } else {
             self.needs(|| format!("calls {name}, which is not a PostgreSQL built-in"), true, false);
         }
