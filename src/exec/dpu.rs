@@ -7,8 +7,9 @@
 //! digits, PostgreSQL's `compute_query_id` prints a signed integer), component names that are not documented
 //! (a multi-Region `MultiRegionWrite`, presumably) are kept rather than refused, and a row that does not match ends
 //! the block. Whitespace is not part of the format: the documented rows use two spaces of indent and one space
-//! between words, but copies that re-align the columns (AWS's DSQL skill samples print `  Compute:   0.01607 DPU`)
-//! or trim the indent, or use tabs, mean the same rows and are read the same way. The estimate is statement-level and directional, not billing: callers must say so.
+//! between words, but copies that re-align the columns with extra spaces (as a sample of AWS's DSQL skill does),
+//! trim the indent or use tabs mean the same rows and are read the same way. The estimate is
+//! statement-level and directional, not billing: callers must say so.
 
 use serde::Serialize;
 

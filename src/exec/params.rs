@@ -39,7 +39,7 @@ impl TextParam {
 
 /// The texts of `values` for `text`'s parameters, to be sent with their types unspecified (the server infers
 /// them), when that needs no description of the statement: always without JSON arrays, and with them when the
-/// text says, for every use of each parameter holding one, whether it is of an array type ([`array_typed`]).
+/// text says, for every use of each parameter holding one, whether it is of an array type (`array_typed`).
 /// `None`: describe the statement first and use [`TextParam::from_json`] with the described types.
 pub fn unprepared(text: &str, values: &[Value]) -> Option<Vec<TextParam>> {
     let forms = if values.iter().any(Value::is_array) { array_typed(text, values.len()) } else { Vec::new() };

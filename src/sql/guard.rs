@@ -42,8 +42,8 @@ impl Refusal {
 }
 
 /// The safety guard and, when `read_only`, the read-only guard, in one walk over the statement (a walk of the
-/// AST costs about as much as each guard's own work). The result is what [`safety`] and then [`read_only`]
-/// give: a safety refusal anywhere in the statement wins over a read-only one.
+/// AST costs about as much as each guard's own work). The result is what [`safety`] and then `read_only` (its
+/// test-only reference) give: a safety refusal anywhere in the statement wins over a read-only one.
 pub(crate) fn guards(stmt: &Statement, read_only: bool) -> Result<(), Refusal> {
     let root = read_only.then(|| read_only_root(stmt));
     let ro = match root {
