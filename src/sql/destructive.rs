@@ -289,7 +289,26 @@ fn is_builtin(name: &ObjectName) -> bool {
     };
     static SORTED: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
     SORTED.get_or_init(|| NAMES.lines().collect()).binary_search(&bare.as_str()).is_ok()
+        || matches!(parts.as_slice(), [f] if !f.starts_with('"') && SQL_FORMS.contains(&bare.as_str()))
 }
+
+/// Forms of PostgreSQL's grammar that sqlparser reads as function calls but that are not functions in `pg_proc`
+/// (so not in `builtins.txt`): they change nothing, and, written unquoted and unqualified, cannot be a schema's
+/// function (`"coalesce"(…)` quoted is a function call like any other).
+const SQL_FORMS: &[&str] = &[
+    "coalesce",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_time",
+    "current_timestamp",
+    "greatest",
+    "least",
+    "localtime",
+    "localtimestamp",
+    "nullif",
+    "user",
+];
 
 #[cfg(test)]
 mod tests {
@@ -318,6 +337,11 @@ mod tests {
             "CREATE TABLE t3 (id bigint DEFAULT nextval('s'), at timestamptz DEFAULT now(), u uuid DEFAULT gen_random_uuid())",
             "CREATE VIEW v2 AS SELECT lower(v) AS l FROM t",
             "CREATE INDEX ON t (lower(v))",
+            "CREATE TABLE t4 (at timestamptz DEFAULT CURRENT_TIMESTAMP, d date DEFAULT current_date, \
+             t time DEFAULT LOCALTIME, ts timestamp DEFAULT localtimestamp(3), who text DEFAULT CURRENT_USER, \
+             u text DEFAULT USER, n int DEFAULT COALESCE(NULL, 1) CHECK (NULLIF(n, 0) IS NOT NULL), \
+             g int DEFAULT GREATEST(1, 2) CHECK (LEAST(g, 5) > 0))",
+            "INSERT INTO t (id, at) VALUES (1, CURRENT_TIMESTAMP)",
         ] {
             assert_eq!(of(sql), None, "{sql}");
         }
@@ -390,7 +414,15 @@ mod tests {
     fn builtins_are_known_by_name_only_unqualified_or_in_pg_catalog() {
         let name = |s: &str| crate::sql::parse_statement(&format!("SELECT {s}()")).map(|_| ());
         assert!(name("count").is_some());
-        for (f, builtin) in [("count", true), ("LOWER", true), ("pg_catalog.upper", true), ("\"LOWER\"", false)] {
+        for (f, builtin) in [
+            ("count", true),
+            ("LOWER", true),
+            ("pg_catalog.upper", true),
+            ("\"LOWER\"", false),
+            ("COALESCE", true),
+            ("\"coalesce\"", false),
+            ("public.coalesce", false),
+        ] {
             let stmt = crate::sql::parse_statement(&format!("SELECT {f}('x')")).unwrap();
             assert_eq!(look(&stmt).is_none(), builtin, "{f}");
         }
