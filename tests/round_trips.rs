@@ -324,6 +324,54 @@ fn json_array_parameters_still_bind_to_arrays_and_to_json() {
     assert_eq!(rows, vec![json!({"tags": ["a", "b c"], "doc": {"k": [1, 2]}})]);
 }
 
+/// A JSON array bound where the statement's text says the parameter's type (a cast, `= ANY(…)`) costs what a
+/// scalar does: the same one flight, with no description of the statement first. Only a text that does not say
+/// (`VALUES ($1)` into an array column) is described first, one flight more.
+#[test]
+fn json_array_parameters_whose_type_the_text_says_cost_no_extra_round_trip() {
+    let pg = PgCluster::start_trusting();
+    pg.psql("CREATE TABLE rt_tagged (id int PRIMARY KEY, tags text[], doc jsonb)");
+    let (proxy, mut s) = warm_server(&pg, &["--allow-writes"]);
+
+    // BEGIN READ ONLY, the statement, ROLLBACK: as with `SELECT $1::int + 1` above.
+    let r = one_round_trip(
+        &mut s,
+        &proxy,
+        "readonly_query",
+        json!({"sql": "SELECT $1::text[] AS tags, CAST($2 AS int[]) AS ns, 3 = ANY($3) AS has_3, $4::jsonb AS doc",
+               "params": [["a", "b c", null, "\"q\""], [1, 2], [3, 4], [{"k": 1}, 2]]}),
+        3,
+    );
+    assert_eq!(
+        r["result"],
+        json!([{"tags": ["a", "b c", null, "\"q\""], "ns": [1, 2], "has_3": true, "doc": [{"k": 1}, 2]}])
+    );
+    assert_eq!(r["columns"][0], json!({"name": "tags", "type": "text[]"}), "{r}");
+
+    // BEGIN, the INSERT, COMMIT.
+    let r = one_round_trip(
+        &mut s,
+        &proxy,
+        "transact",
+        json!({"sql_list": ["INSERT INTO rt_tagged VALUES ($1, $2::text[], $3::jsonb)"],
+               "params_list": [[1, ["x", "y"], ["j"]]]}),
+        3,
+    );
+    assert_eq!(r["statements"], json!([{"command": "INSERT", "rows_affected": 1}]));
+    assert_eq!(pg.psql("SELECT tags, doc FROM rt_tagged WHERE id = 1").trim(), r#"{x,y}|["j"]"#);
+
+    // Without a cast the column's type decides, which only the database knows: described first (one request in a
+    // flight of its own), then BEGIN, the INSERT and COMMIT (and the description's Close, sent when it is dropped).
+    let before = proxy.counters();
+    s.ok(
+        "transact",
+        json!({"sql_list": ["INSERT INTO rt_tagged VALUES ($1, $2, $3)"], "params_list": [[2, ["z"], ["k"]]]}),
+    );
+    let requests = proxy.counters().requests - before.requests;
+    assert!(requests >= 4, "described first, then BEGIN, INSERT, COMMIT: {requests} requests");
+    assert_eq!(pg.psql("SELECT tags, doc FROM rt_tagged WHERE id = 2").trim(), r#"{z}|["k"]"#);
+}
+
 #[test]
 fn writes_under_the_dsql_emulation_take_two_round_trips_for_any_number_of_statements() {
     let pg = PgCluster::start_trusting();

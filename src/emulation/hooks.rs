@@ -1,5 +1,5 @@
 //! The engine's hooks (`exec::hooks`) answered for Aurora DSQL: [`Dsql`] adapts each statement of a call once
-//! ([`adapt`](super::adapt)), chooses how the call is sent, completes due async jobs before an attempt, counts quotas
+//! ([`super::adapt`]), chooses how the call is sent, completes due async jobs before an attempt, counts quotas
 //! before a statement and answers async DDL with its job id after it, checks the transaction limits and turns lock
 //! waits into optimistic-concurrency conflicts.
 

@@ -6,7 +6,10 @@
 //! Read leniently, as the catalog advises: the identifier is an opaque string (DSQL's are 13 lowercase letters and
 //! digits, PostgreSQL's `compute_query_id` prints a signed integer), component names that are not documented
 //! (a multi-Region `MultiRegionWrite`, presumably) are kept rather than refused, and a row that does not match ends
-//! the block. The estimate is statement-level and directional, not billing: callers must say so.
+//! the block. Whitespace is not part of the format: the documented rows use two spaces of indent and one space
+//! between words, but copies that re-align the columns with extra spaces (as a sample of AWS's DSQL skill does),
+//! trim the indent or use tabs mean the same rows and are read the same way. The estimate is
+//! statement-level and directional, not billing: callers must say so.
 
 use serde::Serialize;
 
@@ -68,7 +71,7 @@ pub fn parse<'a>(rows: impl IntoIterator<Item = &'a str>) -> DsqlExplainLines {
                 None => in_block = false,
             }
         }
-        if line.trim_end() == BLOCK_HEADER {
+        if line.split_whitespace().eq(BLOCK_HEADER.split_whitespace()) {
             in_block = true;
             out.dpu = Some(DpuEstimate::default());
         } else if let Some(id) = line.trim_start().strip_prefix(QUERY_IDENTIFIER) {
@@ -81,19 +84,33 @@ pub fn parse<'a>(rows: impl IntoIterator<Item = &'a str>) -> DsqlExplainLines {
     out
 }
 
-/// `  <Name>: <n.n> DPU[ (Transaction minimum: <n.n>)]`, exactly two spaces of indent.
+/// `<Name>: <n.n> DPU[ (Transaction minimum: <n.n>)]`, with any whitespace (or none) before the name and around
+/// the words: the row's words, not its layout, are the format.
 fn component(line: &str) -> Option<DpuComponent> {
-    let rest = line.trim_end().strip_prefix("  ")?;
-    let (name, rest) = rest.split_once(": ")?;
+    let (name, rest) = line.trim().split_once(':')?;
+    let name = name.trim_end();
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphabetic()) {
         return None;
     }
-    let (value, rest) = rest.split_once(" DPU")?;
-    let transaction_minimum = match rest {
-        "" => None,
-        _ => Some(decimal(rest.strip_prefix(" (Transaction minimum: ")?.strip_suffix(')')?)?),
+    let mut words = rest.split_whitespace();
+    let dpu = decimal(words.next()?)?;
+    if words.next()? != "DPU" {
+        return None;
+    }
+    let transaction_minimum = match words.next() {
+        None => None,
+        // `(Transaction minimum: <n.n>)`: the words between the brackets, however spaced.
+        Some(_) => {
+            let (_, bracket) = rest.split_once("DPU")?;
+            let inner = bracket.trim().strip_prefix('(')?.strip_suffix(')')?;
+            let (label, value) = inner.split_once(':')?;
+            if !label.split_whitespace().eq(["Transaction", "minimum"]) {
+                return None;
+            }
+            Some(decimal(value.trim())?)
+        }
     };
-    Some(DpuComponent { name: name.to_string(), dpu: decimal(value)?, transaction_minimum })
+    Some(DpuComponent { name: name.to_string(), dpu, transaction_minimum })
 }
 
 /// `[0-9]+\.[0-9]+`, as DSQL prints DPU values.
@@ -203,15 +220,42 @@ Statement DPU Estimate:
         assert_eq!(parse(["Seq Scan on t"]), DsqlExplainLines::default());
     }
 
+    /// Example 2 as a sample re-aligned for reading prints it: deeper indent, values in one column, a tab.
+    const ALIGNED_INSERT_EXAMPLE: &str = "Query Identifier:   jtkjkexhjotbo
+Statement DPU Estimate:
+    Compute:   0.01550 DPU
+    Read:      0.00307 DPU   (Transaction minimum:  0.00375)
+    Write:     0.01875 DPU (Transaction minimum: 0.05000)
+\tTotal:\t   0.03732  DPU  ";
+
+    #[test]
+    fn aligned_rows_read_the_same_as_the_documented_ones() {
+        let documented = parse(INSERT_EXAMPLE);
+        let aligned = parse([ALIGNED_INSERT_EXAMPLE]);
+        assert_eq!(aligned, documented);
+        assert_eq!(aligned.dpu.as_ref().map(|d| d.components.len()), Some(4), "{aligned:?}");
+        assert_eq!(aligned.dpu.unwrap().total(), Some(0.03732));
+        // The SELECT example, aligned one way and its rows trimmed the other: same block.
+        let select_aligned = SELECT_EXAMPLE
+            .replace("  Compute: ", "      Compute:  ")
+            .replace("  Read: ", "      Read:     ")
+            .replace("  Write: ", " Write:\t")
+            .replace("  Total: ", "Total: ");
+        assert_eq!(parse([select_aligned.as_str()]), parse([SELECT_EXAMPLE]));
+    }
+
     #[test]
     fn malformed_rows_are_not_components() {
         for row in [
             "  Compute: 1 DPU",
             "  Compute: .5 DPU",
             "  Compute: 0.5 DPUs",
-            "   Compute: 0.5 DPU",
-            "Compute: 0.5 DPU",
+            "  Compute: 0.5DPU",
+            "  Compute: 0.5 DPU extra",
             "  Com pute: 0.5 DPU",
+            "  Compute 0.5 DPU",
+            "  Read: 0.5 DPU Transaction minimum: 0.1",
+            "  Read: 0.5 DPU (Transaction maximum: 0.1)",
             "  Read: 0.5 DPU (Transaction minimum: x)",
             "  Read: 0.5 DPU (Transaction minimum: 0.1",
             "  : 0.5 DPU",
@@ -219,6 +263,7 @@ Statement DPU Estimate:
             assert_eq!(component(row), None, "{row}");
         }
         assert_eq!(component("  Write: 0.5 DPU  "), Some(c("Write", 0.5, None)));
+        assert_eq!(component("Write: 0.5 DPU"), Some(c("Write", 0.5, None)), "no indent");
         // An empty block is still a block: DSQL said it, with no rows.
         assert_eq!(parse(["Statement DPU Estimate:"]).dpu, Some(DpuEstimate::default()));
     }

@@ -3,10 +3,11 @@
 //!
 //! Against a cluster a call costs its network round trips, so a call is ONE round trip on a warm connection:
 //! `BEGIN`, every statement and the end (`COMMIT`, or `ROLLBACK` after reads) are written together
-//! ([`pipeline`]); runs of lexically plain statements go as one simple query, answered with one flush ([`batch`]).
+//! (`exec::pipeline`); runs of lexically plain statements go as one simple query, answered with one flush
+//! (`exec::batch`).
 //! A database made to answer like DSQL (`crate::emulation`) is asked through [`hooks`] wherever its answer differs:
 //! it adapts each statement once per call, chooses how a write is sent (its answers looked at before COMMIT, or
-//! one statement at a time, [`stepwise`], when it needs the catalog between statements; its socket costs
+//! one statement at a time, `exec::stepwise`, when it needs the catalog between statements; its socket costs
 //! microseconds), and maps errors.
 
 mod batch;
@@ -398,7 +399,7 @@ pub async fn run_all_rows(
 }
 
 /// [`run_all_rows`] for the server's own catalog reads, whose texts are fixed in this crate (values go as
-/// parameters): they are kept prepared on each connection ([`plans`]), so PostgreSQL plans them once per
+/// parameters): they are kept prepared on each connection (`exec::plans`), so PostgreSQL plans them once per
 /// connection, not once per call. Never pass a text built from user input: the cache would grow with it.
 pub async fn run_catalog_reads(
     db: &Database,

@@ -27,7 +27,7 @@ use tokio_postgres::types::{Kind, ToSql, Type};
 use tokio_postgres::{Client, Error};
 
 use super::batch::{self, Batch, BatchDone};
-use super::params::TextParam;
+use super::params::{self, TextParam};
 use super::plans::{self, Kept};
 use super::rows::{Collected, Collector};
 use super::{Attempt, ExecError, Failure, Outcome, Statement, StatementReport, TxMode};
@@ -59,7 +59,9 @@ pub(super) fn unspecified() -> Type {
 pub(super) type StatementDone = (StatementReport, Collected);
 
 /// Run one statement and read all of its answer. `prepared` is given when the parameter types had to be known
-/// first (a JSON array bound to an array parameter becomes an array literal, to anything else JSON text).
+/// first (a JSON array bound to an array parameter becomes an array literal, to anything else JSON text, and the
+/// statement's text did not say which: [`params::unprepared`]). Without it, such a statement is described here
+/// first (the statement-by-statement path; the pipelined one describes before its flight, [`describe_arrays`]).
 pub(super) async fn run_one(
     client: &Client,
     text: &str,
@@ -67,16 +69,27 @@ pub(super) async fn run_one(
     prepared: Option<&tokio_postgres::Statement>,
     collector: Collector,
 ) -> Result<StatementDone, Error> {
-    let stream = match prepared {
-        Some(p) => {
+    let unprepared = match prepared {
+        Some(_) => None,
+        None => params::unprepared(text, &st.params),
+    };
+    let described;
+    let stream = match (prepared, unprepared) {
+        (None, Some(values)) => {
+            let ty = unspecified();
+            client.query_typed_raw(text, values.into_iter().map(|v| (v, ty.clone()))).await?
+        }
+        (prepared, _) => {
+            let p = match prepared {
+                Some(p) => p,
+                None => {
+                    described = client.prepare(text).await?;
+                    &described
+                }
+            };
             let values: Vec<TextParam> =
                 p.params().iter().zip(&st.params).map(|(ty, v)| TextParam::from_json(v, ty)).collect();
             client.query_raw(p, values.iter().map(|v| v as &dyn ToSql)).await?
-        }
-        None => {
-            let ty = unspecified();
-            let values = st.params.iter().map(|v| (TextParam::from_json(v, &ty), ty.clone()));
-            client.query_typed_raw(text, values).await?
         }
     };
     futures::pin_mut!(stream);
@@ -150,8 +163,9 @@ async fn send(
     answers.settle(a, cache, &kept, end_too)
 }
 
-/// Rare: a JSON array value needs its parameter's type to be encoded; only then is the statement described first
-/// (one more round trip). Per statement: its description, when it needed one.
+/// Rare: a JSON array value needs its parameter's type to be encoded and the statement's text does not say it
+/// ([`params::unprepared`]); only then is the statement described first (one more round trip). Per statement: its
+/// description, when it needed one.
 async fn describe_arrays(
     client: &Client,
     a: &Attempt<'_>,
@@ -160,7 +174,7 @@ async fn describe_arrays(
     let n = a.statements.len();
     let mut prepared: Vec<Option<tokio_postgres::Statement>> = Vec::with_capacity(n);
     for (i, st) in a.statements.iter().enumerate() {
-        prepared.push(if st.params.iter().any(Value::is_array) {
+        prepared.push(if st.params.iter().any(Value::is_array) && params::unprepared(texts[i], &st.params).is_none() {
             Some(client.prepare(texts[i]).await.map_err(|e| super::statement_failure(&e, st, i, a))?)
         } else {
             None

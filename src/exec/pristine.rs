@@ -76,8 +76,8 @@ async fn finish(client: &Client, a: &Attempt<'_>, end: TxMode, wrote: bool) -> R
     ended
 }
 
-/// Send `text` (the end, then the reset and [`CHECK`]) and read its answers: the end's result, and whether the
-/// session was shown clean.
+/// Send `text` (the end, then the reset and the `check!()` query) and read its answers: the end's result, and
+/// whether the session was shown clean.
 async fn run(client: &Client, text: &str) -> (Result<(), Error>, bool) {
     let stream = match client.simple_query_raw(text).await {
         Ok(stream) => stream,

@@ -190,7 +190,11 @@ pub(crate) fn class(s: &Statement) -> StatementClass {
     match s {
         Statement::Query(_) if nested.dml => StatementClass::Dml,
         Statement::Query(_) | Statement::ShowVariable { .. } | Statement::ShowVariables { .. } => StatementClass::Read,
-        Statement::Explain { analyze: true, .. } if nested.dml => StatementClass::Dml,
+        Statement::Explain { analyze, options, .. }
+            if nested.dml && super::guard::explain_analyzes(*analyze, options.as_deref()) =>
+        {
+            StatementClass::Dml
+        }
         Statement::Explain { .. } => StatementClass::Read,
         Statement::Copy { to: false, .. } => StatementClass::Dml,
         Statement::Copy { to: true, .. } => StatementClass::Read,

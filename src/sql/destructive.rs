@@ -8,7 +8,9 @@
 //! PostgreSQL's own non-volatile functions (the list in `builtins.txt`, read from PostgreSQL 15's `pg_proc`).
 //! Everything else needs a look: the server runs it up to just before COMMIT and decides from what it really did
 //! (`exec::Look`, `server::confirm`). Code stored for later (a function or procedure whose body is not harmless,
-//! a trigger) is asked about when it is created: what it does when it runs later cannot be seen by name.
+//! a trigger, a call of a function that is not a built-in stored in a view, a default, a check, an
+//! index, a domain or a policy) is asked about when it is created: what it does when it runs later cannot be seen
+//! by name, and the statements that run it later look harmless.
 
 use core::ops::ControlFlow;
 
@@ -41,7 +43,7 @@ pub fn look(stmt: &Statement) -> Option<Look> {
 }
 
 fn look_at(stmt: &Statement, depth: usize) -> Option<Look> {
-    let mut walk = Walk { depth, look: None };
+    let mut walk = Walk { depth, look: None, storing: 0 };
     let _ = stmt.visit(&mut walk);
     walk.look
 }
@@ -49,6 +51,28 @@ fn look_at(stmt: &Statement, depth: usize) -> Option<Look> {
 struct Walk {
     depth: usize,
     look: Option<Look>,
+    /// Inside how many statements that store their expressions for later ([`stores_expressions`]).
+    storing: usize,
+}
+
+/// Statements that store expressions PostgreSQL evaluates later, inside other statements: a view's query, a
+/// column's DEFAULT or GENERATED expression, a CHECK, an index's expression or predicate, a domain's DEFAULT or
+/// CHECK, a policy, a function's `RETURN` body or argument defaults. Those later statements (`SELECT * FROM v`, a
+/// plain `INSERT`) are proven harmless by their own text, so a call of a function that is not a built-in stored
+/// here is code that runs later unseen: it is asked about when stored, as a function body calling one is.
+fn stores_expressions(s: &Statement) -> bool {
+    matches!(
+        s,
+        Statement::CreateView(_)
+            | Statement::AlterView { .. }
+            | Statement::CreateTable(_)
+            | Statement::AlterTable(_)
+            | Statement::CreateIndex(_)
+            | Statement::CreateDomain(_)
+            | Statement::CreateFunction(_)
+            | Statement::CreatePolicy(_)
+            | Statement::AlterPolicy(_)
+    )
 }
 
 impl Walk {
@@ -73,7 +97,16 @@ impl Walk {
     }
 
     fn function(&mut self, name: &ObjectName) {
-        if !is_builtin(name) {
+        if is_builtin(name) {
+            return;
+        }
+        if self.storing > 0 {
+            self.needs(
+                || format!("stores a call of {name}, which is not a PostgreSQL built-in, for later"),
+                true,
+                true,
+            );
+        } else {
             self.needs(|| format!("calls {name}, which is not a PostgreSQL built-in"), true, false);
         }
     }
@@ -109,6 +142,9 @@ impl Visitor for Walk {
     type Break = ();
 
     fn pre_visit_statement(&mut self, s: &Statement) -> ControlFlow<()> {
+        if stores_expressions(s) {
+            self.storing += 1;
+        }
         match s {
             // Reads; the walk goes on into their parts.
             Statement::Query(_) | Statement::ShowVariable { .. } | Statement::ShowVariables { .. } => {}
@@ -194,10 +230,18 @@ impl Visitor for Walk {
             Statement::CreateTrigger(t) => {
                 self.needs(|| format!("CREATE TRIGGER {}: it runs code on later writes", t.name), true, true);
             }
+
             other => {
                 let command = super::classify::command(other);
                 self.needs(|| format!("{command} can change or remove objects"), true, false);
             }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_statement(&mut self, s: &Statement) -> ControlFlow<()> {
+        if stores_expressions(s) {
+            self.storing -= 1;
         }
         ControlFlow::Continue(())
     }
@@ -245,14 +289,33 @@ fn is_builtin(name: &ObjectName) -> bool {
     };
     static SORTED: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
     SORTED.get_or_init(|| NAMES.lines().collect()).binary_search(&bare.as_str()).is_ok()
+        || matches!(parts.as_slice(), [f] if !f.starts_with('"') && SQL_FORMS.contains(&bare.as_str()))
 }
+
+/// Forms of PostgreSQL's grammar that sqlparser reads as function calls but that are not functions in `pg_proc`
+/// (so not in `builtins.txt`): they change nothing, and, written unquoted and unqualified, cannot be a schema's
+/// function (`"coalesce"(…)` quoted is a function call like any other).
+const SQL_FORMS: &[&str] = &[
+    "coalesce",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_time",
+    "current_timestamp",
+    "greatest",
+    "least",
+    "localtime",
+    "localtimestamp",
+    "nullif",
+    "user",
+];
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn of(sql: &str) -> Option<Look> {
-        look(&crate::sql::parse_statement(sql).expect("parses"))
+        look(&crate::sql::parse_statement(sql).unwrap_or_else(|| panic!("{sql} parses")))
     }
 
     #[test]
@@ -270,6 +333,15 @@ mod tests {
             "ALTER TABLE t ADD COLUMN c text",
             "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$",
             "CREATE FUNCTION f2() RETURNS void LANGUAGE sql AS 'INSERT INTO t VALUES (1)'",
+            // Built-ins stored for later are still harmless.
+            "CREATE TABLE t3 (id bigint DEFAULT nextval('s'), at timestamptz DEFAULT now(), u uuid DEFAULT gen_random_uuid())",
+            "CREATE VIEW v2 AS SELECT lower(v) AS l FROM t",
+            "CREATE INDEX ON t (lower(v))",
+            "CREATE TABLE t4 (at timestamptz DEFAULT CURRENT_TIMESTAMP, d date DEFAULT current_date, \
+             t time DEFAULT LOCALTIME, ts timestamp DEFAULT localtimestamp(3), who text DEFAULT CURRENT_USER, \
+             u text DEFAULT USER, n int DEFAULT COALESCE(NULL, 1) CHECK (NULLIF(n, 0) IS NOT NULL), \
+             g int DEFAULT GREATEST(1, 2) CHECK (LEAST(g, 5) > 0))",
+            "INSERT INTO t (id, at) VALUES (1, CURRENT_TIMESTAMP)",
         ] {
             assert_eq!(of(sql), None, "{sql}");
         }
@@ -315,6 +387,22 @@ mod tests {
             "CREATE OR REPLACE FUNCTION f() RETURNS void LANGUAGE sql AS $$ SELECT 1; DELETE FROM t $$",
             "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT other() $$",
             "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ CREATE FUNCTION g() RETURNS void LANGUAGE sql AS 'DELETE FROM t' $$",
+            // A call of a function that is not a built-in, stored where later harmless-looking statements run it.
+            "CREATE VIEW v AS SELECT wipe() AS n",
+            "CREATE VIEW v AS SELECT * FROM t WHERE id = (SELECT s.wipe())",
+            "CREATE VIEW v AS SELECT * FROM wipe_rows()",
+            "CREATE OR REPLACE VIEW v AS SELECT 1 AS n FROM t WHERE wipe() > 0",
+            "CREATE TABLE t2 (id int, n int DEFAULT wipe())",
+            "CREATE TABLE t2 (id int, n int GENERATED ALWAYS AS (wipe()) STORED)",
+            "CREATE TABLE t2 (id int CHECK (wipe() > 0))",
+            "ALTER TABLE t ADD COLUMN n int DEFAULT wipe()",
+            "ALTER TABLE t ALTER COLUMN n SET DEFAULT wipe()",
+            "ALTER TABLE t ADD CONSTRAINT c CHECK (wipe() > 0)",
+            "CREATE INDEX ON t ((wipe()))",
+            "CREATE INDEX ON t (id) WHERE wipe() > 0",
+            "CREATE DOMAIN d AS int DEFAULT wipe()",
+            "CREATE FUNCTION g() RETURNS int LANGUAGE sql RETURN wipe()",
+            "CREATE POLICY p ON t USING (wipe() > 0)",
         ] {
             let look = of(sql).unwrap_or_else(|| panic!("{sql} needs a look"));
             assert!(look.always, "{sql}: {look:?}");
@@ -326,7 +414,15 @@ mod tests {
     fn builtins_are_known_by_name_only_unqualified_or_in_pg_catalog() {
         let name = |s: &str| crate::sql::parse_statement(&format!("SELECT {s}()")).map(|_| ());
         assert!(name("count").is_some());
-        for (f, builtin) in [("count", true), ("LOWER", true), ("pg_catalog.upper", true), ("\"LOWER\"", false)] {
+        for (f, builtin) in [
+            ("count", true),
+            ("LOWER", true),
+            ("pg_catalog.upper", true),
+            ("\"LOWER\"", false),
+            ("COALESCE", true),
+            ("\"coalesce\"", false),
+            ("public.coalesce", false),
+        ] {
             let stmt = crate::sql::parse_statement(&format!("SELECT {f}('x')")).unwrap();
             assert_eq!(look(&stmt).is_none(), builtin, "{f}");
         }

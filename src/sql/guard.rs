@@ -42,8 +42,8 @@ impl Refusal {
 }
 
 /// The safety guard and, when `read_only`, the read-only guard, in one walk over the statement (a walk of the
-/// AST costs about as much as each guard's own work). The result is what [`safety`] and then [`read_only`]
-/// give: a safety refusal anywhere in the statement wins over a read-only one.
+/// AST costs about as much as each guard's own work). The result is what [`safety`] and then `read_only` (its
+/// test-only reference) give: a safety refusal anywhere in the statement wins over a read-only one.
 pub(crate) fn guards(stmt: &Statement, read_only: bool) -> Result<(), Refusal> {
     let root = read_only.then(|| read_only_root(stmt));
     let ro = match root {
@@ -364,7 +364,7 @@ fn read_only_root(stmt: &Statement) -> Result<Option<*const Statement>, Finding>
     match stmt {
         Statement::Query(_) | Statement::ShowVariable { .. } | Statement::ShowVariables { .. } => Ok(None),
         Statement::Explain { analyze, statement, options, .. } => {
-            let analyze = *analyze || options.as_deref().is_some_and(explain_analyze_option);
+            let analyze = explain_analyzes(*analyze, options.as_deref());
             match statement.as_ref() {
                 Statement::Query(_) => Ok(None),
                 Statement::Insert(_)
@@ -420,9 +420,19 @@ fn not_a_read(s: &Statement) -> Finding {
     Finding::error(rule, what, fix).with_sqlstate(sqlstate::READ_ONLY_SQL_TRANSACTION)
 }
 
-/// `EXPLAIN (ANALYZE …)`: the last ANALYZE option wins; anything but a recognisable false counts as true.
+/// Whether an EXPLAIN runs its statement: `EXPLAIN ANALYZE`, or `EXPLAIN (ANALYZE …)` where the last ANALYZE option
+/// wins and anything but a recognisable false counts as true. PostgreSQL's grammar takes the British `ANALYSE` for
+/// `ANALYZE` in both places (sqlparser reads the parenthesised one as an option of that name; the bare keyword does
+/// not parse, so it never gets here).
+pub(crate) fn explain_analyzes(analyze_keyword: bool, options: Option<&[UtilityOption]>) -> bool {
+    analyze_keyword || options.is_some_and(explain_analyze_option)
+}
+
 fn explain_analyze_option(options: &[UtilityOption]) -> bool {
-    let Some(opt) = options.iter().rev().find(|o| o.name.value.eq_ignore_ascii_case("analyze")) else {
+    let is_analyze = |o: &&UtilityOption| {
+        o.name.value.eq_ignore_ascii_case("analyze") || o.name.value.eq_ignore_ascii_case("analyse")
+    };
+    let Some(opt) = options.iter().rev().find(is_analyze) else {
         return false;
     };
     let text = match &opt.arg {
@@ -572,6 +582,24 @@ mod tests {
             }
         }
         assert!(checked > 200, "{checked}");
+    }
+
+    #[test]
+    fn the_british_analyse_option_runs_the_statement_as_analyze_does() {
+        for sql in [
+            "EXPLAIN (ANALYSE) INSERT INTO t VALUES (1)",
+            "EXPLAIN (analyse true, costs off) DELETE FROM t",
+            "EXPLAIN (ANALYZE false, ANALYSE) UPDATE t SET v = 1",
+        ] {
+            let stmt = one(sql).unwrap_or_else(|| panic!("{sql} parses"));
+            let f = read_only(&stmt).expect_err(sql);
+            assert_eq!(f.rule, "read_only.explain_analyze_write", "{sql}");
+            assert_eq!(classify::class(&stmt), super::super::StatementClass::Dml, "{sql}");
+        }
+        // Planned only: the last option says false.
+        let stmt = one("EXPLAIN (ANALYSE, ANALYSE off) INSERT INTO t VALUES (1)").unwrap();
+        assert!(read_only(&stmt).is_ok());
+        assert_eq!(classify::class(&stmt), super::super::StatementClass::Read);
     }
 
     #[test]

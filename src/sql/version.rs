@@ -10,7 +10,7 @@ pub const NEWEST_KNOWN: &str = "2026-09-15";
 /// The oldest behaviour the catalog describes: general availability (May 2025). Preview-era behaviour is not modelled.
 pub const OLDEST_KNOWN: &str = "2025-05-01";
 
-/// A DSQL behaviour date, always a valid `YYYY-MM-DD` on or after [`OLDEST_KNOWN`].
+/// A DSQL behaviour date, always a valid `YYYY-MM-DD` on or after `OLDEST_KNOWN`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DsqlVersion([u8; 10]);
 
