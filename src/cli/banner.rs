@@ -48,12 +48,12 @@ pub fn cluster_lines(clusters: &Clusters) -> Vec<String> {
     lines
 }
 
-/// "aurora-dsql-mcp-rs 0.1.0 serving MCP on stdin/stdout: <target>; <mode>; <rules>".
+/// `aurora-dsql-mcp-rs 0.1.0 serving MCP on stdin/stdout: <target>; <mode>; <rules>`.
 pub fn summary(s: &Settings) -> String {
     format!("{} {} serving MCP on stdin/stdout: {}", super::EXE, env!("CARGO_PKG_VERSION"), describe(s))
 }
 
-/// "<target>; <mode>; <rules>" of one cluster.
+/// `<target>; <mode>; <rules>` of one cluster.
 fn describe(s: &Settings) -> String {
     let target = match &s.target {
         Target::Local { dir } => format!("local DSQL-like sandbox in {}", dir.display()),

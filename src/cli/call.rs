@@ -192,7 +192,7 @@ fn pretty(v: &Value) -> String {
 }
 
 /// The client half of the in-process session: writes requests, reads lines until the matching response, and
-/// keeps the log notifications seen on the way ("[level] text").
+/// keeps the log notifications seen on the way ("\\[level\\] text").
 struct Client {
     out: DuplexStream,
     lines: Lines<BufReader<DuplexStream>>,

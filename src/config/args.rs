@@ -130,7 +130,7 @@ pub struct ServerArgs {
     #[arg(long = "cluster_endpoint", visible_alias = "cluster-endpoint", env = "CLUSTER_ENDPOINT")]
     pub cluster_endpoint: Option<String>,
 
-    /// AWS region of the cluster [env: REGION, then AWS_REGION]; inferred from a *.dsql.<region>.on.aws endpoint
+    /// AWS region of the cluster [env: REGION, then AWS_REGION]; inferred from a `*.dsql.<region>.on.aws` endpoint
     #[arg(long, env = "REGION")]
     pub region: Option<String>,
 
@@ -281,7 +281,7 @@ pub struct ServerArgs {
     #[arg(long = "http-oauth-issuer", value_name = "URL")]
     pub http_oauth_issuer: Option<String>,
 
-    /// The endpoint's public URL as clients reach it (e.g. https://mcp.example.com/mcp behind a proxy): the resource
+    /// The endpoint's public URL as clients reach it (e.g. `https://mcp.example.com/mcp` behind a proxy): the resource
     /// named in the metadata and the audience JWTs must carry. Default: http://ADDR:PORT/mcp
     #[arg(long = "http-resource-url", value_name = "URL")]
     pub http_resource_url: Option<String>,

@@ -1,7 +1,7 @@
 //! Settings in one place: the command line and environment, typed ([`args`]: clap, closed choices as enums) →
 //! the decisions made from them once ([`Settings`]: the database target, limits, the checks' policy…) → the
 //! application state built from those ([`Env`]: the lazy database, caches, the stop token); with `--config`, a
-//! TOML file ([`file`]) names several clusters, each a `Settings` and an `Env` ([`Clusters`]). The server, `call` and
+//! TOML file ([`file`](mod@file)) names several clusters, each a `Settings` and an `Env` ([`Clusters`]). The server, `call` and
 //! `token` all start here; nothing after this room reads a flag or re-derives a decision.
 
 pub mod args;
