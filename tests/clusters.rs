@@ -1,6 +1,5 @@
-//! Named clusters (`--config`), through the real binary over stdio: three clusters in one server on two PostgreSQL
-//! servers (two databases of the shared test sandbox, reached by URL, and a second local sandbox the server starts
-//! itself). A write on one never reaches another (checked by separate server processes on each database), a
+//! Named clusters (`--config`), through the real binary over stdio: three clusters in one server on three
+//! PostgreSQL servers (two reached by URL, and a local sandbox the server starts itself). A write on one never reaches another (checked by separate server processes on each database), a
 //! read-only cluster refuses what its neighbour allows, every result names its cluster, a call without `cluster`
 //! is refused naming the clusters when there is no default, and bad files are refused with their line before
 //! anything is served.
@@ -10,13 +9,18 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{BIN, Server, sandbox_dir, table, text, url, url_database};
+use common::{BIN, Server, sandbox_dir, table, text, url, url_database, url_database_in};
 use serde_json::{Value, json};
 
 /// A second sandbox directory (another PostgreSQL server), removed with the others of this run.
 fn second_sandbox() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("adsql-test-{}-clusters-gamma", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("create the second sandbox dir");
+    sandbox_named("gamma")
+}
+
+/// A sandbox directory of its own (another PostgreSQL server), removed with the others of this run.
+fn sandbox_named(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("adsql-test-{}-clusters-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create a sandbox dir");
     dir
 }
 
@@ -36,10 +40,16 @@ fn names(list: &Value) -> Vec<String> {
 
 #[test]
 fn three_clusters_in_one_server_stay_apart_and_say_who_answered() {
-    // The shared sandbox gives two databases (alpha, beta); gamma is a sandbox of its own.
+    // Three PostgreSQL servers: alpha is a database of the shared test sandbox and beta one of a second sandbox
+    // (both reached by URL, each kept up by a server of its own), gamma a sandbox the server under test starts.
     let mut seeder = Server::local(&[]);
     seeder.rows("SELECT 1");
-    let (alpha_url, beta_url) = (url_database("alpha"), url_database("beta"));
+    let beta_dir = sandbox_named("beta");
+    let beta_flag = format!("--local={}", beta_dir.display());
+    let mut beta_keeper = Server::start(&[beta_flag.as_str()]);
+    beta_keeper.rows("SELECT 1");
+    let (alpha_url, beta_url) = (url_database("alpha"), url_database_in(&beta_dir, "beta"));
+    assert!(!beta_url.contains(&sandbox_dir().display().to_string()), "beta is another PostgreSQL server");
     let gamma_dir = second_sandbox();
     let conf_dir = tempfile::tempdir().unwrap();
     let config = write_config(
@@ -142,6 +152,7 @@ fn three_clusters_in_one_server_stay_apart_and_say_who_answered() {
     let gamma_flag = format!("--local={}", gamma_dir.display());
     let mut gamma = Server::start(&[gamma_flag.as_str()]);
     assert_eq!(gamma.rows(&format!("SELECT count(*)::int AS n FROM {t}")), vec![json!({"n": 2})]);
+    drop(beta_keeper);
     drop(seeder);
 }
 

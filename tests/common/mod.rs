@@ -259,9 +259,16 @@ pub fn seed(seeder: &mut Server, statements: impl IntoIterator<Item = String>, b
 /// A connection string for a new, empty database in the shared sandbox (as a plain PostgreSQL reached with
 /// `--database-url`). Needs a running sandbox: call it while a `Server::local` that has run a query is alive.
 pub fn url_database(prefix: &str) -> String {
+    url_database_in(&sandbox_dir(), prefix)
+}
+
+/// A new database on the sandbox PostgreSQL of `dir` (a server on `--local dir` must be running), as
+/// [`url_database`] makes one on the shared sandbox.
+#[allow(dead_code)]
+pub fn url_database_in(dir: &std::path::Path, prefix: &str) -> String {
     use aurora_dsql_mcp_server::emulation::sandbox;
     let name = table(prefix);
-    let dir = sandbox_dir().canonicalize().expect("sandbox dir");
+    let dir = dir.canonicalize().expect("sandbox dir");
     let socket = sandbox::socket_dir_for(&dir);
     let conninfo = |db: &str, user: &str| {
         format!("host={} port={} user={user} dbname={db} sslmode=disable", socket.display(), sandbox::SANDBOX_PORT)
