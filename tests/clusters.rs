@@ -447,3 +447,60 @@ fn token_signs_for_a_named_cluster_with_its_endpoint_region_user_and_profile() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("give the file with --config FILE"));
 }
+
+#[test]
+fn completion_of_a_table_name_offers_only_the_named_clusters_tables() {
+    // Two databases as two clusters, each holding a table the other does not; `left` is the default.
+    let mut seeder = Server::local(&[]);
+    seeder.rows("SELECT 1");
+    let (left_url, right_url) = (url_database("compleft"), url_database("compright"));
+    let conf_dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        conf_dir.path(),
+        &format!(
+            "default = \"left\"\n[clusters.left]\ndatabase_url = {}\nallow_writes = true\n\n\
+             [clusters.right]\ndatabase_url = {}\nallow_writes = true\n",
+            toml_string(&left_url),
+            toml_string(&right_url)
+        ),
+    );
+    let mut s = Server::start(&["--config", config.to_str().unwrap()]);
+    let stem = table("compl");
+    let (apples, avocados) = (format!("{stem}_apples"), format!("{stem}_avocados"));
+    for (cluster, t) in [("left", &apples), ("right", &avocados)] {
+        s.ok("transact", json!({"cluster": cluster, "sql_list": [format!("CREATE TABLE {t} (id int PRIMARY KEY)")]}));
+    }
+
+    // Each cluster's template is listed: the default's in the short form (its long form works too, below).
+    let templates = s.request("resources/templates/list", json!({}));
+    let uris: Vec<String> = templates["result"]["resourceTemplates"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{templates}"))
+        .iter()
+        .filter_map(|t| t["uriTemplate"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(uris, ["dsql://schema/{table}", "dsql://clusters/right/schema/{table}"]);
+
+    let mut complete = |uri: &str, typed: &str| -> Vec<String> {
+        let r = s.request(
+            "completion/complete",
+            json!({"ref": {"type": "ref/resource", "uri": uri}, "argument": {"name": "table", "value": typed}}),
+        );
+        assert!(r.get("error").is_none(), "{uri}: {r}");
+        names(&r["result"]["completion"]["values"])
+    };
+    // The same prefix, completed per cluster: only that cluster's table. The short template is the default's.
+    for (uri, want) in [
+        ("dsql://clusters/left/schema/{table}", &apples),
+        ("dsql://schema/{table}", &apples),
+        ("dsql://clusters/right/schema/{table}", &avocados),
+    ] {
+        assert_eq!(complete(uri, &stem), vec![want.clone()], "{uri}");
+    }
+    // A prefix only the other cluster's table has: nothing here.
+    assert!(complete("dsql://clusters/left/schema/{table}", &avocados).is_empty());
+    assert_eq!(complete("dsql://clusters/right/schema/{table}", &avocados), vec![avocados.clone()]);
+    // An unknown cluster's template completes nothing (and is no error).
+    assert!(complete("dsql://clusters/nowhere/schema/{table}", &stem).is_empty());
+    drop(seeder);
+}
