@@ -125,11 +125,19 @@ async fn serve(args: ServerArgs) -> ExitCode {
 /// `token`: print an IAM auth token on stdout, like `aws dsql generate-db-connect-auth-token`, for the cluster the
 /// server would reach with the same flags and environment.
 async fn token(args: TokenArgs) -> ExitCode {
-    let cmd = match config::target::token_command(&args, &config::target::process_env) {
-        Ok(cmd) => cmd,
-        Err(missing) => {
+    let resolved = if args.config.is_some() || args.cluster.is_some() {
+        // A named cluster of a `--config` file: its table says endpoint, region, user and profile.
+        config::target::token_command_from_file(&args)
+    } else {
+        config::target::token_command(&args, &config::target::process_env).map_err(|missing| {
             let missing: Vec<String> = missing.iter().map(ToString::to_string).collect();
-            eprintln!("{EXE} token: give the {}", missing.join("; and the "));
+            format!("give the {}", missing.join("; and the "))
+        })
+    };
+    let cmd = match resolved {
+        Ok(cmd) => cmd,
+        Err(why) => {
+            eprintln!("{EXE} token: {why}");
             return ExitCode::from(2);
         }
     };

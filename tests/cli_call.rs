@@ -126,6 +126,24 @@ fn unknown_tools_and_bad_json_are_explained() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("put the server flags after the tool"), "{}", stderr(&out));
 
+    // `call` listens nowhere: the HTTP flags are refused, not silently ignored. Their environment variable is not
+    // a flag given to `call` (a shell that serves HTTP may export it) and is left alone.
+    let local = local_flag();
+    for flags in
+        [&["--http", "127.0.0.1:0"][..], &["--http-oauth-issuer", "https://idp.example", "--http-max-concurrent", "3"]]
+    {
+        let mut args = vec!["readonly_query", r#"{"sql":"SELECT 1"}"#, local.as_str()];
+        args.extend_from_slice(flags);
+        let out = call(&args, &[]);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "{flags:?}: nothing ran: {}", stdout(&out));
+        let err = stderr(&out);
+        assert!(err.contains(flags[0]) && err.contains("`call` does not do"), "{flags:?}: {err}");
+    }
+    let out =
+        call(&["readonly_query", r#"{"sql":"SELECT 1 AS one"}"#, &local], &[("AURORA_DSQL_MCP_HTTP", "127.0.0.1:0")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
     let out = call(&["readonly_query", r#"["SELECT 1"]"#], &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("must be a JSON object"), "{}", stderr(&out));

@@ -372,3 +372,146 @@ fn the_config_files_audit_log_records_every_cluster_and_calls_refused_before_one
     assert_eq!(lines[2]["role"], Value::Null, "{log}");
     assert!(lines[0]["role"].is_string(), "{log}");
 }
+
+/// `token` for a named cluster, through the binary with fixed (published example) credentials.
+fn token(config: &Path, args: &[&str], creds: &Path) -> (Option<i32>, String, String) {
+    let out = Command::new(BIN)
+        .arg("token")
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .stdin(Stdio::null())
+        // Keys in the environment too: a cluster's profile must win over them (used strictly).
+        .env("AWS_ACCESS_KEY_ID", "AKIAENVIRONMENTKEY00")
+        .env("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+        .env("AWS_SHARED_CREDENTIALS_FILE", creds)
+        .env("AWS_CONFIG_FILE", creds.with_file_name("aws-config"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("DATABASE_USER", "ignored-for-file-clusters")
+        .env_remove("AWS_PROFILE")
+        .env_remove("CLUSTER_ENDPOINT")
+        .env_remove("REGION")
+        .output()
+        .expect("run token");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn token_signs_for_a_named_cluster_with_its_endpoint_region_user_and_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("aws-credentials");
+    std::fs::write(
+        &creds,
+        "[staging]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = \
+         wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("aws-config"), "").unwrap();
+    let config = write_config(
+        dir.path(),
+        "default = \"staging\"\n\
+         [clusters.staging]\nendpoint = \"abc123.dsql.us-east-1.on.aws\"\nuser = \"admin\"\nprofile = \"staging\"\n\n\
+         [clusters.production]\nendpoint = \"xyz789.dsql.eu-west-1.on.aws\"\nuser = \"reader\"\ntoken_expiry = 300\n\n\
+         [clusters.reporting]\ndatabase_url = \"postgres://report@127.0.0.1:1/app\"\n",
+    );
+
+    // The default (staging): its endpoint and Region, DbConnectAdmin for `admin`, the profile's key (not the
+    // environment's), 900 s unless asked.
+    let (code, out, err) = token(&config, &[], &creds);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with("abc123.dsql.us-east-1.on.aws/?Action=DbConnectAdmin&"), "{out}");
+    assert!(out.contains("X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F") && out.contains("us-east-1%2Fdsql"), "{out}");
+    assert!(out.contains("X-Amz-Expires=900") && out.contains("X-Amz-Signature="), "{out}");
+    assert_eq!(out.lines().count(), 1, "only the token on stdout: {out}");
+
+    // production by name: another Region, DbConnect for a non-admin role, its token_expiry; without a profile the
+    // standard chain (here the environment's keys).
+    let (code, out, err) = token(&config, &["--cluster", "production"], &creds);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with("xyz789.dsql.eu-west-1.on.aws/?Action=DbConnect&"), "{out}");
+    assert!(out.contains("X-Amz-Credential=AKIAENVIRONMENTKEY00%2F") && out.contains("eu-west-1%2Fdsql"), "{out}");
+    assert!(out.contains("X-Amz-Expires=300"), "{out}");
+    let (code, out, err) = token(&config, &["--cluster", "production", "--expires-in", "60"], &creds);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("X-Amz-Expires=60"), "--expires-in wins over the table: {out}");
+
+    // Refusals, exit 2, nothing on stdout: a cluster that is not DSQL, an unknown name, flags the table says.
+    for (args, says) in [
+        (
+            &["--cluster", "reporting"][..],
+            vec!["`reporting` is a PostgreSQL URL", "not an Aurora DSQL endpoint", "staging, production"],
+        ),
+        (&["--cluster", "nope"][..], vec!["no cluster is named `nope`", "staging, production, reporting"]),
+        (&["--cluster", "staging", "--region", "us-west-2"][..], vec!["--region cannot be combined with --config"]),
+        (&["--admin"][..], vec!["--admin cannot be combined with --config"]),
+    ] {
+        let (code, out, err) = token(&config, args, &creds);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?}: {out}");
+        for s in says {
+            assert!(err.contains(s), "{args:?}: {s:?} missing from {err}");
+        }
+    }
+    // --cluster without --config says what is missing.
+    let out = Command::new(BIN).args(["token", "--cluster", "staging"]).output().expect("run token");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("give the file with --config FILE"));
+}
+
+#[test]
+fn completion_of_a_table_name_offers_only_the_named_clusters_tables() {
+    // Two databases as two clusters, each holding a table the other does not; `left` is the default.
+    let mut seeder = Server::local(&[]);
+    seeder.rows("SELECT 1");
+    let (left_url, right_url) = (url_database("compleft"), url_database("compright"));
+    let conf_dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        conf_dir.path(),
+        &format!(
+            "default = \"left\"\n[clusters.left]\ndatabase_url = {}\nallow_writes = true\n\n\
+             [clusters.right]\ndatabase_url = {}\nallow_writes = true\n",
+            toml_string(&left_url),
+            toml_string(&right_url)
+        ),
+    );
+    let mut s = Server::start(&["--config", config.to_str().unwrap()]);
+    let stem = table("compl");
+    let (apples, avocados) = (format!("{stem}_apples"), format!("{stem}_avocados"));
+    for (cluster, t) in [("left", &apples), ("right", &avocados)] {
+        s.ok("transact", json!({"cluster": cluster, "sql_list": [format!("CREATE TABLE {t} (id int PRIMARY KEY)")]}));
+    }
+
+    // Each cluster's template is listed: the default's in the short form (its long form works too, below).
+    let templates = s.request("resources/templates/list", json!({}));
+    let uris: Vec<String> = templates["result"]["resourceTemplates"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{templates}"))
+        .iter()
+        .filter_map(|t| t["uriTemplate"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(uris, ["dsql://schema/{table}", "dsql://clusters/right/schema/{table}"]);
+
+    let mut complete = |uri: &str, typed: &str| -> Vec<String> {
+        let r = s.request(
+            "completion/complete",
+            json!({"ref": {"type": "ref/resource", "uri": uri}, "argument": {"name": "table", "value": typed}}),
+        );
+        assert!(r.get("error").is_none(), "{uri}: {r}");
+        names(&r["result"]["completion"]["values"])
+    };
+    // The same prefix, completed per cluster: only that cluster's table. The short template is the default's.
+    for (uri, want) in [
+        ("dsql://clusters/left/schema/{table}", &apples),
+        ("dsql://schema/{table}", &apples),
+        ("dsql://clusters/right/schema/{table}", &avocados),
+    ] {
+        assert_eq!(complete(uri, &stem), vec![want.clone()], "{uri}");
+    }
+    // A prefix only the other cluster's table has: nothing here.
+    assert!(complete("dsql://clusters/left/schema/{table}", &avocados).is_empty());
+    assert_eq!(complete("dsql://clusters/right/schema/{table}", &avocados), vec![avocados.clone()]);
+    // An unknown cluster's template completes nothing (and is no error).
+    assert!(complete("dsql://clusters/nowhere/schema/{table}", &stem).is_empty());
+    drop(seeder);
+}

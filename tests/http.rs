@@ -626,6 +626,62 @@ fn destructive_statements_are_confirmed_over_http_as_over_stdio() {
 }
 
 #[test]
+fn a_confirmation_answers_only_the_caller_it_was_asked_of() {
+    // Alice and Bob hold valid JWTs from the same issuer; the static token is valid too. Alice is asked; neither
+    // Bob nor the token holder can answer her question with her requestState, and her own answer still works.
+    let issuer = TestIssuer::start();
+    let resource = "https://mcp.example.test/mcp";
+    let sandbox = format!("--local={}", common::sandbox_dir().display());
+    let s = HttpServer::start(
+        &[
+            "--http",
+            "127.0.0.1:0",
+            sandbox.as_str(),
+            "--allow-writes",
+            "--http-oauth-issuer",
+            &issuer.url,
+            "--http-resource-url",
+            resource,
+        ],
+        &[("AURORA_DSQL_MCP_HTTP_TOKEN", TOKEN)],
+    );
+    let jwt_of = |sub: &str| {
+        bearer(&issuer.jwt(json!({"iss": issuer.url, "aud": resource, "sub": sub, "exp": now() + 600}), None))
+    };
+    let (alice, bob, token) = (jwt_of("alice"), jwt_of("bob"), bearer(TOKEN));
+    let as_alice = [("authorization", alice.as_str())];
+    let t = common::table("http_principal");
+    let exists = || {
+        let sql = format!("SELECT to_regclass('{t}') IS NOT NULL AS e");
+        let r = modern_call(&s.url, &as_alice, "readonly_query", json!({"sql": sql}), json!({}));
+        r["structuredContent"]["result"][0]["e"] == json!(true)
+    };
+    let r = modern_call(
+        &s.url,
+        &as_alice,
+        "transact",
+        json!({"sql_list": [format!("CREATE TABLE {t} (id int PRIMARY KEY)")]}),
+        json!({}),
+    );
+    assert_eq!(r["isError"], false, "{r}");
+    let args = json!({"sql_list": [format!("DROP TABLE {t}")]});
+    let asked = modern_call(&s.url, &as_alice, "transact", args.clone(), json!({}));
+    assert_eq!(asked["resultType"], "input_required", "{asked}");
+    let yes = json!({"action": "accept", "content": {"confirm_destructive": true}});
+    let answer = json!({"requestState": asked["requestState"], "inputResponses": {"confirm_destructive": yes}});
+
+    for (who, credential) in [("bob", &bob), ("the token holder", &token)] {
+        let r = modern_call(&s.url, &[("authorization", credential)], "transact", args.clone(), answer.clone());
+        assert_eq!(r["isError"], true, "{who} answered alice's question: {r}");
+        assert!(r.to_string().contains("issued to another caller"), "{who}: {r}");
+        assert!(exists(), "{who}'s answer ran nothing");
+    }
+    let done = modern_call(&s.url, &as_alice, "transact", args, answer);
+    assert_eq!(done["isError"], false, "alice's own answer still works after the refusals: {done}");
+    assert!(!exists(), "confirmed by alice: dropped");
+}
+
+#[test]
 fn a_client_that_cannot_be_asked_gets_what_confirm_destructive_says() {
     for (policy, runs) in [("refuse", false), ("ask", true)] {
         let s = local_server(&["--confirm-destructive", policy]);

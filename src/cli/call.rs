@@ -38,6 +38,28 @@ pub fn flags_before_call(top: &ServerArgs) -> bool {
     bare.is_ok_and(|bare| bare != format!("{top:?}"))
 }
 
+/// The `--http*` flags given to `call` on its command line (their environment variables fill `call`'s flags and a
+/// bare parse's alike, so they do not count): `call` runs one tool in this process and listens nowhere, so these
+/// would be silently ignored.
+pub fn http_flags_given(args: &ServerArgs) -> Vec<&'static str> {
+    use clap::Parser;
+    let Ok(bare) = crate::config::Cli::try_parse_from([super::EXE]).map(|cli| cli.server) else {
+        return Vec::new();
+    };
+    let differs = [
+        ("--http", args.http != bare.http),
+        ("--http-token-file", args.http_token_file != bare.http_token_file),
+        ("--http-allowed-hosts", args.http_allowed_hosts != bare.http_allowed_hosts),
+        ("--http-allowed-origins", args.http_allowed_origins != bare.http_allowed_origins),
+        ("--http-max-body-bytes", args.http_max_body_bytes != bare.http_max_body_bytes),
+        ("--http-max-concurrent", args.http_max_concurrent != bare.http_max_concurrent),
+        ("--http-oauth-issuer", args.http_oauth_issuer != bare.http_oauth_issuer),
+        ("--http-resource-url", args.http_resource_url != bare.http_resource_url),
+        ("--http-oauth-audience", args.http_oauth_audience != bare.http_oauth_audience),
+    ];
+    differs.into_iter().filter(|(_, given)| *given).map(|(flag, _)| flag).collect()
+}
+
 /// What the tools/call request came back with.
 #[derive(Debug)]
 pub enum Outcome {
@@ -105,6 +127,17 @@ pub async fn call_on(clusters: Arc<Clusters>, tool: &str, arguments: Value) -> R
 /// `call` from the command line: run, print, and map the outcome to an exit status.
 pub async fn run(args: CallArgs) -> ExitCode {
     let exe = super::EXE;
+    let http = http_flags_given(&args.server);
+    if !http.is_empty() {
+        eprintln!(
+            "{exe} call: {} serve MCP over HTTP, which `call` does not do: it runs one tool in this process and \
+             prints the result. Leave {} out of the call, or start the server with them ({exe} --http \
+             127.0.0.1:8080 …) and call it from an MCP client",
+            http.join(", "),
+            if http.len() == 1 { "it" } else { "them" }
+        );
+        return ExitCode::from(2);
+    }
     let arguments = match parse_arguments(args.arguments.as_deref()) {
         Ok(v) => v,
         Err(e) => {

@@ -73,6 +73,13 @@ pub struct TokenArgs {
     /// AWS shared-config profile for credentials
     #[arg(long, env = "AWS_PROFILE")]
     pub profile: Option<String>,
+    /// TOML file of named clusters, as the server's --config: the token is for one of its DSQL clusters (its
+    /// endpoint, region, user and profile)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The cluster of --config to sign for (default: the file's `default`, or its only cluster)
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
 }
 
 /// Flags of `call`.

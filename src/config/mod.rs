@@ -7,6 +7,7 @@
 pub mod args;
 pub mod clusters;
 pub mod file;
+pub mod principal;
 pub mod settings;
 pub mod state;
 pub mod target;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 
 pub use args::{CallArgs, Cli, Command, ConfirmDestructive, ServerArgs, TokenArgs};
 pub use clusters::Clusters;
+pub use principal::Principal;
 pub use settings::{Knowledge, Settings};
 pub use state::Env;
 pub use target::{DsqlTarget, Missing, Target};

@@ -186,6 +186,99 @@ pub fn token_command(args: &TokenArgs, env: EnvVars) -> Result<crate::auth::Toke
     }
 }
 
+/// What `token --config FILE [--cluster NAME]` signs for: that cluster's endpoint, Region, `user` and `profile` from
+/// its table (the profile strictly, as the server uses it; without one, the standard chain). `--expires-in` given on
+/// the command line wins over the table's `token_expiry`. The flags that name another cluster or identity, given on
+/// the command line, are refused: the table says them (their environment variables are not read, as for the
+/// server's file clusters).
+pub fn token_command_from_file(args: &TokenArgs) -> Result<crate::auth::TokenCommand, String> {
+    use clap::Parser;
+    let Some(path) = &args.config else {
+        return Err(format!(
+            "--cluster {} names a cluster of a config file: give the file with --config FILE",
+            args.cluster.as_deref().unwrap_or_default()
+        ));
+    };
+    let bare =
+        super::args::Cli::try_parse_from(["aurora-dsql-mcp-rs", "token"]).ok().and_then(|cli| match cli.command {
+            Some(super::args::Command::Token(bare)) => Some(bare),
+            _ => None,
+        });
+    let given = |differs: fn(&TokenArgs, &TokenArgs) -> bool| bare.as_ref().is_some_and(|b| differs(args, b));
+    let conflicting: Vec<&str> = [
+        ("--cluster-endpoint", given(|a, b| a.cluster_endpoint != b.cluster_endpoint)),
+        ("--region", given(|a, b| a.region != b.region)),
+        ("--database-user", given(|a, b| a.database_user != b.database_user)),
+        ("--admin", given(|a, b| a.admin != b.admin)),
+        ("--profile", given(|a, b| a.profile != b.profile)),
+    ]
+    .into_iter()
+    .filter_map(|(flag, set)| set.then_some(flag))
+    .collect();
+    if !conflicting.is_empty() {
+        return Err(format!(
+            "{} cannot be combined with --config: the cluster's table in {} gives its endpoint, region, user and \
+             profile. Drop {}, or drop --config and name the cluster with the flags",
+            conflicting.join(", "),
+            path.display(),
+            if conflicting.len() == 1 { "it" } else { "them" }
+        ));
+    }
+    let file = super::file::load(path)?;
+    let names = || file.clusters.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ");
+    let wanted = match (&args.cluster, &file.default) {
+        (Some(name), _) => name.clone(),
+        (None, Some((name, _))) => name.clone(),
+        (None, None) if file.clusters.len() == 1 => file.clusters[0].name.clone(),
+        (None, None) => {
+            return Err(format!(
+                "{} names several clusters and no default: say which with --cluster NAME (one of {})",
+                path.display(),
+                names()
+            ));
+        }
+    };
+    let Some(cluster) = file.clusters.iter().find(|c| c.name == wanted) else {
+        return Err(format!("{}: no cluster is named `{wanted}`; the clusters are: {}", path.display(), names()));
+    };
+    let super::file::Database::Dsql { endpoint, region, user } = &cluster.database else {
+        let (what, key) = match &cluster.database {
+            super::file::Database::Url(_) => ("a PostgreSQL URL", "database_url"),
+            _ => ("a local sandbox", "local"),
+        };
+        let dsql: Vec<&str> = file
+            .clusters
+            .iter()
+            .filter(|c| matches!(c.database, super::file::Database::Dsql { .. }))
+            .map(|c| c.name.as_str())
+            .collect();
+        return Err(file.error_at(
+            cluster.line,
+            format!(
+                "cluster `{wanted}` is {what} (`{key}`), not an Aurora DSQL endpoint; IAM auth tokens are only for \
+                 DSQL clusters. {}",
+                if dsql.is_empty() {
+                    "The file has no cluster with an `endpoint`.".to_string()
+                } else {
+                    format!("Its DSQL clusters: {}", dsql.join(", "))
+                }
+            ),
+        ));
+    };
+    let expires_in = match given(|a, b| a.expires_in != b.expires_in) {
+        true => args.expires_in,
+        false => cluster.table.token_expiry.unwrap_or(args.expires_in),
+    };
+    Ok(crate::auth::TokenCommand {
+        endpoint: endpoint.clone(),
+        region: region.clone(),
+        user: Some(user.clone()),
+        admin: false,
+        expires_in,
+        profile: cluster.table.profile.clone(),
+    })
+}
+
 /// Where migration rehearsals find the local sandbox: the `--local` directory in local mode, otherwise
 /// `AURORA_DSQL_LOCAL_DIR` or the default local directory (a scratch database is made there per rehearsal).
 pub fn rehearsal_dir(target: &Target, env: EnvVars) -> PathBuf {

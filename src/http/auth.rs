@@ -23,6 +23,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
+use crate::config::Principal;
+
 /// The environment variable that may hold the bearer token instead of a file.
 pub const TOKEN_ENV: &str = "AURORA_DSQL_MCP_HTTP_TOKEN";
 /// The shortest token accepted: guessing must be hopeless (`openssl rand -hex 32` gives 64 characters).
@@ -150,10 +152,10 @@ impl Auth {
         }))
     }
 
-    /// Ok when the request may go on; else the 401 to send.
-    pub async fn check(&self, headers: &HeaderMap) -> Result<(), Box<Response<BoxBody<Bytes, Infallible>>>> {
+    /// Who the request speaks for when it may go on; else the 401 to send.
+    pub async fn check(&self, headers: &HeaderMap) -> Result<Principal, Box<Response<BoxBody<Bytes, Infallible>>>> {
         if !self.required() {
-            return Ok(());
+            return Ok(Principal::anonymous());
         }
         let Some(presented) = bearer(headers) else {
             return Err(Box::new(self.unauthorized(None)));
@@ -161,11 +163,11 @@ impl Auth {
         if let Some(expected) = &self.token
             && bool::from(digest(presented.as_bytes()).ct_eq(expected))
         {
-            return Ok(());
+            return Ok(Principal::token());
         }
         let why = match &self.oauth {
             Some(oauth) if presented.matches('.').count() == 2 => match oauth.validate(presented).await {
-                Ok(()) => return Ok(()),
+                Ok(principal) => return Ok(principal),
                 Err(why) => why,
             },
             _ => "the token is not valid".to_string(),
@@ -275,7 +277,8 @@ impl OAuth {
         })
     }
 
-    async fn validate(&self, token: &str) -> Result<(), String> {
+    /// The JWT's principal (`iss` and `sub`) when it is valid.
+    async fn validate(&self, token: &str) -> Result<Principal, String> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| "the token is not a valid JWT".to_string())?;
         if matches!(header.alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
             return Err(
@@ -304,7 +307,13 @@ impl OAuth {
             let Ok(key) = DecodingKey::from_jwk(jwk) else { continue };
             tried += 1;
             match jsonwebtoken::decode::<Value>(token, &key, &validation) {
-                Ok(_) => return Ok(()),
+                // `iss` was checked to be the issuer. A token without `sub` (a client-credentials grant may omit
+                // it) is its client's (`client_id`, `azp`); with none of them, every such token is one principal.
+                Ok(data) => {
+                    let claim = |name: &str| data.claims.get(name).and_then(Value::as_str);
+                    let subject = claim("sub").or_else(|| claim("client_id")).or_else(|| claim("azp"));
+                    return Ok(Principal::jwt(&self.issuer, subject.unwrap_or("")));
+                }
                 Err(e) => match e.kind() {
                     jsonwebtoken::errors::ErrorKind::InvalidSignature
                     | jsonwebtoken::errors::ErrorKind::InvalidAlgorithm

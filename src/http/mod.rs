@@ -107,14 +107,18 @@ impl<S: ServerHandler + Send + 'static> App<S> {
         if path != MCP_PATH {
             return guard::plain(StatusCode::NOT_FOUND, &format!("Not Found: MCP is served at {MCP_PATH}"));
         }
-        if let Err(refused) = self.auth.check(request.headers()).await {
-            return *refused;
-        }
+        let principal = match self.auth.check(request.headers()).await {
+            Ok(principal) => principal,
+            Err(refused) => return *refused,
+        };
         if request.method() != Method::POST {
             // A session's event stream (GET) or its end (DELETE): no body, no call of their own.
             return self.mcp.handle(request).await;
         }
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
+        // rmcp hands the request's parts to the server in each message's extensions: a confirmation is bound to
+        // the caller who was asked (`server::confirm`).
+        parts.extensions.insert(principal);
         let body = match guard::read_body(body, self.max_body_bytes).await {
             Ok(body) => body,
             Err(refused) => return *refused,

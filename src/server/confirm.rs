@@ -6,8 +6,10 @@
 //!
 //! The question goes through the client as a form elicitation: `elicitation/create` for clients of the 2025
 //! protocol versions, an `input_required` result for 2026-07-28 clients, which call again with the answer and the
-//! request state we gave them. A request state is a random id the server keeps, bound to the tool, the arguments
-//! and the effects asked about; it expires after [`STATE_LIFETIME`] and answers once: used or declined, it is gone.
+//! request state we gave them. A request state is a random id the server keeps, bound to the tool, the arguments,
+//! the cluster, the effects asked about and the caller it was given to (over HTTP, the authenticated principal:
+//! whoever else presents it is refused, and it stays for its owner); it expires after [`STATE_LIFETIME`] and answers
+//! once: used or declined, it is gone.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -24,7 +26,7 @@ use serde_json::{Map, Value};
 
 use super::effects::{COUNT_CAP, Effects, quote_ident};
 use crate::audit::{self, Confirmation};
-use crate::config::{ConfirmDestructive, Env};
+use crate::config::{ConfirmDestructive, Env, Principal};
 use crate::exec::{self, ErrorContext, Statement};
 use crate::pool::Database;
 use crate::tools::ToolError;
@@ -109,8 +111,9 @@ pub async fn run_confirmed(env: &Env, db: &Database, call: Call<'_>, run: &Run<'
     // A confirmation is bound to its cluster too (the `cluster` argument was taken out of the arguments when the
     // call was routed): a yes for staging never answers the same call on production.
     let bound_to = format!("{}@{}", call.tool, env.settings.cluster);
+    let caller = caller(call.context);
     if modern && let Some(state) = call.state {
-        match redeem(state, &bound_to, call.arguments) {
+        match redeem(state, &caller, &bound_to, call.arguments) {
             Redeemed::OtherCall => {}
             Redeemed::Refused(why) => return Err(ToolError::NotConfirmed(why)),
             Redeemed::Answered(effects) => match answer(call.responses.and_then(|r| r.get(ANSWER))) {
@@ -144,7 +147,7 @@ pub async fn run_confirmed(env: &Env, db: &Database, call: Call<'_>, run: &Run<'
         let message = question(env, db, &call, &effects, matches!(gate, Gate::Confirmed(_))).await;
         let params = question_params(message);
         if modern {
-            let state = remember(&bound_to, call.arguments, effects);
+            let state = remember(&caller, &bound_to, call.arguments, effects);
             let mut requests = InputRequests::new();
             requests.insert(ANSWER.to_string(), InputRequest::Elicitation(ElicitRequest::new(params)));
             audit::confirmed(Confirmation::Asked);
@@ -374,8 +377,21 @@ fn target_label(env: &Env) -> String {
     }
 }
 
+/// Who is calling: over HTTP, the principal `http` authenticated and put in the request's parts (rmcp hands the
+/// parts over in the context's extensions); over stdio, the one client.
+fn caller(context: &RequestContext<RoleServer>) -> Principal {
+    match context.extensions.get::<::http::request::Parts>() {
+        None => Principal::stdio(),
+        // `http` puts a principal in every request it passes on; a request without one is nobody's, and answers
+        // only questions asked of nobody.
+        Some(parts) => parts.extensions.get::<Principal>().cloned().unwrap_or_else(Principal::anonymous),
+    }
+}
+
 /// A question asked of a 2026-07-28 client, waiting for its answer.
 struct Pending {
+    /// Who was asked: only they can answer.
+    asked_of: Principal,
     binding: [u8; 32],
     effects: Effects,
     asked: Instant,
@@ -398,7 +414,7 @@ fn binding(tool: &str, arguments: Option<&Map<String, Value>>) -> [u8; 32] {
 }
 
 /// Keeps the question for its answer; returns the request state that names it.
-fn remember(tool: &str, arguments: Option<&Map<String, Value>>, effects: Effects) -> String {
+fn remember(caller: &Principal, tool: &str, arguments: Option<&Map<String, Value>>, effects: Effects) -> String {
     let id: String = rand::random::<[u8; 16]>().iter().map(|b| format!("{b:02x}")).collect();
     let mut map = pending().lock().unwrap_or_else(|e| e.into_inner());
     map.retain(|_, p| p.asked.elapsed() < STATE_LIFETIME);
@@ -406,7 +422,9 @@ fn remember(tool: &str, arguments: Option<&Map<String, Value>>, effects: Effects
         let Some(oldest) = map.iter().min_by_key(|(_, p)| p.asked).map(|(k, _)| k.clone()) else { break };
         map.remove(&oldest);
     }
-    map.insert(id.clone(), Pending { binding: binding(tool, arguments), effects, asked: Instant::now() });
+    let pending =
+        Pending { asked_of: caller.clone(), binding: binding(tool, arguments), effects, asked: Instant::now() };
+    map.insert(id.clone(), pending);
     format!("confirm-v2.{id}")
 }
 
@@ -418,8 +436,10 @@ enum Redeemed {
     Answered(Effects),
 }
 
-/// The question a request state names, taken out: whatever the answer, it answers only once.
-fn redeem(state: &str, tool: &str, arguments: Option<&Map<String, Value>>) -> Redeemed {
+/// The question a request state names, taken out: whatever the answer, it answers only once, and only for the
+/// caller it was asked of (another caller is refused and the question stays for its owner, so a stolen state can
+/// neither run the call nor spend the owner's answer).
+fn redeem(state: &str, caller: &Principal, tool: &str, arguments: Option<&Map<String, Value>>) -> Redeemed {
     let refused = |why: &str| {
         Redeemed::Refused(format!(
             "This confirmation (requestState) {why}, so it answers nothing and nothing ran. A confirmation answers one \
@@ -433,6 +453,10 @@ fn redeem(state: &str, tool: &str, arguments: Option<&Map<String, Value>>) -> Re
     let mut map = pending().lock().unwrap_or_else(|e| e.into_inner());
     match map.get(id) {
         None => refused("is unknown, already used or declined, or from before the server restarted"),
+        Some(p) if p.asked_of != *caller => {
+            tracing::warn!("a confirmation's requestState was presented by a caller it was not issued to: refused");
+            refused("was issued to another caller")
+        }
         Some(p) if p.binding != binding(tool, arguments) => Redeemed::OtherCall,
         Some(_) => {
             let Some(p) = map.remove(id) else { return refused("is unknown") };
@@ -466,24 +490,43 @@ mod tests {
         let args: Map<String, Value> = serde_json::from_value(json!({"sql_list": ["DROP TABLE t"]})).unwrap();
         let other: Map<String, Value> = serde_json::from_value(json!({"sql_list": ["DROP TABLE u"]})).unwrap();
         let effects = Effects { destroys: vec!["drops table public.t".into()], ..Effects::default() };
-        let state = remember("transact", Some(&args), effects.clone());
-        assert!(matches!(redeem(&state, "transact", Some(&other)), Redeemed::OtherCall));
-        assert!(matches!(redeem(&state, "backfill", Some(&args)), Redeemed::OtherCall));
-        assert!(matches!(redeem(&state, "transact", Some(&args)), Redeemed::Answered(e) if e == effects));
-        assert!(matches!(redeem(&state, "transact", Some(&args)), Redeemed::Refused(_)));
-        assert!(matches!(redeem("confirm-v1.abc", "transact", Some(&args)), Redeemed::Refused(_)));
+        let me = Principal::stdio();
+        let state = remember(&me, "transact", Some(&args), effects.clone());
+        assert!(matches!(redeem(&state, &me, "transact", Some(&other)), Redeemed::OtherCall));
+        assert!(matches!(redeem(&state, &me, "backfill", Some(&args)), Redeemed::OtherCall));
+        assert!(matches!(redeem(&state, &me, "transact", Some(&args)), Redeemed::Answered(e) if e == effects));
+        assert!(matches!(redeem(&state, &me, "transact", Some(&args)), Redeemed::Refused(_)));
+        assert!(matches!(redeem("confirm-v1.abc", &me, "transact", Some(&args)), Redeemed::Refused(_)));
+    }
+
+    #[test]
+    fn a_state_answers_only_the_caller_it_was_asked_of_and_stays_for_them() {
+        let args: Map<String, Value> = serde_json::from_value(json!({"sql_list": ["DROP TABLE t"]})).unwrap();
+        let (alice, bob) = (Principal::jwt("https://idp", "alice"), Principal::jwt("https://idp", "bob"));
+        let state = remember(&alice, "transact", Some(&args), Effects::default());
+        for thief in [&bob, &Principal::token(), &Principal::anonymous(), &Principal::stdio()] {
+            assert!(
+                matches!(redeem(&state, thief, "transact", Some(&args)), Redeemed::Refused(why) if why.contains("another caller"))
+            );
+        }
+        assert!(matches!(redeem(&state, &alice, "transact", Some(&args)), Redeemed::Answered(_)));
     }
 
     #[test]
     fn an_expired_state_is_refused_and_gone() {
         let args: Map<String, Value> = serde_json::from_value(json!({"sql_list": ["DELETE FROM t"]})).unwrap();
-        let state = remember("transact", Some(&args), Effects::default());
+        let me = Principal::stdio();
+        let state = remember(&me, "transact", Some(&args), Effects::default());
         let id = state.strip_prefix("confirm-v2.").unwrap().to_string();
         if let Some(p) = pending().lock().unwrap().get_mut(&id) {
             p.asked = Instant::now().checked_sub(STATE_LIFETIME + Duration::from_secs(1)).expect("a past instant");
         }
-        assert!(matches!(redeem(&state, "transact", Some(&args)), Redeemed::Refused(why) if why.contains("expired")));
-        assert!(matches!(redeem(&state, "transact", Some(&args)), Redeemed::Refused(why) if why.contains("unknown")));
+        assert!(
+            matches!(redeem(&state, &me, "transact", Some(&args)), Redeemed::Refused(why) if why.contains("expired"))
+        );
+        assert!(
+            matches!(redeem(&state, &me, "transact", Some(&args)), Redeemed::Refused(why) if why.contains("unknown"))
+        );
     }
 
     #[test]

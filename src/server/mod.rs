@@ -184,7 +184,12 @@ impl DsqlServer {
             tool takes `cluster` (one of the names below), and every result names the cluster, Region and role that \
             answered: check it before you act on a result.\n",
         );
-        for env in self.clusters.iter() {
+        // The default first, then the file's order; past MAX_LISTED only a count, so many clusters cannot make the
+        // instructions (read into every agent's context) grow without end.
+        let default = self.clusters.default_env().map(|d| d.settings.cluster.as_str());
+        let mut order: Vec<&Arc<Env>> = self.clusters.iter().collect();
+        order.sort_by_key(|e| Some(e.settings.cluster.as_str()) != default);
+        for env in order.iter().take(MAX_LISTED) {
             let s = &env.settings;
             let mode = if s.allow_writes { "READ-WRITE" } else { "READ-ONLY" };
             let pinned = if s.dsql_version.is_pinned() {
@@ -192,7 +197,18 @@ impl DsqlServer {
             } else {
                 String::new()
             };
-            text.push_str(&format!("- cluster `{}`: {}; {mode}{pinned}\n", s.cluster, target_words(s)));
+            let line = format!("cluster `{}`: {}; {mode}{pinned}", s.cluster, target_words(s));
+            text.push_str(&format!("- {}\n", clipped(&line, MAX_LINE_CHARS)));
+        }
+        let rest = &order[order.len().min(MAX_LISTED)..];
+        if !rest.is_empty() {
+            let writable = rest.iter().filter(|e| e.settings.allow_writes).count();
+            text.push_str(&format!(
+                "- and {} more clusters ({writable} of them READ-WRITE), not listed here: every name is in the \
+                 `cluster` argument's enum of each database tool (tools/list) and in resources/list \
+                 (dsql://clusters/NAME/schema); every result says whether its cluster is read-only.\n",
+                rest.len()
+            ));
         }
         match self.clusters.default_env() {
             Some(d) => text.push_str(&format!("Calls without `cluster` go to `{}`.\n", d.settings.cluster)),
@@ -201,6 +217,18 @@ impl DsqlServer {
         text.push('\n');
         text.push_str(&tool_guide(self.clusters.any_writes()));
         text
+    }
+}
+
+/// Clusters described one by one in the instructions, at most; the others are counted and pointed to.
+const MAX_LISTED: usize = 10;
+/// A cluster's line in the instructions, at most (a long sandbox path or endpoint is cut).
+const MAX_LINE_CHARS: usize = 300;
+
+fn clipped(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
     }
 }
 
@@ -527,6 +555,61 @@ mod tests {
             json!({"tools": {"listChanged": false}, "logging": {}, "completions": {},
                 "resources": {"listChanged": false, "subscribe": false}, "prompts": {"listChanged": false}})
         );
+    }
+
+    fn server_of(config: &str) -> DsqlServer {
+        use clap::Parser;
+        let args = crate::config::Cli::try_parse_from(["aurora-dsql-mcp-rs"]).expect("parse").server;
+        let file = crate::config::file::read(std::path::Path::new("/t/dsql.toml"), config).expect("a valid file");
+        let clusters = Clusters::from_file(&args, &file, &|_| None).expect("clusters");
+        DsqlServer::serving(Arc::new(clusters))
+    }
+
+    fn cluster_tables(n: usize, default: Option<usize>) -> String {
+        let mut text = default.map(|d| format!("default = \"c{d:03}\"\n")).unwrap_or_default();
+        for i in 0..n {
+            let writes = if i % 3 == 0 { "allow_writes = true\n" } else { "" };
+            text.push_str(&format!(
+                "[clusters.c{i:03}]\nendpoint = \"cluster{i:03}{}.dsql.us-east-1.on.aws\"\nuser = \"admin\"\n{writes}\n",
+                "x".repeat(40)
+            ));
+        }
+        text
+    }
+
+    #[tokio::test]
+    async fn the_instructions_stay_bounded_however_many_clusters_there_are() {
+        let few = server_of(&cluster_tables(3, None)).instructions();
+        for i in 0..3 {
+            assert!(few.contains(&format!("- cluster `c{i:03}`")), "{few}");
+        }
+        assert!(!few.contains("more clusters"), "{few}");
+
+        let sizes: Vec<usize> = [MAX_LISTED + 1, 50, 500]
+            .iter()
+            .map(|n| server_of(&cluster_tables(*n, None)).instructions().len())
+            .collect();
+        let bound = few.len() + MAX_LISTED * (MAX_LINE_CHARS + 10) + 400;
+        assert!(sizes.iter().all(|n| *n < bound), "{sizes:?} vs {bound}");
+        // Growing the file past the listed ones only changes the count.
+        assert!(sizes[2] - sizes[1] < 4, "{sizes:?}");
+
+        // The default is listed even when it comes last; the rest are counted, with how many allow writes, and
+        // the agent is told where every name is.
+        let many = server_of(&cluster_tables(50, Some(49))).instructions();
+        assert!(many.contains("- cluster `c049`"), "{many}");
+        assert!(many.contains("Calls without `cluster` go to `c049`"), "{many}");
+        assert_eq!(many.matches("\n- cluster `").count(), MAX_LISTED, "{many}");
+        let unlisted = 50 - MAX_LISTED;
+        let writable = (0..49).skip(MAX_LISTED - 1).filter(|i| i % 3 == 0).count();
+        assert!(many.contains(&format!("- and {unlisted} more clusters ({writable} of them READ-WRITE)")), "{many}");
+        assert!(many.contains("tools/list") && many.contains("dsql://clusters/NAME/schema"), "{many}");
+    }
+
+    #[test]
+    fn a_long_line_is_clipped_at_a_character_boundary() {
+        assert_eq!(clipped("ééé", 2), "éé…");
+        assert_eq!(clipped("abc", 3), "abc");
     }
 
     #[test]
