@@ -138,6 +138,7 @@ fn a_mixed_session_leaves_one_private_line_per_call_and_no_value() {
         assert_eq!(l["v"], 1, "{l}");
         assert_eq!(l["cluster"], "default", "{l}");
         assert_eq!(l["role"], "admin", "{l}");
+        assert_eq!(l["caller"], "stdio", "over stdio the one caller is the client that started the server: {l}");
         assert!(l["time"].as_str().unwrap().ends_with('Z'), "{l}");
         assert!(l["duration_ms"].is_u64(), "{l}");
         for st in l["statements"].as_array().unwrap() {

@@ -632,12 +632,16 @@ fn a_confirmation_answers_only_the_caller_it_was_asked_of() {
     let issuer = TestIssuer::start();
     let resource = "https://mcp.example.test/mcp";
     let sandbox = format!("--local={}", common::sandbox_dir().display());
+    let audit_dir = tempfile::tempdir().unwrap();
+    let audit = audit_dir.path().join("calls.jsonl");
+    let audit_flag = format!("--audit-log={}", audit.display());
     let s = HttpServer::start(
         &[
             "--http",
             "127.0.0.1:0",
             sandbox.as_str(),
             "--allow-writes",
+            audit_flag.as_str(),
             "--http-oauth-issuer",
             &issuer.url,
             "--http-resource-url",
@@ -679,6 +683,23 @@ fn a_confirmation_answers_only_the_caller_it_was_asked_of() {
     let done = modern_call(&s.url, &as_alice, "transact", args, answer);
     assert_eq!(done["isError"], false, "alice's own answer still works after the refusals: {done}");
     assert!(!exists(), "confirmed by alice: dropped");
+
+    // The audit log says who made each call: the JWT's issuer and subject, or the token's holder.
+    let log = std::fs::read_to_string(&audit).expect("audit log");
+    let transacts: Vec<(String, String, String)> = log
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("a JSON line"))
+        .filter(|l| l["tool"] == "transact")
+        .map(|l| {
+            let field = |k: &str| l[k].as_str().unwrap_or_default().to_string();
+            (field("caller"), field("outcome"), field("confirmation"))
+        })
+        .collect();
+    let jwt = |sub: &str| format!("jwt:{}", json!([issuer.url, sub]));
+    let callers: Vec<&str> = transacts.iter().map(|(c, _, _)| c.as_str()).collect();
+    assert_eq!(callers, [jwt("alice"), jwt("alice"), jwt("bob"), "token".into(), jwt("alice")], "{log}");
+    assert!(transacts[2..4].iter().all(|(_, outcome, _)| outcome != "committed"), "{log}");
+    assert_eq!((transacts[4].1.as_str(), transacts[4].2.as_str()), ("committed", "accepted"), "{log}");
 }
 
 #[test]

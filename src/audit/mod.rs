@@ -157,6 +157,12 @@ pub struct Call {
 }
 
 impl Call {
+    /// Who made the call (see `Line::caller`).
+    pub fn by(mut self, caller: &str) -> Call {
+        self.line.caller = Some(caller.to_string());
+        self
+    }
+
     /// The handle [`scope`] runs the call with.
     pub fn scope(&self) -> Scope {
         Scope { log: self.log.clone(), note: self.note.clone() }

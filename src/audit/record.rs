@@ -70,6 +70,10 @@ pub struct Line {
     pub cluster: String,
     /// The database role the server connects as; null without a database.
     pub role: Option<String>,
+    /// Who called: `stdio` for the client that started the server; over HTTP the authenticated caller (`token` for
+    /// the bearer token's holder, `anonymous` without authentication, `jwt:["ISSUER","SUBJECT"]` for a JWT).
+    /// Added in format 1 after its first release; readers treat a missing field as unknown.
+    pub caller: Option<String>,
     /// The statements the call carried, in order.
     pub statements: Vec<StatementRecord>,
     /// How the call ended.
@@ -97,6 +101,7 @@ impl Line {
             tool: bounded_name(tool),
             cluster: cluster.to_string(),
             role,
+            caller: None,
             statements: statements.iter().map(StatementRecord::of).collect(),
             outcome: Outcome::Error,
             check: None,

@@ -379,7 +379,7 @@ fn target_label(env: &Env) -> String {
 
 /// Who is calling: over HTTP, the principal `http` authenticated and put in the request's parts (rmcp hands the
 /// parts over in the context's extensions); over stdio, the one client.
-fn caller(context: &RequestContext<RoleServer>) -> Principal {
+pub fn caller(context: &RequestContext<RoleServer>) -> Principal {
     match context.extensions.get::<::http::request::Parts>() {
         None => Principal::stdio(),
         // `http` puts a principal in every request it passes on; a request without one is nobody's, and answers

@@ -55,6 +55,7 @@ fn audit_begin(
     routed: Result<&Env, (&Env, Option<&str>)>,
     name: &str,
     request: &CallToolRequestParams,
+    context: &RequestContext<RoleServer>,
 ) -> Option<(crate::audit::Call, bool)> {
     let args = request.arguments.as_ref();
     let (env, cluster, role) = match routed {
@@ -63,7 +64,7 @@ fn audit_begin(
     };
     let log = env.audit.as_ref()?;
     let statements = registry::audited_statements(name, args);
-    let call = log.begin(name, cluster, role, &statements);
+    let call = log.begin(name, cluster, role, &statements).by(confirm::caller(context).as_str());
     Some((call, routed.is_ok() && registry::committed_writes(env, name, args)))
 }
 
@@ -434,8 +435,8 @@ impl ServerHandler for DsqlServer {
         let asked = asked.map(str::to_string);
         let routed = registry::route(&self.clusters, &name, &mut request).map(Arc::clone);
         let audit = match &routed {
-            Ok(env) => audit_begin(Ok(env), &name, &request),
-            Err(_) => audit_begin(Err((&self.env, asked.as_deref())), &name, &request),
+            Ok(env) => audit_begin(Ok(env), &name, &request, &context),
+            Err(_) => audit_begin(Err((&self.env, asked.as_deref())), &name, &request, &context),
         };
         let env = match routed {
             Ok(env) => env,
