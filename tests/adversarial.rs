@@ -162,6 +162,12 @@ fn grants_and_revokes_are_asked_about() {
     }
     // Granting a role is not read by the parser: refused before anything is sent, in every mode.
     agent.err("transact", json!({"sql_list": [format!("GRANT admin TO {role}")]}));
+    // A role created as a member of another gets its privileges.
+    let member = table("adv_member");
+    let e = agent.err("transact", json!({"sql_list": [format!("CREATE ROLE {member} IN ROLE admin")]}));
+    assert!(e.contains("Refused") && e.contains("who may do what"), "{e}");
+    assert_eq!(count(&mut admin, &format!("SELECT count(*) AS n FROM pg_roles WHERE rolname = '{member}'")), 0);
+    agent.ok("transact", json!({"sql_list": [format!("CREATE ROLE {member}")]}));
     assert_eq!(count(&mut admin, &privileges), 2, "nothing was granted or revoked");
     assert_eq!(count(&mut admin, &format!("SELECT pg_has_role('{role}', 'admin', 'MEMBER')::int AS n")), 0);
 }

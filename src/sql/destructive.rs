@@ -91,6 +91,7 @@ pub const ALWAYS_ASKED: &[(&str, &str)] = &[
     ("AWS IAM GRANT", "changes who may do what (which IAM identities log in as a role)"),
     ("AWS IAM REVOKE", "changes who may do what (which IAM identities log in as a role)"),
     ("ALTER DEFAULT PRIVILEGES", "changes who may do what on objects created later"),
+    ("CREATE ROLE … IN ROLE", "gives role memberships: changes who may do what"),
     (
         "CREATE OR REPLACE FUNCTION",
         "replaces the code of a function that may exist already: statements that call it, which look harmless, \
@@ -108,6 +109,12 @@ fn asked_as(s: &Statement) -> String {
     match s {
         Statement::CreateFunction(f) if f.or_replace => "CREATE OR REPLACE FUNCTION".into(),
         Statement::CreateView(v) if v.or_replace => "CREATE OR REPLACE VIEW".into(),
+        // A plain CREATE ROLE adds a role with no privileges; IN ROLE, ROLE, USER and ADMIN grant memberships.
+        Statement::CreateRole(r)
+            if [&r.in_role, &r.in_group, &r.role, &r.user, &r.admin].iter().any(|m| !m.is_empty()) =>
+        {
+            "CREATE ROLE … IN ROLE".into()
+        }
         other => super::classify::command(other),
     }
 }
@@ -474,6 +481,9 @@ mod tests {
             ("CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$", "replaces the code"),
             ("CREATE OR REPLACE FUNCTION f() RETURNS void LANGUAGE sql AS $$ DELETE FROM t $$", "replaces the code"),
             ("CREATE OR REPLACE VIEW v AS SELECT 1 AS n", "replaces the query"),
+            ("CREATE ROLE r IN ROLE admin", "who may do what"),
+            ("CREATE ROLE r WITH ADMIN admin", "who may do what"),
+            ("CREATE ROLE r ROLE admin", "who may do what"),
         ] {
             let look = of(sql).unwrap_or_else(|| panic!("{sql} needs a look"));
             assert!(look.always && look.catalog, "{sql}: {look:?}");
@@ -482,6 +492,7 @@ mod tests {
         // The same code created without OR REPLACE is judged by what it does.
         assert_eq!(of("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$"), None);
         assert_eq!(of("CREATE VIEW v AS SELECT 1 AS n"), None);
+        assert!(of("CREATE ROLE r").is_some_and(|l| !l.always), "a plain CREATE ROLE is measured like other DDL");
         // A function body that grants is code stored for later.
         let look = of("CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ GRANT SELECT ON t TO r $$").unwrap();
         assert!(look.always && look.why.starts_with("stores code"), "{look:?}");
