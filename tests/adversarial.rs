@@ -201,3 +201,37 @@ fn replacing_code_is_asked_about() {
         json!({"sql_list": [format!("CREATE FUNCTION {f}_new() RETURNS int LANGUAGE sql AS $$ SELECT 3 $$")]}),
     );
 }
+
+/// Owners, row-level security, policies and a function's settings also decide who may do what, and the catalog
+/// snapshot does not compare them: each is asked about whatever the run shows (here refused under `refuse`, with
+/// the rules off, as DSQL itself refuses policies and function properties).
+#[test]
+fn owners_row_security_policies_and_function_settings_are_asked_about() {
+    let mut admin = server(&["--confirm-destructive", "allow", "--rules", "off"]);
+    let t = table("adv_rls");
+    let f = table("adv_fn_settings");
+    admin.ok("transact", json!({"sql_list": [format!("CREATE TABLE {t} (id int PRIMARY KEY)")]}));
+    admin.ok("transact", json!({"sql_list": [format!("ALTER TABLE {t} ENABLE ROW LEVEL SECURITY")]}));
+    admin.ok("transact", json!({"sql_list": [format!("CREATE POLICY {t}_p ON {t} USING (id > 0)")]}));
+    admin.ok(
+        "transact",
+        json!({"sql_list": [format!("CREATE FUNCTION {f}() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$")]}),
+    );
+    let mut agent = server(&["--confirm-destructive", "refuse", "--rules", "off"]);
+    for sql in [
+        format!("ALTER TABLE {t} DISABLE ROW LEVEL SECURITY"),
+        format!("DROP POLICY {t}_p ON {t}"),
+        format!("ALTER POLICY {t}_p ON {t} USING (true)"),
+        format!("ALTER FUNCTION {f}() SET search_path = pg_temp"),
+        format!("ALTER FUNCTION {f}() SECURITY DEFINER"),
+    ] {
+        let e = agent.err("transact", json!({"sql_list": [sql.clone()]}));
+        assert!(e.contains("Refused") && (e.contains("who may") || e.contains("every later call")), "{sql}: {e}");
+    }
+    let state = format!(
+        "SELECT (SELECT relrowsecurity::int FROM pg_class WHERE relname = '{t}') \
+         + 2 * (SELECT count(*) FROM pg_policy WHERE polname = '{t}_p' AND pg_get_expr(polqual, polrelid) = '(id > 0)') \
+         + 4 * (SELECT count(*) FROM pg_proc WHERE proname = '{f}' AND proconfig IS NULL AND NOT prosecdef) AS n"
+    );
+    assert_eq!(count(&mut admin, &state), 7, "nothing changed");
+}

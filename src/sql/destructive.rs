@@ -10,7 +10,9 @@
 //! (`exec::Look`, `server::confirm`). Code stored for later (a function or procedure whose body is not harmless,
 //! a trigger, a call of a function that is not a built-in stored in a view, a default, a check, an
 //! index, a domain or a policy) is asked about when it is created: what it does when it runs later cannot be seen
-//! by name, and the statements that run it later look harmless.
+//! by name, and the statements that run it later look harmless. Changes no count of rows or objects shows (role
+//! settings, privileges, owners, row-level security, a function's properties, code replaced with `OR REPLACE`) are
+//! asked about whatever the run shows: the table [`ALWAYS_ASKED`], checked in one place.
 
 use core::ops::ControlFlow;
 
@@ -93,6 +95,18 @@ pub const ALWAYS_ASKED: &[(&str, &str)] = &[
     ("ALTER DEFAULT PRIVILEGES", "changes who may do what on objects created later"),
     ("CREATE ROLE … IN ROLE", "gives role memberships: changes who may do what"),
     (
+        "ALTER TABLE … OWNER TO / ROW LEVEL SECURITY",
+        "changes who may do what with the table's rows; the change is not seen in rows or objects",
+    ),
+    ("CREATE POLICY", "changes which rows who may see or change"),
+    ("ALTER POLICY", "changes which rows who may see or change"),
+    ("DROP POLICY", "changes which rows who may see or change"),
+    (
+        "ALTER FUNCTION",
+        "changes how a function runs for every later call (its settings such as search_path, its security, its \
+         owner); the change is not seen in rows or objects",
+    ),
+    (
         "CREATE OR REPLACE FUNCTION",
         "replaces the code of a function that may exist already: statements that call it, which look harmless, \
          then do something else",
@@ -109,6 +123,20 @@ fn asked_as(s: &Statement) -> String {
     match s {
         Statement::CreateFunction(f) if f.or_replace => "CREATE OR REPLACE FUNCTION".into(),
         Statement::CreateView(v) if v.or_replace => "CREATE OR REPLACE VIEW".into(),
+        Statement::AlterTable(a)
+            if a.operations.iter().any(|op| {
+                matches!(
+                    op,
+                    AlterTableOperation::OwnerTo { .. }
+                        | AlterTableOperation::EnableRowLevelSecurity
+                        | AlterTableOperation::DisableRowLevelSecurity
+                        | AlterTableOperation::ForceRowLevelSecurity
+                        | AlterTableOperation::NoForceRowLevelSecurity
+                )
+            }) =>
+        {
+            "ALTER TABLE … OWNER TO / ROW LEVEL SECURITY".into()
+        }
         // A plain CREATE ROLE adds a role with no privileges; IN ROLE, ROLE, USER and ADMIN grant memberships.
         Statement::CreateRole(r)
             if [&r.in_role, &r.in_group, &r.role, &r.user, &r.admin].iter().any(|m| !m.is_empty()) =>
@@ -460,7 +488,6 @@ mod tests {
             "CREATE INDEX ON t (id) WHERE wipe() > 0",
             "CREATE DOMAIN d AS int DEFAULT wipe()",
             "CREATE FUNCTION g() RETURNS int LANGUAGE sql RETURN wipe()",
-            "CREATE POLICY p ON t USING (wipe() > 0)",
         ] {
             let look = of(sql).unwrap_or_else(|| panic!("{sql} needs a look"));
             assert!(look.always, "{sql}: {look:?}");
@@ -484,6 +511,14 @@ mod tests {
             ("CREATE ROLE r IN ROLE admin", "who may do what"),
             ("CREATE ROLE r WITH ADMIN admin", "who may do what"),
             ("CREATE ROLE r ROLE admin", "who may do what"),
+            ("ALTER TABLE t OWNER TO r", "who may do what"),
+            ("ALTER TABLE t DISABLE ROW LEVEL SECURITY", "who may do what"),
+            ("ALTER TABLE t ADD COLUMN c int, ENABLE ROW LEVEL SECURITY", "who may do what"),
+            ("CREATE POLICY p ON t USING (true)", "which rows who may see"),
+            ("CREATE POLICY p ON t USING (wipe() > 0)", "which rows who may see"),
+            ("DROP POLICY p ON t", "which rows who may see"),
+            ("ALTER FUNCTION f() SET search_path = evil", "every later call"),
+            ("ALTER FUNCTION f() SECURITY DEFINER", "every later call"),
         ] {
             let look = of(sql).unwrap_or_else(|| panic!("{sql} needs a look"));
             assert!(look.always && look.catalog, "{sql}: {look:?}");
