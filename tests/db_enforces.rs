@@ -463,3 +463,41 @@ fn unsafe_euid_is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
 }
+
+/// The adversarial pass of 2026-12-07: a read-only sort could fill the sandbox's disk with temporary files. The
+/// sandbox bounds them per session (`temp_file_limit`, a superuser-only setting `admin` cannot lift in any way),
+/// and a query that needs more fails with PostgreSQL's own error. The failing query runs in a database of its own
+/// with a 1 MB bound set by the superuser, so the test never writes more than that.
+#[test]
+fn temporary_files_are_bounded_and_admin_cannot_lift_the_bound() {
+    let mut s = local(&[]);
+    assert_eq!(one(&mut s, "SHOW temp_file_limit"), sandbox::TEMP_FILE_LIMIT);
+    let conninfo = url_database("temp_bound");
+    let dbname = dbname_of(&conninfo);
+    for db in ["postgres", dbname.as_str()] {
+        let admin = Direct::connect(sandbox::SANDBOX_USER, db);
+        for sql in [
+            "SET temp_file_limit = -1".to_string(),
+            "SET LOCAL temp_file_limit = -1".to_string(),
+            format!("ALTER ROLE {} SET temp_file_limit = -1", sandbox::SANDBOX_USER),
+            format!("ALTER DATABASE {db} SET temp_file_limit = -1"),
+            "ALTER SYSTEM SET temp_file_limit = -1".to_string(),
+        ] {
+            let e = admin.exec(&sql).unwrap_err();
+            assert!(e.starts_with("42501"), "{db}: {sql}: {e}");
+        }
+        assert_eq!(admin.value("SHOW temp_file_limit"), sandbox::TEMP_FILE_LIMIT);
+    }
+    Direct::superuser("postgres").exec(&format!("ALTER DATABASE {dbname} SET temp_file_limit = '1MB'")).unwrap();
+    let mut r = url(&conninfo, &["--rules", "off"]);
+    let e = r.err(
+        "readonly_query",
+        json!({"sql": "SELECT count(*) AS n FROM (SELECT g FROM generate_series(1, 1000000) g ORDER BY g DESC OFFSET 0) s"}),
+    );
+    assert!(e.contains("53400") && e.contains("temporary file size exceeds temp_file_limit"), "{e}");
+    // Under the bound the same kind of query runs.
+    assert_eq!(
+        one(&mut r, "SELECT count(*) AS n FROM (SELECT g FROM generate_series(1, 1000) g ORDER BY g DESC) s"),
+        1000
+    );
+}

@@ -22,6 +22,11 @@ pub const SANDBOX_SYS_USER: &str = super::roles::SYS_ROLE;
 /// The port number only names the socket file (`.s.PGSQL.5432`); nothing listens on TCP.
 pub const SANDBOX_PORT: u16 = 5432;
 const SETTINGS_FILE: &str = "aurora_dsql_mcp.conf";
+/// The most disk one session's temporary files (sorts, hashes, CTEs spilled to disk) may take in the sandbox: a
+/// read-only query could otherwise fill the disk. The query that passes it fails with PostgreSQL's `53400`
+/// (`temporary file size exceeds temp_file_limit`). `temp_file_limit` is a superuser-only setting: `admin`
+/// cannot `SET` it, set it per role or per database, or `ALTER SYSTEM` (tests/db_enforces.rs).
+pub const TEMP_FILE_LIMIT: &str = "1GB";
 
 /// A running sandbox that this process is registered as a user of.
 #[derive(Debug)]
@@ -256,15 +261,16 @@ impl Sandbox {
         Ok(())
     }
 
-    /// Settings that make PostgreSQL look like DSQL's environment (UTC, C collation, REPEATABLE READ) and keep it
-    /// private (no TCP, socket only for its owner).
+    /// Settings that make PostgreSQL look like DSQL's environment (UTC, C collation, REPEATABLE READ), keep it
+    /// private (no TCP, socket only for its owner) and bound the disk one session's temporary files may take
+    /// ([`TEMP_FILE_LIMIT`]).
     fn write_settings(&self) -> Result<(), String> {
         let socket = path_str(&self.socket_dir).replace('\'', "''");
         let text = format!(
             "listen_addresses = ''\nport = {SANDBOX_PORT}\nunix_socket_directories = '{socket}'\n\
              unix_socket_permissions = 0700\ntimezone = 'UTC'\nlog_timezone = 'UTC'\n\
              default_transaction_isolation = 'repeatable read'\nlc_messages = 'C'\nmax_connections = 40\n\
-             shared_buffers = '32MB'\n"
+             shared_buffers = '32MB'\ntemp_file_limit = '{TEMP_FILE_LIMIT}'\n"
         );
         let path = self.data.join(SETTINGS_FILE);
         fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;

@@ -10,7 +10,9 @@
 //! (`exec::Look`, `server::confirm`). Code stored for later (a function or procedure whose body is not harmless,
 //! a trigger, a call of a function that is not a built-in stored in a view, a default, a check, an
 //! index, a domain or a policy) is asked about when it is created: what it does when it runs later cannot be seen
-//! by name, and the statements that run it later look harmless.
+//! by name, and the statements that run it later look harmless. Changes no count of rows or objects shows (role
+//! settings, privileges, owners, row-level security, a function's properties, code replaced with `OR REPLACE`) are
+//! asked about whatever the run shows: the table [`ALWAYS_ASKED`], checked in one place.
 
 use core::ops::ControlFlow;
 
@@ -75,14 +77,94 @@ fn stores_expressions(s: &Statement) -> bool {
     )
 }
 
+/// Statements no measurement of rows or catalog objects shows the harm of, and that are never provably harmless:
+/// asked about whatever the run shows (on DSQL, where effects cannot be measured, every look is asked about anyway).
+/// Keyed by the command tag ([`asked_as`]); what DSQL refuses outright among them (`ALTER ROLE … SET/RESET`, role
+/// properties, catalog R25) the rule checker refuses first, with DSQL's SQLSTATE. `ALTER DATABASE` never parses
+/// and is refused in every mode (R04).
+pub const ALWAYS_ASKED: &[(&str, &str)] = &[
+    (
+        "ALTER ROLE",
+        "changes a role's settings or attributes for every later session of it (a statement_timeout of 1ms breaks \
+         them all); the change is not seen in rows or objects",
+    ),
+    ("GRANT", "changes who may do what; the change is not seen in rows or objects"),
+    ("REVOKE", "changes who may do what; the change is not seen in rows or objects"),
+    ("AWS IAM GRANT", "changes who may do what (which IAM identities log in as a role)"),
+    ("AWS IAM REVOKE", "changes who may do what (which IAM identities log in as a role)"),
+    ("ALTER DEFAULT PRIVILEGES", "changes who may do what on objects created later"),
+    ("CREATE ROLE … IN ROLE", "gives role memberships: changes who may do what"),
+    (
+        "ALTER TABLE … OWNER TO / ROW LEVEL SECURITY",
+        "changes who may do what with the table's rows; the change is not seen in rows or objects",
+    ),
+    ("CREATE POLICY", "changes which rows who may see or change"),
+    ("ALTER POLICY", "changes which rows who may see or change"),
+    ("DROP POLICY", "changes which rows who may see or change"),
+    (
+        "ALTER FUNCTION",
+        "changes how a function runs for every later call (its settings such as search_path, its security, its \
+         owner); the change is not seen in rows or objects",
+    ),
+    (
+        "CREATE OR REPLACE FUNCTION",
+        "replaces the code of a function that may exist already: statements that call it, which look harmless, \
+         then do something else",
+    ),
+    (
+        "CREATE OR REPLACE VIEW",
+        "replaces the query of a view that may exist already: statements that read it, which look harmless, then \
+         see something else",
+    ),
+];
+
+/// The key of `s` in [`ALWAYS_ASKED`]: its command tag, with `OR REPLACE` where it replaces code.
+fn asked_as(s: &Statement) -> String {
+    match s {
+        Statement::CreateFunction(f) if f.or_replace => "CREATE OR REPLACE FUNCTION".into(),
+        Statement::CreateView(v) if v.or_replace => "CREATE OR REPLACE VIEW".into(),
+        Statement::AlterTable(a)
+            if a.operations.iter().any(|op| {
+                matches!(
+                    op,
+                    AlterTableOperation::OwnerTo { .. }
+                        | AlterTableOperation::EnableRowLevelSecurity
+                        | AlterTableOperation::DisableRowLevelSecurity
+                        | AlterTableOperation::ForceRowLevelSecurity
+                        | AlterTableOperation::NoForceRowLevelSecurity
+                )
+            }) =>
+        {
+            "ALTER TABLE … OWNER TO / ROW LEVEL SECURITY".into()
+        }
+        // A plain CREATE ROLE adds a role with no privileges; IN ROLE, ROLE, USER and ADMIN grant memberships.
+        Statement::CreateRole(r)
+            if [&r.in_role, &r.in_group, &r.role, &r.user, &r.admin].iter().any(|m| !m.is_empty()) =>
+        {
+            "CREATE ROLE … IN ROLE".into()
+        }
+        other => super::classify::command(other),
+    }
+}
+
 impl Walk {
     fn needs(&mut self, why: impl FnOnce() -> String, catalog: bool, always: bool) {
         let look = self.look.get_or_insert_with(|| Look { why: why(), ..Look::default() });
         look.catalog |= catalog;
-        look.always |= always;
-        if always && !look.why.starts_with("stores code") {
+        if always && !look.always && !look.why.starts_with("stores code") {
             // The reason the user is asked whatever the run shows comes first.
             look.why = format!("stores code that changes data or schema when it runs later ({})", look.why);
+        }
+        look.always |= always;
+    }
+
+    /// A statement of [`ALWAYS_ASKED`]: asked about whatever the run shows, for the reason the table gives.
+    fn always_asked(&mut self, command: &str, why: &str) {
+        let look = self.look.get_or_insert_with(Look::default);
+        look.catalog = true;
+        if !look.always {
+            look.why = format!("{command} {why}");
+            look.always = true;
         }
     }
 
@@ -144,6 +226,10 @@ impl Visitor for Walk {
     fn pre_visit_statement(&mut self, s: &Statement) -> ControlFlow<()> {
         if stores_expressions(s) {
             self.storing += 1;
+        }
+        let command = asked_as(s);
+        if let Some((_, why)) = ALWAYS_ASKED.iter().find(|(c, _)| *c == command) {
+            self.always_asked(&command, why);
         }
         match s {
             // Reads; the walk goes on into their parts.
@@ -384,14 +470,14 @@ mod tests {
     fn stored_code_that_changes_data_is_asked_about_when_created() {
         for sql in [
             "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ DROP TABLE t $$",
-            "CREATE OR REPLACE FUNCTION f() RETURNS void LANGUAGE sql AS $$ SELECT 1; DELETE FROM t $$",
+            "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ SELECT 1; DELETE FROM t $$",
             "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT other() $$",
             "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ CREATE FUNCTION g() RETURNS void LANGUAGE sql AS 'DELETE FROM t' $$",
             // A call of a function that is not a built-in, stored where later harmless-looking statements run it.
             "CREATE VIEW v AS SELECT wipe() AS n",
             "CREATE VIEW v AS SELECT * FROM t WHERE id = (SELECT s.wipe())",
             "CREATE VIEW v AS SELECT * FROM wipe_rows()",
-            "CREATE OR REPLACE VIEW v AS SELECT 1 AS n FROM t WHERE wipe() > 0",
+            "CREATE VIEW v AS SELECT 1 AS n FROM t WHERE wipe() > 0",
             "CREATE TABLE t2 (id int, n int DEFAULT wipe())",
             "CREATE TABLE t2 (id int, n int GENERATED ALWAYS AS (wipe()) STORED)",
             "CREATE TABLE t2 (id int CHECK (wipe() > 0))",
@@ -402,12 +488,49 @@ mod tests {
             "CREATE INDEX ON t (id) WHERE wipe() > 0",
             "CREATE DOMAIN d AS int DEFAULT wipe()",
             "CREATE FUNCTION g() RETURNS int LANGUAGE sql RETURN wipe()",
-            "CREATE POLICY p ON t USING (wipe() > 0)",
         ] {
             let look = of(sql).unwrap_or_else(|| panic!("{sql} needs a look"));
             assert!(look.always, "{sql}: {look:?}");
             assert!(look.why.starts_with("stores code"), "{sql}: {}", look.why);
         }
+    }
+
+    #[test]
+    fn settings_privileges_and_replaced_code_are_always_asked_about() {
+        for (sql, why) in [
+            ("ALTER ROLE r SET statement_timeout = '1ms'", "every later session"),
+            ("ALTER ROLE r IN DATABASE postgres RESET ALL", "every later session"),
+            ("ALTER ROLE r RENAME TO s", "every later session"),
+            ("GRANT SELECT ON t TO r", "who may do what"),
+            ("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM r", "who may do what"),
+            ("AWS IAM GRANT r TO 'arn:aws:iam::111122223333:role/x'", "who may do what"),
+            ("ALTER DEFAULT PRIVILEGES IN SCHEMA s GRANT SELECT ON TABLES TO r", "who may do what"),
+            ("CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$", "replaces the code"),
+            ("CREATE OR REPLACE FUNCTION f() RETURNS void LANGUAGE sql AS $$ DELETE FROM t $$", "replaces the code"),
+            ("CREATE OR REPLACE VIEW v AS SELECT 1 AS n", "replaces the query"),
+            ("CREATE ROLE r IN ROLE admin", "who may do what"),
+            ("CREATE ROLE r WITH ADMIN admin", "who may do what"),
+            ("CREATE ROLE r ROLE admin", "who may do what"),
+            ("ALTER TABLE t OWNER TO r", "who may do what"),
+            ("ALTER TABLE t DISABLE ROW LEVEL SECURITY", "who may do what"),
+            ("ALTER TABLE t ADD COLUMN c int, ENABLE ROW LEVEL SECURITY", "who may do what"),
+            ("CREATE POLICY p ON t USING (true)", "which rows who may see"),
+            ("CREATE POLICY p ON t USING (wipe() > 0)", "which rows who may see"),
+            ("DROP POLICY p ON t", "which rows who may see"),
+            ("ALTER FUNCTION f() SET search_path = evil", "every later call"),
+            ("ALTER FUNCTION f() SECURITY DEFINER", "every later call"),
+        ] {
+            let look = of(sql).unwrap_or_else(|| panic!("{sql} needs a look"));
+            assert!(look.always && look.catalog, "{sql}: {look:?}");
+            assert!(look.why.contains(why), "{sql}: {}", look.why);
+        }
+        // The same code created without OR REPLACE is judged by what it does.
+        assert_eq!(of("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$"), None);
+        assert_eq!(of("CREATE VIEW v AS SELECT 1 AS n"), None);
+        assert!(of("CREATE ROLE r").is_some_and(|l| !l.always), "a plain CREATE ROLE is measured like other DDL");
+        // A function body that grants is code stored for later.
+        let look = of("CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ GRANT SELECT ON t TO r $$").unwrap();
+        assert!(look.always && look.why.starts_with("stores code"), "{look:?}");
     }
 
     #[test]

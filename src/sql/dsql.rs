@@ -278,6 +278,11 @@ impl Own {
             Statement::UNLISTEN { .. } => self.push(rule("R13").finding_with("Unlisten")),
             Statement::NOTIFY { .. } => self.push(rule("R13").finding_with("Notify")),
             Statement::CreateProcedure { .. } => self.push(procedure_refusal()),
+            // dsql-lint refuses `ALTER ROLE … SET` (R25); `RESET` is the same statement in PostgreSQL's grammar
+            // (AlterRoleSetStmt), which DSQL refuses with it. DSQL's text for it is not recorded.
+            Statement::AlterRole { operation: sqlparser::ast::AlterRoleOperation::Reset { .. }, .. } => self.push(
+                rule("R25").finding("ALTER ROLE ... RESET <config> is not supported in DSQL (as ALTER ROLE ... SET)."),
+            ),
             Statement::CreateFunction(cf) => {
                 if let Some(lang) = &cf.language
                     && !lang.value.eq_ignore_ascii_case("sql")
