@@ -255,19 +255,9 @@ fn bad_config_files_are_refused_with_their_line_before_serving() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/dsql.toml"));
 }
 
-/// The per-request `_meta` of a 2026-07-28 client that can answer form elicitations.
+/// A 2026-07-28 `transact` from a client that can answer form elicitations.
 fn modern_call(s: &mut Server, args: Value, answer: Option<(&Value, Value)>) -> Value {
-    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientInfo": {"name": "clusters-test", "version": "0"},
-        "io.modelcontextprotocol/clientCapabilities": {"elicitation": {"form": {}}}});
-    let mut params = json!({"_meta": meta, "name": "transact", "arguments": args});
-    if let Some((state, reply)) = answer {
-        params["requestState"] = state.clone();
-        params["inputResponses"] = json!({"confirm_destructive": reply});
-    }
-    let r = s.request("tools/call", params);
-    assert!(r.get("error").is_none(), "{r}");
-    r["result"].clone()
+    common::modern_transact(s, true, args, answer)
 }
 
 /// A confirmation is bound to its cluster: the user's yes to dropping a table on one cluster never drops the table

@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::modern_transact as modern;
 use common::{Server, count, table, text};
 use serde_json::{Value, json};
 
@@ -147,23 +148,6 @@ fn refuse_stops_what_cannot_be_confirmed_and_allow_never_asks() {
 }
 
 /// The per-request `_meta` of a 2026-07-28 client that can (or cannot) answer form elicitations.
-fn modern_meta(elicits: bool) -> Value {
-    let capabilities = if elicits { json!({"elicitation": {"form": {}}}) } else { json!({}) };
-    json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
-           "io.modelcontextprotocol/clientInfo": {"name": "confirm-test", "version": "0"},
-           "io.modelcontextprotocol/clientCapabilities": capabilities})
-}
-
-fn modern(s: &mut Server, elicits: bool, args: Value, answer: Option<(&Value, Value)>) -> Value {
-    let mut params = json!({"_meta": modern_meta(elicits), "name": "transact", "arguments": args});
-    if let Some((state, reply)) = answer {
-        params["requestState"] = state.clone();
-        params["inputResponses"] = json!({"confirm_destructive": reply});
-    }
-    let r = s.request("tools/call", params);
-    assert!(r.get("error").is_none(), "{r}");
-    r["result"].clone()
-}
 
 #[test]
 fn a_2026_client_is_asked_with_an_input_required_result_bound_to_the_arguments() {

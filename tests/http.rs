@@ -493,17 +493,22 @@ fn jwts_from_the_configured_issuer_are_validated_and_the_metadata_points_at_it()
 
 // ---- Confirmation of destructive statements over HTTP ----
 
+/// A POST of `body` on a 2025-06-18 session.
+fn session_post(url: &str, session: &str, body: String) -> http::Request<Full<Bytes>> {
+    http::Request::post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", session)
+        .header("mcp-protocol-version", "2025-06-18")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap()
+}
+
 /// A POST whose SSE body is read as it comes: the server's requests on it are answered with further POSTs.
 fn call_answering_elicitations(url: &str, session: &str, call: String, reply: Value) -> (Vec<Value>, Value) {
     rt().block_on(async {
         let c = client();
-        let req = http::Request::post(url)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .header("mcp-session-id", session)
-            .header("mcp-protocol-version", "2025-06-18")
-            .body(Full::new(Bytes::from(call)))
-            .unwrap();
+        let req = session_post(url, session, call);
         let resp = c.request(req).await.expect("HTTP request");
         assert_eq!(resp.status(), 200);
         let mut body = resp.into_body();
@@ -523,13 +528,7 @@ fn call_answering_elicitations(url: &str, session: &str, call: String, reply: Va
                     if m["method"] == "elicitation/create" {
                         asked.push(m.clone());
                         let answer = json!({"jsonrpc": "2.0", "id": m["id"], "result": reply}).to_string();
-                        let req = http::Request::post(url)
-                            .header("content-type", "application/json")
-                            .header("accept", "application/json, text/event-stream")
-                            .header("mcp-session-id", session)
-                            .header("mcp-protocol-version", "2025-06-18")
-                            .body(Full::new(Bytes::from(answer)))
-                            .unwrap();
+                        let req = session_post(url, session, answer);
                         let r = c.request(req).await.expect("answer the elicitation");
                         assert_eq!(r.status(), 202);
                     } else if m.get("result").is_some() || m.get("error").is_some() {

@@ -143,6 +143,12 @@ impl Clusters {
         self.list.iter().map(|e| e.settings.cluster.as_str()).collect()
     }
 
+    /// Whether this cluster is made writable by its `--config` table rather than by `--allow-writes`: any cluster
+    /// when the file defines more than one, or one not named `default`.
+    pub fn configured_in_file(&self, settings: &Settings) -> bool {
+        self.len() > 1 || settings.cluster != DEFAULT_CLUSTER
+    }
+
     /// The names of the clusters that allow writes.
     pub fn writable(&self) -> Vec<&str> {
         self.list.iter().filter(|e| e.settings.allow_writes).map(|e| e.settings.cluster.as_str()).collect()

@@ -75,9 +75,8 @@ fn file_cluster_write_note(
     settings: &crate::config::Settings,
     error: &ToolError,
 ) -> Option<String> {
-    let from_file = clusters.len() > 1 || settings.cluster != crate::config::settings::DEFAULT_CLUSTER;
     let refused_write = matches!(error, ToolError::Refused(f) if f.rule == "read_only.write_statement");
-    (from_file && refused_write && !settings.allow_writes).then(|| {
+    (refused_write && !settings.allow_writes && clusters.configured_in_file(settings)).then(|| {
         format!(
             "The cluster `{0}` is read-only: writes on it are enabled by allow_writes = true in its [clusters.{0}] \
              table of the config file (after the user agrees), not by --allow-writes.",
@@ -431,7 +430,9 @@ impl ServerHandler for DsqlServer {
         let started = std::time::Instant::now();
         // The cluster the call runs on (its `cluster` argument, else the default); refused before anything runs.
         // A refusal is recorded in the primary cluster's audit log (no cluster answered it).
-        let asked = request.arguments.as_ref().and_then(|a| a.get(registry::CLUSTER_ARG)).and_then(|v| v.as_str());
+        // The name a call asked for, kept only for the audit line of a call refused before it had a cluster.
+        let asked =
+            self.env.audit.as_ref().and_then(|_| request.arguments.as_ref()?.get(registry::CLUSTER_ARG)?.as_str());
         let asked = asked.map(str::to_string);
         let routed = registry::route(&self.clusters, &name, &mut request).map(Arc::clone);
         let audit = match &routed {

@@ -236,8 +236,7 @@ pub fn route<'c>(
     let env = clusters.select(chosen.as_deref()).map_err(ToolError::Cluster)?;
     // A cluster from --config is made writable in its table, not with --allow-writes (the dispatch's own gate
     // says that for the flags' cluster alone).
-    let from_file = clusters.len() > 1 || env.settings.cluster != crate::config::settings::DEFAULT_CLUSTER;
-    if tool.needs_writes && !env.settings.allow_writes && from_file {
+    if tool.needs_writes && !env.settings.allow_writes && clusters.configured_in_file(&env.settings) {
         let writable = clusters.writable();
         let others = if writable.is_empty() {
             format!(

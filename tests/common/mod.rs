@@ -264,7 +264,6 @@ pub fn url_database(prefix: &str) -> String {
 
 /// A new database on the sandbox PostgreSQL of `dir` (a server on `--local dir` must be running), as
 /// [`url_database`] makes one on the shared sandbox.
-#[allow(dead_code)]
 pub fn url_database_in(dir: &std::path::Path, prefix: &str) -> String {
     use aurora_dsql_mcp_server::emulation::sandbox;
     let name = table(prefix);
@@ -406,4 +405,25 @@ pub fn unseal(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// The per-request `_meta` of a stateless 2026-07-28 client, able to answer form elicitations when `elicits`.
+pub fn modern_meta(elicits: bool) -> Value {
+    let capabilities = if elicits { json!({"elicitation": {"form": {}}}) } else { json!({}) };
+    json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+           "io.modelcontextprotocol/clientInfo": {"name": "aurora-dsql-mcp-tests", "version": "0"},
+           "io.modelcontextprotocol/clientCapabilities": capabilities})
+}
+
+/// A 2026-07-28 `transact` call; with `answer`, the `requestState` of an earlier `input_required` result and the
+/// user's reply to its `confirm_destructive` question. Returns the result.
+pub fn modern_transact(s: &mut Server, elicits: bool, args: Value, answer: Option<(&Value, Value)>) -> Value {
+    let mut params = json!({"_meta": modern_meta(elicits), "name": "transact", "arguments": args});
+    if let Some((state, reply)) = answer {
+        params["requestState"] = state.clone();
+        params["inputResponses"] = json!({"confirm_destructive": reply});
+    }
+    let r = s.request("tools/call", params);
+    assert!(r.get("error").is_none(), "{r}");
+    r["result"].clone()
 }
